@@ -1,0 +1,2 @@
+//! `dts`: the command-line front end of the migration engine.
+fn main() {}
