@@ -19,3 +19,22 @@
 //!   names it, never a skip.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+mod cursor;
+pub mod error;
+pub mod jsonb;
+pub mod position;
+pub mod types;
+mod value;
+
+pub use error::{DecodeError, Result};
+pub use types::{ColumnInfo, ColumnType, EventType, JsonDiff, JsonDiffOperation, Value};

@@ -1,0 +1,1 @@
+//! MySQL binary JSON (the `JSON` column type) to exact JSON text, and partial-update JSON diffs.

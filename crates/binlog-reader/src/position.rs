@@ -1,0 +1,1 @@
+//! Binlog positions: file offsets, MySQL GTID sets, MariaDB GTID positions.
