@@ -103,7 +103,9 @@ impl<'a> Cursor<'a> {
     /// An unsigned little-endian integer of `n` bytes (1 to 8).
     pub(crate) fn uint_le(&mut self, n: usize, what: &'static str) -> Result<u64> {
         let s = self.bytes(n.min(8), what)?;
-        Ok(s.iter().rev().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        Ok(s.iter()
+            .rev()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
     }
 
     /// An unsigned big-endian integer of `n` bytes (1 to 8).
@@ -201,7 +203,10 @@ mod tests {
         let mut c = Cursor::new(&[0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 0);
         assert!(matches!(
             c.lenenc_bytes("blob"),
-            Err(DecodeError::Truncated { needed: u64::MAX, .. })
+            Err(DecodeError::Truncated {
+                needed: u64::MAX,
+                ..
+            })
         ));
     }
 }

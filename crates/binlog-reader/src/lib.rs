@@ -30,11 +30,19 @@
 )]
 
 mod cursor;
+pub mod decoder;
 pub mod error;
+pub mod event;
+pub mod file;
 pub mod jsonb;
 pub mod position;
+pub mod stream;
 pub mod types;
 mod value;
 
+pub use decoder::{ColumnDescription, Decoder, Step};
 pub use error::{DecodeError, Result};
+pub use event::{Event, EventBody, EventHeader, Limits};
+pub use file::{FileReader, ReadError};
+pub use stream::{BinlogStreamReader, StreamConfig, StreamError, StreamStart};
 pub use types::{ColumnInfo, ColumnType, EventType, JsonDiff, JsonDiffOperation, Value};

@@ -277,8 +277,13 @@ impl ColumnInfo {
 }
 
 /// One column's value in a row image, exact.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+///
+/// Serialized (for `dts binlog dump --json`) as `{"type": kind, "value": v}`:
+/// integers and floats as JSON numbers (floats in their shortest form that
+/// reads back to the same bits), DECIMAL as a string, bytes as a string
+/// when they are valid UTF-8 and otherwise as `"hex"`, temporal values by
+/// their fields.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     /// SQL NULL.
     Null,
@@ -402,4 +407,152 @@ pub enum JsonDiffOperation {
     Insert,
     /// `JSON_REMOVE`.
     Remove,
+}
+
+impl Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        match self {
+            Value::Null => m.serialize_entry("type", "null")?,
+            Value::Int(v) => {
+                m.serialize_entry("type", "int")?;
+                m.serialize_entry("value", v)?;
+            }
+            Value::UInt(v) => {
+                m.serialize_entry("type", "uint")?;
+                m.serialize_entry("value", v)?;
+            }
+            Value::IntUnknownSign { raw, bytes } => {
+                m.serialize_entry("type", "int_unknown_sign")?;
+                m.serialize_entry("raw", raw)?;
+                m.serialize_entry("bytes", bytes)?;
+            }
+            Value::Float(v) => {
+                m.serialize_entry("type", "float")?;
+                m.serialize_entry("value", v)?;
+            }
+            Value::Double(v) => {
+                m.serialize_entry("type", "double")?;
+                m.serialize_entry("value", v)?;
+            }
+            Value::Decimal(v) => {
+                m.serialize_entry("type", "decimal")?;
+                m.serialize_entry("value", v)?;
+            }
+            Value::Year(v) => {
+                m.serialize_entry("type", "year")?;
+                m.serialize_entry("value", v)?;
+            }
+            Value::Date { year, month, day } => {
+                m.serialize_entry("type", "date")?;
+                m.serialize_entry("value", &format!("{year:04}-{month:02}-{day:02}"))?;
+            }
+            Value::DateTime {
+                year,
+                month,
+                day,
+                hour,
+                minute,
+                second,
+                micros,
+                fsp,
+            } => {
+                m.serialize_entry("type", "datetime")?;
+                m.serialize_entry(
+                    "value",
+                    &format!(
+                        "{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}{}",
+                        frac(*micros, *fsp)
+                    ),
+                )?;
+            }
+            Value::Timestamp {
+                seconds,
+                micros,
+                fsp,
+            } => {
+                m.serialize_entry("type", "timestamp")?;
+                m.serialize_entry("value", &format!("{seconds}{}", frac(*micros, *fsp)))?;
+            }
+            Value::Time {
+                negative,
+                hours,
+                minutes,
+                seconds,
+                micros,
+                fsp,
+            } => {
+                m.serialize_entry("type", "time")?;
+                m.serialize_entry(
+                    "value",
+                    &format!(
+                        "{}{hours:02}:{minutes:02}:{seconds:02}{}",
+                        if *negative { "-" } else { "" },
+                        frac(*micros, *fsp)
+                    ),
+                )?;
+            }
+            Value::Bit { value, width } => {
+                m.serialize_entry("type", "bit")?;
+                m.serialize_entry("value", value)?;
+                m.serialize_entry("width", width)?;
+            }
+            Value::Enum(v) => {
+                m.serialize_entry("type", "enum")?;
+                m.serialize_entry("value", v)?;
+            }
+            Value::Set(v) => {
+                m.serialize_entry("type", "set")?;
+                m.serialize_entry("value", v)?;
+            }
+            Value::Bytes(b) => {
+                m.serialize_entry("type", "bytes")?;
+                match std::str::from_utf8(b) {
+                    Ok(t) => m.serialize_entry("value", t)?,
+                    Err(_) => m.serialize_entry("hex", &hex(b))?,
+                }
+            }
+            Value::Json(t) => {
+                m.serialize_entry("type", "json")?;
+                m.serialize_entry("value", t)?;
+            }
+            Value::JsonDiffs(d) => {
+                m.serialize_entry("type", "json_diffs")?;
+                m.serialize_entry("value", d)?;
+            }
+            Value::Geometry { srid, wkb } => {
+                m.serialize_entry("type", "geometry")?;
+                m.serialize_entry("srid", srid)?;
+                m.serialize_entry("wkb", &hex(wkb))?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// `.123456` cut to `fsp` digits; empty for fsp 0.
+pub(crate) fn frac(micros: u32, fsp: u8) -> String {
+    if fsp == 0 {
+        return String::new();
+    }
+    let digits = format!("{micros:06}");
+    format!(
+        ".{}",
+        digits.get(..usize::from(fsp.min(6))).unwrap_or(&digits)
+    )
+}
+
+/// Lowercase hex of bytes.
+pub(crate) fn hex(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len() * 2);
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for byte in b {
+        for nibble in [byte >> 4, byte & 15] {
+            out.push(char::from(
+                DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
+        }
+    }
+    out
 }
