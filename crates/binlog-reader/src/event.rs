@@ -1450,6 +1450,37 @@ pub(crate) fn read_rows(
     })
 }
 
+/// The binary collation's id.
+pub const BINARY_COLLATION: u16 = 63;
+
+/// BINARY(n) values are logged without their trailing 0x00 padding; the
+/// server returns them padded to n bytes, so they are padded back here.
+/// This needs the column's collation (from the optional metadata or the
+/// caller's column description): without it a BINARY column cannot be told
+/// from a CHAR one, whose trailing spaces are not stored.
+fn pad_binary(v: Value, col: &ColumnInfo) -> Value {
+    if col.column_type.0 != ColumnType::STRING
+        || col.real_type() != ColumnType::STRING
+        || col.collation != Some(BINARY_COLLATION)
+    {
+        return v;
+    }
+    let m0 = (col.meta & 0xff) as u8;
+    let m1 = (col.meta >> 8) as u8;
+    let max_len = if m0 & 0x30 != 0x30 {
+        usize::from(m1) | (usize::from((m0 & 0x30) ^ 0x30) << 4)
+    } else {
+        usize::from(m1)
+    };
+    match v {
+        Value::Bytes(mut b) if b.len() < max_len => {
+            b.resize(max_len, 0);
+            Value::Bytes(b)
+        }
+        other => other,
+    }
+}
+
 fn read_image(r: &mut Cursor<'_>, table: &TableMapEvent, present: &[u8]) -> Result<RowImage> {
     read_partial_image(r, table, present, &[])
 }
@@ -1489,7 +1520,8 @@ fn read_partial_image(
                 b, at,
             )?)));
         } else {
-            image.push(Some(crate::value::decode_value(r, col, i)?));
+            let v = crate::value::decode_value(r, col, i)?;
+            image.push(Some(pad_binary(v, col)));
         }
         if is_json {
             json_idx += 1;

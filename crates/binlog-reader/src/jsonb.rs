@@ -677,4 +677,708 @@ fn push_double(out: &mut String, d: f64) {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {}
+pub(crate) mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::Value as J;
+    use std::collections::BTreeMap;
+
+    /// A JSON value with MySQL's number kinds kept apart, for the encoder.
+    #[derive(Clone, Debug)]
+    pub(crate) enum Jv {
+        Null,
+        Bool(bool),
+        Int(i64),
+        UInt(u64),
+        Double(f64),
+        Str(String),
+        Arr(Vec<Jv>),
+        Obj(BTreeMap<String, Jv>),
+        /// An opaque value: MySQL field type and data.
+        Opaque(u8, Vec<u8>),
+    }
+
+    impl Jv {
+        /// The value as serde_json sees it (`None` for opaque values).
+        fn to_json(&self) -> Option<J> {
+            Some(match self {
+                Jv::Null => J::Null,
+                Jv::Bool(b) => J::Bool(*b),
+                Jv::Int(i) => J::from(*i),
+                Jv::UInt(u) => J::from(*u),
+                Jv::Double(d) => J::Number(serde_json::Number::from_f64(*d)?),
+                Jv::Str(s) => J::String(s.clone()),
+                Jv::Arr(a) => J::Array(a.iter().map(Jv::to_json).collect::<Option<_>>()?),
+                Jv::Obj(o) => J::Object(
+                    o.iter()
+                        .map(|(k, v)| Some((k.clone(), v.to_json()?)))
+                        .collect::<Option<_>>()?,
+                ),
+                Jv::Opaque(..) => return None,
+            })
+        }
+    }
+
+    fn varlen(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let b = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(b);
+                return;
+            }
+            out.push(b | 0x80);
+        }
+    }
+
+    /// Encodes a document as the server does (`json_binary::serialize`):
+    /// the small form where everything fits, unless `large`.
+    pub(crate) fn encode(v: &Jv, large: bool) -> Vec<u8> {
+        let (t, body) = enc_value(v, large);
+        let mut out = vec![t];
+        out.extend(body);
+        out
+    }
+
+    fn enc_value(v: &Jv, large: bool) -> (u8, Vec<u8>) {
+        match v {
+            Jv::Null => (LITERAL, vec![0]),
+            Jv::Bool(b) => (LITERAL, vec![if *b { 1 } else { 2 }]),
+            Jv::Int(i) => {
+                if let Ok(x) = i16::try_from(*i) {
+                    (INT16, x.to_le_bytes().to_vec())
+                } else if let Ok(x) = i32::try_from(*i) {
+                    (INT32, x.to_le_bytes().to_vec())
+                } else {
+                    (INT64, i.to_le_bytes().to_vec())
+                }
+            }
+            Jv::UInt(u) => {
+                if let Ok(x) = u16::try_from(*u) {
+                    (UINT16, x.to_le_bytes().to_vec())
+                } else if let Ok(x) = u32::try_from(*u) {
+                    (UINT32, x.to_le_bytes().to_vec())
+                } else {
+                    (UINT64, u.to_le_bytes().to_vec())
+                }
+            }
+            Jv::Double(d) => (DOUBLE, d.to_bits().to_le_bytes().to_vec()),
+            Jv::Str(s) => {
+                let mut out = Vec::new();
+                varlen(s.len(), &mut out);
+                out.extend_from_slice(s.as_bytes());
+                (STRING, out)
+            }
+            Jv::Opaque(t, data) => {
+                let mut out = vec![*t];
+                varlen(data.len(), &mut out);
+                out.extend_from_slice(data);
+                (OPAQUE, out)
+            }
+            Jv::Arr(a) => {
+                let entries: Vec<(Option<&str>, &Jv)> = a.iter().map(|v| (None, v)).collect();
+                container(&entries, false, large)
+            }
+            Jv::Obj(o) => {
+                // The server sorts keys by length, then bytes.
+                let mut entries: Vec<(Option<&str>, &Jv)> =
+                    o.iter().map(|(k, v)| (Some(k.as_str()), v)).collect();
+                entries.sort_by(|a, b| {
+                    let (ka, kb) = (a.0.unwrap_or(""), b.0.unwrap_or(""));
+                    (ka.len(), ka).cmp(&(kb.len(), kb))
+                });
+                container(&entries, true, large)
+            }
+        }
+    }
+
+    fn container(entries: &[(Option<&str>, &Jv)], object: bool, large: bool) -> (u8, Vec<u8>) {
+        let t = |large: bool| match (object, large) {
+            (true, false) => SMALL_OBJECT,
+            (true, true) => LARGE_OBJECT,
+            (false, false) => SMALL_ARRAY,
+            (false, true) => LARGE_ARRAY,
+        };
+        if !large {
+            if let Some(b) = build(entries, object, false) {
+                return (t(false), b);
+            }
+        }
+        (
+            t(true),
+            build(entries, object, true).expect("large always fits"),
+        )
+    }
+
+    fn build(entries: &[(Option<&str>, &Jv)], object: bool, large: bool) -> Option<Vec<u8>> {
+        let off = if large { 4 } else { 2 };
+        let n = entries.len();
+        let header = 2 * off + n * (if object { off + 2 } else { 0 }) + n * (off + 1);
+        let put = |v: usize, out: &mut Vec<u8>| -> Option<()> {
+            if large {
+                out.extend_from_slice(&u32::try_from(v).ok()?.to_le_bytes());
+            } else {
+                out.extend_from_slice(&u16::try_from(v).ok()?.to_le_bytes());
+            }
+            Some(())
+        };
+        let mut keys = Vec::new();
+        let mut key_entries = Vec::new();
+        for (k, _) in entries {
+            let k = k.unwrap_or("");
+            if object {
+                put(header + keys.len(), &mut key_entries)?;
+                key_entries.extend_from_slice(&u16::try_from(k.len()).ok()?.to_le_bytes());
+                keys.extend_from_slice(k.as_bytes());
+            }
+        }
+        let mut values = Vec::new();
+        let mut value_entries = Vec::new();
+        for (_, v) in entries {
+            let (vt, body) = enc_value(v, large);
+            let inlined =
+                matches!(vt, LITERAL | INT16 | UINT16) || (large && matches!(vt, INT32 | UINT32));
+            value_entries.push(vt);
+            if inlined {
+                let mut inline = body;
+                inline.resize(off, 0);
+                value_entries.extend(inline);
+            } else {
+                put(header + keys.len() + values.len(), &mut value_entries)?;
+                values.extend(body);
+            }
+        }
+        let total = header + keys.len() + values.len();
+        let mut out = Vec::with_capacity(total);
+        put(n, &mut out)?;
+        put(total, &mut out)?;
+        out.extend(key_entries);
+        out.extend(value_entries);
+        out.extend(keys);
+        out.extend(values);
+        Some(out)
+    }
+
+    fn text(v: &Jv) -> String {
+        json_binary_to_text(&encode(v, false), 0).expect("valid document")
+    }
+
+    fn obj(items: &[(&str, Jv)]) -> Jv {
+        Jv::Obj(
+            items
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn hand_built_documents() {
+        // [1, "x"]: small array, an inlined int16 and a string at offset 10.
+        let doc = [0x02, 2, 0, 12, 0, 0x05, 1, 0, 0x0c, 10, 0, 1, b'x'];
+        assert_eq!(json_binary_to_text(&doc, 0).unwrap(), r#"[1, "x"]"#);
+        // {"a": true}: the key at offset 11, an inlined literal.
+        let doc = [0x00, 1, 0, 12, 0, 11, 0, 1, 0, 0x04, 1, 0, b'a'];
+        assert_eq!(json_binary_to_text(&doc, 0).unwrap(), r#"{"a": true}"#);
+        // The encoder agrees with the hand-built bytes.
+        assert_eq!(
+            encode(&Jv::Arr(vec![Jv::Int(1), Jv::Str("x".into())]), false),
+            doc_arr()
+        );
+        // Empty containers.
+        assert_eq!(text(&Jv::Arr(vec![])), "[]");
+        assert_eq!(text(&Jv::Obj(BTreeMap::new())), "{}");
+        assert_eq!(text(&Jv::Obj(BTreeMap::new())), "{}");
+        // Trailing bytes after the top-level value are ignored.
+        let mut doc = encode(&Jv::Int(7), false);
+        doc.extend_from_slice(&[1, 2, 3]);
+        assert_eq!(json_binary_to_text(&doc, 0).unwrap(), "7");
+    }
+
+    fn doc_arr() -> Vec<u8> {
+        vec![0x02, 2, 0, 12, 0, 0x05, 1, 0, 0x0c, 10, 0, 1, b'x']
+    }
+
+    #[test]
+    fn empty_document_is_null() {
+        assert_eq!(json_binary_to_text(&[], 0).unwrap(), "null");
+    }
+
+    #[test]
+    fn nested_layout_and_separators() {
+        let v = obj(&[
+            ("a", Jv::Int(1)),
+            ("b", Jv::Arr(vec![Jv::Int(1), Jv::Int(2)])),
+            ("cc", Jv::Null),
+            ("d", obj(&[("x", Jv::Bool(false))])),
+        ]);
+        // Keys as the server stores them: by length, then bytes.
+        let expected = r#"{"a": 1, "b": [1, 2], "d": {"x": false}, "cc": null}"#;
+        assert_eq!(text(&v), expected);
+        assert_eq!(json_binary_to_text(&encode(&v, true), 0).unwrap(), expected);
+    }
+
+    #[test]
+    fn scalars() {
+        for (v, t) in [
+            (Jv::Null, "null"),
+            (Jv::Bool(true), "true"),
+            (Jv::Bool(false), "false"),
+            (Jv::Int(-32768), "-32768"),
+            (Jv::Int(i64::from(i32::MIN)), "-2147483648"),
+            (Jv::Int(i64::MIN), "-9223372036854775808"),
+            (Jv::UInt(65535), "65535"),
+            (Jv::UInt(u64::from(u32::MAX)), "4294967295"),
+            (Jv::UInt(u64::MAX), "18446744073709551615"),
+            (Jv::Str(String::new()), r#""""#),
+        ] {
+            assert_eq!(text(&v), t);
+            assert_eq!(text(&Jv::Arr(vec![v.clone()])), format!("[{t}]"));
+            assert_eq!(
+                json_binary_to_text(&encode(&Jv::Arr(vec![v]), true), 0).unwrap(),
+                format!("[{t}]")
+            );
+        }
+    }
+
+    #[test]
+    fn string_escapes_match_double_quote() {
+        let s = "q\"b\\n\nt\tr\rb\u{8}f\u{c}\u{0}\u{1}\u{1f} \u{7f}/é😀";
+        assert_eq!(
+            text(&Jv::Str(s.into())),
+            "\"q\\\"b\\\\n\\nt\\tr\\rb\\bf\\f\\u0000\\u0001\\u001f \u{7f}/é😀\""
+        );
+        // Keys are escaped the same way.
+        assert_eq!(text(&obj(&[("k\"\n", Jv::Int(1))])), "{\"k\\\"\\n\": 1}");
+    }
+
+    fn dbl(d: f64) -> String {
+        let mut s = String::new();
+        push_double(&mut s, d);
+        s
+    }
+
+    #[test]
+    fn doubles_print_like_my_gcvt() {
+        for (d, t) in [
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (1.0, "1.0"),
+            (2.0, "2.0"),
+            (-2.5, "-2.5"),
+            (0.1, "0.1"),
+            (1.5, "1.5"),
+            (3.141592653589793, "3.141592653589793"),
+            (1e100, "1e100"),
+            (-1e100, "-1e100"),
+            (1e15, "1e15"),
+            (1e14, "100000000000000.0"),
+            (123456789012345.0, "123456789012345.0"),
+            (1234567890123456.0, "1.234567890123456e15"),
+            (1234567890123456.7, "1234567890123456.8"),
+            (12345678901234567890.0, "1.2345678901234567e19"),
+            (1e-15, "0.000000000000001"),
+            (1e-16, "1e-16"),
+            (1.5e-7, "0.00000015"),
+            (-1e-7, "-0.0000001"),
+            (1.7976931348623157e308, "1.7976931348623157e308"),
+            (-1.7976931348623157e308, "-1.7976931348623157e308"),
+            (5e-324, "5e-324"),
+            (2.2250738585072014e-308, "2.2250738585072014e-308"),
+            (123.456, "123.456"),
+            (1e21, "1e21"),
+            (1.0e-5, "0.00001"),
+        ] {
+            assert_eq!(dbl(d), t, "{d:e}");
+        }
+        assert_eq!(
+            text(&Jv::Arr(vec![Jv::Double(2.0), Jv::Double(1e100)])),
+            "[2.0, 1e100]"
+        );
+    }
+
+    #[test]
+    fn non_finite_double_is_an_error() {
+        let mut doc = vec![DOUBLE];
+        doc.extend(f64::NAN.to_bits().to_le_bytes());
+        assert!(matches!(
+            json_binary_to_text(&doc, 0),
+            Err(DecodeError::Invalid {
+                what: "JSON double",
+                ..
+            })
+        ));
+    }
+
+    fn packed_datetime(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64, us: i64) -> i64 {
+        ((((y * 13 + mo) << 5 | d) << 17 | h << 12 | mi << 6 | s) << 24) + us
+    }
+
+    fn packed_time(neg: bool, h: i64, mi: i64, s: i64, us: i64) -> i64 {
+        let p = ((h << 12 | mi << 6 | s) << 24) + us;
+        if neg {
+            -p
+        } else {
+            p
+        }
+    }
+
+    #[test]
+    fn opaque_temporal_values() {
+        let op = |t: u8, p: i64| text(&Jv::Opaque(t, p.to_le_bytes().to_vec()));
+        assert_eq!(
+            op(MYSQL_TYPE_DATE, packed_datetime(2015, 1, 15, 0, 0, 0, 0)),
+            r#""2015-01-15""#
+        );
+        assert_eq!(op(MYSQL_TYPE_DATE, 0), r#""0000-00-00""#);
+        assert_eq!(
+            op(
+                MYSQL_TYPE_DATETIME,
+                packed_datetime(2015, 1, 15, 23, 24, 25, 0)
+            ),
+            r#""2015-01-15 23:24:25.000000""#
+        );
+        assert_eq!(
+            op(
+                MYSQL_TYPE_TIMESTAMP,
+                packed_datetime(2038, 1, 19, 3, 14, 7, 999_999)
+            ),
+            r#""2038-01-19 03:14:07.999999""#
+        );
+        assert_eq!(
+            op(MYSQL_TYPE_TIME, packed_time(false, 23, 24, 25, 0)),
+            r#""23:24:25.000000""#
+        );
+        assert_eq!(
+            op(MYSQL_TYPE_TIME, packed_time(true, 838, 59, 59, 0)),
+            r#""-838:59:59.000000""#
+        );
+        assert_eq!(
+            op(MYSQL_TYPE_TIME, packed_time(true, 0, 0, 0, 1)),
+            r#""-00:00:00.000001""#
+        );
+        assert_eq!(
+            op(MYSQL_TYPE_TIME, packed_time(false, 1, 2, 3, 450_000)),
+            r#""01:02:03.450000""#
+        );
+        // Not 8 bytes, a negative date, an out-of-range field.
+        assert!(
+            json_binary_to_text(&encode(&Jv::Opaque(MYSQL_TYPE_DATE, vec![0; 7]), false), 0)
+                .is_err()
+        );
+        assert!(json_binary_to_text(
+            &encode(
+                &Jv::Opaque(MYSQL_TYPE_DATETIME, (-1i64).to_le_bytes().to_vec()),
+                false
+            ),
+            0
+        )
+        .is_err());
+        let bad_minute = packed_datetime(2015, 1, 1, 0, 61, 0, 0);
+        assert!(json_binary_to_text(
+            &encode(
+                &Jv::Opaque(MYSQL_TYPE_DATETIME, bad_minute.to_le_bytes().to_vec()),
+                false
+            ),
+            0
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn opaque_decimal_and_others() {
+        // DECIMAL(3,2) 1.50: one integer digit (1 byte), two fraction digits (1 byte).
+        let dec = Jv::Opaque(MYSQL_TYPE_NEWDECIMAL, vec![3, 2, 0x81, 50]);
+        assert_eq!(text(&dec), "1.50");
+        assert_eq!(text(&Jv::Arr(vec![dec])), "[1.50]");
+        // -1.50: bits inverted.
+        assert_eq!(
+            text(&Jv::Opaque(MYSQL_TYPE_NEWDECIMAL, vec![3, 2, 0x7e, !50])),
+            "-1.50"
+        );
+        // Size mismatch.
+        assert!(json_binary_to_text(
+            &encode(&Jv::Opaque(MYSQL_TYPE_NEWDECIMAL, vec![3, 2, 0x81]), false),
+            0
+        )
+        .is_err());
+        // VAR_STRING opaque values print as strings.
+        assert_eq!(
+            text(&Jv::Opaque(MYSQL_TYPE_VAR_STRING, b"a\"b".to_vec())),
+            r#""a\"b""#
+        );
+        // Others in base64, with MySQL's line break every 76 characters.
+        assert_eq!(
+            text(&Jv::Opaque(15, b"abc".to_vec())),
+            r#""base64:type15:YWJj""#
+        );
+        assert_eq!(text(&Jv::Opaque(16, vec![1])), r#""base64:type16:AQ==""#);
+        assert_eq!(text(&Jv::Opaque(252, vec![])), r#""base64:type252:""#);
+        let long = text(&Jv::Opaque(252, vec![0xff; 60]));
+        let b64 = "/".repeat(76) + "\\n" + &"/".repeat(4);
+        assert_eq!(long, format!("\"base64:type252:{b64}\""));
+    }
+
+    #[test]
+    fn depth_is_bounded_at_100() {
+        let mut v = Jv::Int(1);
+        for _ in 0..100 {
+            v = Jv::Arr(vec![v]);
+        }
+        assert!(text(&v).starts_with(&"[".repeat(100)));
+        let too_deep = encode(&Jv::Arr(vec![v]), false);
+        assert!(matches!(
+            json_binary_to_text(&too_deep, 0),
+            Err(DecodeError::TooLarge {
+                what: "JSON nesting depth",
+                value: 101,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn malformed_documents_are_errors() {
+        // Unknown type.
+        assert!(matches!(
+            json_binary_to_text(&[0x0d], 5),
+            Err(DecodeError::Invalid { offset: 5, .. })
+        ));
+        // Literal out of range.
+        assert!(json_binary_to_text(&[LITERAL, 3], 0).is_err());
+        // Truncated scalars and strings.
+        assert!(matches!(
+            json_binary_to_text(&[INT64, 1, 2], 0),
+            Err(DecodeError::Truncated { .. })
+        ));
+        assert!(json_binary_to_text(&[STRING, 5, b'a'], 0).is_err());
+        // A variable-length size that never ends.
+        assert!(json_binary_to_text(&[STRING, 0x80, 0x80, 0x80, 0x80, 0x80, 0], 0).is_err());
+        // Invalid UTF-8.
+        assert!(json_binary_to_text(&[STRING, 1, 0xff], 0).is_err());
+        // A count whose entries cannot fit: no allocation, an error.
+        assert!(
+            json_binary_to_text(&[LARGE_ARRAY, 0xff, 0xff, 0xff, 0xff, 8, 0, 0, 0], 0).is_err()
+        );
+        // A size larger than the document.
+        assert!(json_binary_to_text(&[SMALL_ARRAY, 0, 0, 0xff, 0], 0).is_err());
+        // A value offset inside the header, and one past the end.
+        assert!(json_binary_to_text(&[SMALL_ARRAY, 1, 0, 7, 0, STRING, 1, 0], 0).is_err());
+        assert!(json_binary_to_text(&[SMALL_ARRAY, 1, 0, 7, 0, STRING, 9, 0], 0).is_err());
+        // A key offset past the end of the object.
+        assert!(json_binary_to_text(
+            &[SMALL_OBJECT, 1, 0, 12, 0, 11, 0, 5, 0, LITERAL, 0, 0, b'a'],
+            0
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn shared_values_cannot_blow_up_the_output() {
+        // A large array whose 10,000 entries all point at one 100 KB string.
+        let n = 10_000usize;
+        let header = 8 + n * 5;
+        let s_len = 100_000usize;
+        let mut doc = vec![LARGE_ARRAY];
+        doc.extend((n as u32).to_le_bytes());
+        doc.extend(((header + 3 + s_len) as u32).to_le_bytes());
+        for _ in 0..n {
+            doc.push(STRING);
+            doc.extend((header as u32).to_le_bytes());
+        }
+        varlen(s_len, &mut doc);
+        doc.extend(std::iter::repeat_n(b'a', s_len));
+        assert!(matches!(
+            json_binary_to_text(&doc, 0),
+            Err(DecodeError::TooLarge {
+                what: "JSON text",
+                ..
+            })
+        ));
+
+        // 90 levels of arrays whose two entries share one child: 2^90 leaves.
+        let mut body: Vec<u8> = vec![0, 0, 4, 0]; // [] as the innermost value
+        let mut t = SMALL_ARRAY;
+        for _ in 0..90 {
+            let mut outer = vec![2, 0];
+            let size = 4 + 2 * 3 + body.len();
+            outer.extend((size as u16).to_le_bytes());
+            for _ in 0..2 {
+                outer.push(t);
+                outer.extend(10u16.to_le_bytes());
+            }
+            outer.extend(&body);
+            body = outer;
+            t = SMALL_ARRAY;
+        }
+        let mut doc = vec![SMALL_ARRAY];
+        doc.extend(body);
+        assert!(matches!(
+            json_binary_to_text(&doc, 0),
+            Err(DecodeError::TooLarge {
+                what: "JSON text",
+                ..
+            })
+        ));
+    }
+
+    fn lenenc(b: &[u8], out: &mut Vec<u8>) {
+        assert!(b.len() < 251);
+        out.push(b.len() as u8);
+        out.extend_from_slice(b);
+    }
+
+    #[test]
+    fn json_diffs() {
+        let mut b = vec![0];
+        lenenc(b"$.a", &mut b);
+        lenenc(&encode(&Jv::Int(5), false), &mut b);
+        b.push(2);
+        lenenc(b"$.b", &mut b);
+        b.push(1);
+        lenenc(b"$.c[0]", &mut b);
+        lenenc(&encode(&Jv::Str("x".into()), false), &mut b);
+        let d = decode_json_diffs(&b, 100).unwrap();
+        assert_eq!(
+            d,
+            vec![
+                JsonDiff {
+                    operation: JsonDiffOperation::Replace,
+                    path: "$.a".into(),
+                    value: Some("5".into())
+                },
+                JsonDiff {
+                    operation: JsonDiffOperation::Remove,
+                    path: "$.b".into(),
+                    value: None
+                },
+                JsonDiff {
+                    operation: JsonDiffOperation::Insert,
+                    path: "$.c[0]".into(),
+                    value: Some("\"x\"".into())
+                },
+            ]
+        );
+        assert_eq!(decode_json_diffs(&[], 0).unwrap(), vec![]);
+        // Unknown operation, truncated path, missing value.
+        assert!(matches!(
+            decode_json_diffs(&[3, 0], 10),
+            Err(DecodeError::Invalid { offset: 10, .. })
+        ));
+        assert!(decode_json_diffs(&[0, 5, b'$'], 0).is_err());
+        assert!(decode_json_diffs(&[0, 1, b'$'], 0).is_err());
+        // Offsets in errors are absolute: the bad value type is at 100 + 4.
+        let bad = [0, 1, b'$', 1, 0x0d];
+        assert!(matches!(
+            decode_json_diffs(&bad, 100),
+            Err(DecodeError::Invalid { offset: 104, .. })
+        ));
+    }
+
+    /// Compares two JSON values, doubles within two units in the last place
+    /// (serde_json's default float parser is not always exact).
+    fn same(a: &J, b: &J) -> bool {
+        match (a, b) {
+            (J::Number(x), J::Number(y)) if x.is_f64() || y.is_f64() => {
+                match (x.as_f64(), y.as_f64()) {
+                    (Some(x), Some(y)) => {
+                        x == y || (x - y).abs() <= 2.0 * f64::EPSILON * x.abs().max(y.abs())
+                    }
+                    _ => false,
+                }
+            }
+            (J::Array(x), J::Array(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+            }
+            (J::Object(x), J::Object(y)) => {
+                x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+            }
+            _ => a == b,
+        }
+    }
+
+    fn finite_f64() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<f64>().prop_filter("finite", |d| d.is_finite()),
+            (-1e6f64..1e6).prop_map(|d| d.trunc()),
+            Just(0.0),
+            Just(-0.0),
+        ]
+    }
+
+    pub(crate) fn jv_strategy() -> impl Strategy<Value = Jv> {
+        let leaf = prop_oneof![
+            Just(Jv::Null),
+            any::<bool>().prop_map(Jv::Bool),
+            any::<i64>().prop_map(Jv::Int),
+            any::<i16>().prop_map(|i| Jv::Int(i.into())),
+            any::<i32>().prop_map(|i| Jv::Int(i.into())),
+            any::<u64>().prop_map(Jv::UInt),
+            any::<u32>().prop_map(|u| Jv::UInt(u.into())),
+            finite_f64().prop_map(Jv::Double),
+            any::<String>().prop_map(Jv::Str),
+        ];
+        leaf.prop_recursive(5, 96, 10, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..10).prop_map(Jv::Arr),
+                prop::collection::btree_map(any::<String>(), inner, 0..10).prop_map(Jv::Obj),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Valid documents: our text parses to the original value and to
+        /// what mysql_common's JSONB reader makes of the same bytes.
+        #[test]
+        fn valid_documents_match_mysql_common(v in jv_strategy(), large in any::<bool>()) {
+            let doc = encode(&v, large);
+            let ours = json_binary_to_text(&doc, 0).unwrap();
+            let parsed: J = serde_json::from_str(&ours).unwrap();
+            let original = v.to_json().unwrap();
+            prop_assert!(same(&parsed, &original), "{ours} vs {original}");
+            let mc: mysql_common::binlog::jsonb::Value<'_> =
+                mysql_common::io::ParseBuf(&doc).parse(()).unwrap();
+            let mc = J::try_from(mc).unwrap();
+            prop_assert!(same(&parsed, &mc), "{ours} vs mysql_common {mc}");
+        }
+
+        /// Doubles print in a form that reads back to the same bits.
+        #[test]
+        fn doubles_round_trip(d in finite_f64()) {
+            let s = dbl(d);
+            let back: f64 = s.parse().unwrap();
+            prop_assert_eq!(back.to_bits(), d.to_bits(), "{}", s);
+            prop_assert!(s.contains('.') || s.contains('e'));
+        }
+
+        /// Arbitrary bytes never panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(b in prop::collection::vec(any::<u8>(), 0..256), base in any::<u32>()) {
+            let _ = json_binary_to_text(&b, u64::from(base));
+            let _ = decode_json_diffs(&b, u64::from(base));
+        }
+
+        /// Valid documents with a few bytes changed never panic.
+        #[test]
+        fn mutated_documents_never_panic(
+            v in jv_strategy(),
+            large in any::<bool>(),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+        ) {
+            let mut doc = encode(&v, large);
+            for (i, b) in edits {
+                let i = i.index(doc.len());
+                doc[i] = b;
+            }
+            let _ = json_binary_to_text(&doc, 0);
+            let mut diff = vec![0, 1, b'$'];
+            if doc.len() < 251 {
+                diff.push(doc.len() as u8);
+                diff.extend(&doc);
+                let _ = decode_json_diffs(&diff, 0);
+            }
+        }
+    }
+}

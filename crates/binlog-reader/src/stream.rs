@@ -208,6 +208,17 @@ impl BinlogStreamReader {
         Ok(r)
     }
 
+    /// Supplies the columns of `schema`.`table` for binlogs without
+    /// optional metadata (see [`Decoder::set_table_columns`]).
+    pub fn set_table_columns(
+        &mut self,
+        schema: &str,
+        table: &str,
+        cols: Vec<crate::decoder::ColumnDescription>,
+    ) {
+        self.decoder.set_table_columns(schema, table, cols);
+    }
+
     /// The server's id of the dump connection (for `KILL`).
     pub fn connection_id(&self) -> Option<u32> {
         self.connection_id

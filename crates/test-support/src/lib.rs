@@ -95,11 +95,11 @@ pub fn opts(server: Server, database: Option<&str>) -> Opts {
             redact_url(&url)
         )
     });
+    // One statement: mysql_async runs a list of init statements in reverse
+    // order, and a later SET NAMES would undo the results setting. No
+    // transcoding of results: strings come back as stored.
     let mut b = OptsBuilder::from_opts(base).prefer_socket(false).init(vec![
-        "SET NAMES utf8mb4",
-        // No transcoding of results: strings come back as stored.
-        "SET character_set_results = NULL",
-        "SET time_zone = '+00:00'",
+        "SET NAMES utf8mb4, character_set_results = NULL, time_zone = '+00:00'",
     ]);
     if let Some(db) = database {
         b = b.db_name(Some(db));
