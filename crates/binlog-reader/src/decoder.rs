@@ -247,11 +247,34 @@ impl Decoder {
         let Some(bytes) = input.get(..len) else {
             return Ok(Step::NeedMore { needed: len });
         };
+        let at = self.event_start(&header, at);
         let event = self.decode_event(bytes, header, header_len, at)?;
         Ok(Step::Event {
             event,
             consumed: len,
         })
+    }
+
+    /// Where an event starts in its file. In a file, the running offset. In
+    /// a stream the server may leave events out (MariaDB sends ANNOTATE_ROWS
+    /// only when asked), so a running offset alone drifts: the event's
+    /// `end_log_pos` is used where the server wrote one, widened to 64 bits
+    /// with the running offset (files can pass 4 GiB), and the running offset
+    /// where it wrote 0 (MariaDB 11.4+ inside transactions, artificial events).
+    fn event_start(&self, header: &EventHeader, running: u64) -> u64 {
+        if self.file_mode || header.log_pos == 0 || header.is_artificial() {
+            return running;
+        }
+        let len = u64::from(header.event_length);
+        let low = u64::from(header.log_pos);
+        let mut end = (running & !0xffff_ffff) | low;
+        if end < running + len {
+            // The 32-bit end_log_pos wrapped past a 4 GiB boundary.
+            if (running + len) - end > (1 << 31) {
+                end += 1 << 32;
+            }
+        }
+        end.saturating_sub(len)
     }
 
     /// The checksum algorithm in force for an event of type `t`.
@@ -419,6 +442,8 @@ impl Decoder {
             }
         };
 
+        // The file the event is in (a real ROTATE is in the file it ends).
+        let file = self.file.clone();
         // State changes that follow the event.
         if let (EventBody::Rotate(r), false) = (&body, self.file_mode) {
             self.file = Some(Arc::from(r.next_file.as_str()));
@@ -429,7 +454,7 @@ impl Decoder {
         } else {
             self.offset = end;
         }
-        let file = self.file.clone();
+        let file = if end == at { self.file.clone() } else { file };
         Ok(Event {
             file,
             pos: at,

@@ -1513,8 +1513,8 @@ fn read_partial_image(
         if is_null {
             image.push(Some(Value::Null));
         } else if is_json && bit(partial, json_idx) {
-            let at = r.offset();
             let len = r.uint_le(usize::from(col.meta.clamp(1, 4) as u8), "JSON diff length")?;
+            let at = r.offset();
             let b = r.bytes_u64(len, "JSON diffs")?;
             image.push(Some(Value::JsonDiffs(crate::jsonb::decode_json_diffs(
                 b, at,

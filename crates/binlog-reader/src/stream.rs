@@ -314,7 +314,8 @@ impl BinlogStreamReader {
             let item = tokio::time::timeout(self.cfg.read_timeout, stream.next()).await;
             let failure: Option<Result<mysql_async::Error, ()>> = match item {
                 Ok(Some(Ok(ev))) => {
-                    attempts = 0;
+                    // Attempts count within one call: a reconnect's fake
+                    // ROTATE is not handed out, so only real progress returns.
                     if let Some(e) = self.handle(&ev)? {
                         return Ok(Some(e));
                     }
@@ -453,6 +454,17 @@ impl BinlogStreamReader {
             if d.file == f && event.end_pos <= d.offset && event.end_pos > event.pos {
                 return Ok(None);
             }
+        }
+        // The fake ROTATE and the resent FORMAT_DESCRIPTION of a reconnect
+        // were already handed out on the first connect.
+        if self.reconnects > 0
+            && event.end_pos == event.pos
+            && matches!(
+                event.body,
+                EventBody::Rotate(_) | EventBody::FormatDescription(_)
+            )
+        {
+            return Ok(None);
         }
         if event.end_pos > event.pos {
             if let Some(f) = event.file.as_deref() {
