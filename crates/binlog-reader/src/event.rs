@@ -452,7 +452,9 @@ pub const ROWS_COMPLETE_ROWS_F: u16 = 8;
 /// A rows event with its rows decoded.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RowsEvent {
-    /// Write, update, delete or partial update.
+    /// Write, update, delete or partial update (`"change"` in JSON, since
+    /// `"kind"` names the event body).
+    #[serde(rename = "change")]
     pub kind: RowsKind,
     /// 1 or 2.
     pub version: u8,

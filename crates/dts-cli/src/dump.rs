@@ -340,6 +340,18 @@ fn render(v: &Value, col: Option<&ColumnInfo>) -> String {
             }
             None => m.to_string(),
         },
+        Value::Timestamp {
+            seconds,
+            micros,
+            fsp,
+        } => {
+            let frac = if *fsp == 0 {
+                String::new()
+            } else {
+                format!(".{:06}", micros)[..=usize::from((*fsp).min(6))].to_string()
+            };
+            format!("'{}{frac}' /* UTC, epoch {seconds} */", utc(*seconds))
+        }
         Value::Bytes(b) => quoted(b),
         Value::Json(t) => quoted(t.as_bytes()),
         Value::Geometry { srid, wkb } => {
