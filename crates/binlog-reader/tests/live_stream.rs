@@ -37,6 +37,10 @@ fn count_inserts(ev: &binlog_reader::Event, db: &str, seen: &mut BTreeMap<i64, u
         if let RowChange::Insert { after } = ch {
             match after.first() {
                 Some(Some(Value::Int(id))) => *seen.entry(*id).or_default() += 1,
+                // binlog_row_metadata=NO_LOG (the default): signedness unknown.
+                Some(Some(Value::IntUnknownSign { raw, bytes: 4 })) => {
+                    *seen.entry(i64::from(*raw as u32 as i32)).or_default() += 1
+                }
                 other => panic!("unexpected id value {other:?}"),
             }
         }
