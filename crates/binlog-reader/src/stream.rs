@@ -30,6 +30,9 @@ pub enum StreamStart {
     File(Option<String>, u64),
     /// A MariaDB GTID position (`@slave_connect_state`).
     MariadbGtid(MariadbGtidPosition),
+    /// A MySQL GTID set: the transactions already applied
+    /// (`COM_BINLOG_DUMP_GTID`); the server sends every other one.
+    MysqlGtid(crate::position::GtidSet),
 }
 
 /// How to read a server's binlog.
@@ -126,6 +129,10 @@ pub struct BinlogStreamReader {
     /// Where a reconnect restarts: the end of the last complete transaction.
     safe: FilePosition,
     safe_gtid: Option<MariadbGtidPosition>,
+    /// The MySQL GTIDs applied up to the safe position (GTID mode).
+    safe_mysql_gtids: Option<crate::position::GtidSet>,
+    /// The MySQL GTID of the transaction being read.
+    current_mysql_gtid: Option<(crate::position::Uuid, Option<String>, i64)>,
     /// The end of the last event handed out: events up to here are not
     /// handed out again after a reconnect.
     delivered: Option<FilePosition>,
@@ -179,11 +186,15 @@ impl BinlogStreamReader {
     pub async fn connect(cfg: StreamConfig) -> Result<Self, StreamError> {
         let (file, pos) = match &cfg.start {
             StreamStart::File(f, p) => (f.clone().unwrap_or_default(), *p),
-            StreamStart::MariadbGtid(_) => (String::new(), 4),
+            StreamStart::MariadbGtid(_) | StreamStart::MysqlGtid(_) => (String::new(), 4),
         };
         let safe_gtid = match &cfg.start {
             StreamStart::MariadbGtid(g) => Some(g.clone()),
-            StreamStart::File(..) => None,
+            _ => None,
+        };
+        let safe_mysql_gtids = match &cfg.start {
+            StreamStart::MysqlGtid(g) => Some(g.clone()),
+            _ => None,
         };
         let mut r = BinlogStreamReader {
             decoder: Decoder::for_stream(None, pos, ChecksumAlg::Off),
@@ -194,6 +205,8 @@ impl BinlogStreamReader {
             checksum: ChecksumAlg::Off,
             safe: FilePosition::new(file, pos),
             safe_gtid,
+            safe_mysql_gtids,
+            current_mysql_gtid: None,
             delivered: None,
             in_transaction: false,
             current_gtid: None,
@@ -272,6 +285,9 @@ impl BinlogStreamReader {
             .with_filename(&file_name);
         if self.cfg.non_blocking {
             req = req.with_non_blocking();
+        }
+        if let (Some(set), false) = (&self.safe_mysql_gtids, self.mariadb) {
+            req = req.with_gtid().with_gtid_set(mysql_sids(set));
         }
         let stream = conn.get_binlog_stream(req).await?;
         let file = (!self.safe.file.is_empty()).then(|| self.safe.file.clone());
@@ -505,9 +521,21 @@ impl BinlogStreamReader {
             if let (Some(g), Some(cur)) = (self.current_gtid.take(), self.safe_gtid.as_mut()) {
                 cur.update(g);
             }
+            if let (Some((uuid, tag, gno)), Some(set)) = (
+                self.current_mysql_gtid.take(),
+                self.safe_mysql_gtids.as_mut(),
+            ) {
+                if let Ok(gno) = u64::try_from(gno) {
+                    let tag = tag.and_then(|t| crate::position::Tag::new(&t).ok());
+                    let _ = set.add(uuid, tag.as_ref(), gno);
+                }
+            }
         }
         if let EventBody::MariadbGtid(g) = &e.body {
             self.current_gtid = Some(g.gtid);
+        }
+        if let EventBody::Gtid(g) = &e.body {
+            self.current_mysql_gtid = (!g.anonymous).then(|| (g.sid, g.tag.clone(), g.gno));
         }
         if let EventBody::Rotate(r) = &e.body {
             if !self.in_transaction {
@@ -515,4 +543,28 @@ impl BinlogStreamReader {
             }
         }
     }
+}
+
+/// Our GTID set in mysql_async's request form: one `Sid` per (uuid, tag),
+/// intervals half-open as on the wire.
+fn mysql_sids(set: &crate::position::GtidSet) -> Vec<mysql_async::Sid<'static>> {
+    use std::collections::BTreeMap;
+    let mut by: BTreeMap<(crate::position::Uuid, Option<String>), Vec<mysql_async::GnoInterval>> =
+        BTreeMap::new();
+    for (uuid, tag, range) in set.iter() {
+        by.entry((uuid, tag.map(|t| t.as_str().to_string())))
+            .or_default()
+            .push(mysql_async::GnoInterval::new(range.start, range.end));
+    }
+    by.into_iter()
+        .filter_map(|((uuid, tag), intervals)| {
+            let sid = mysql_async::Sid::new(*uuid.as_bytes()).with_intervals(intervals);
+            match tag {
+                None => Some(sid),
+                Some(t) => mysql_common::packets::Tag::new(t)
+                    .ok()
+                    .map(|t| sid.with_tag(t)),
+            }
+        })
+        .collect()
 }

@@ -310,3 +310,50 @@ async fn n2_stalled_connection_is_detected_by_the_heartbeat_timeout() {
     assert_exactly_once(&seen, 20);
     dbs.cleanup().await;
 }
+
+#[tokio::test]
+async fn mariadb_gtid_start_sends_exactly_the_later_transactions() {
+    let dbs = TestDatabases::new("stream_gtid").await;
+    let mut src = dbs.source().await;
+    exec(&mut src, "CREATE TABLE t (id INT PRIMARY KEY)").await;
+    for i in 1..=5 {
+        exec(&mut src, &format!("INSERT INTO t VALUES ({i})")).await;
+    }
+    let pos: String = src
+        .query_first("SELECT @@gtid_binlog_pos")
+        .await
+        .expect("read")
+        .expect("row");
+    for i in 6..=30 {
+        exec(&mut src, &format!("INSERT INTO t VALUES ({i})")).await;
+    }
+    let start = binlog_reader::position::MariadbGtidPosition::parse(&pos)
+        .unwrap_or_else(|e| panic!("gtid_binlog_pos {pos:?}: {e}"));
+    let mut cfg = StreamConfig::new(
+        opts(Server::Source, None),
+        server_id(),
+        StreamStart::MariadbGtid(start),
+    );
+    cfg.non_blocking = true;
+    let mut reader = BinlogStreamReader::connect(cfg).await.expect("stream");
+    let mut seen = BTreeMap::new();
+    let mut gtids = 0;
+    while let Some(ev) = reader.next().await.expect("stream error") {
+        if matches!(ev.body, EventBody::MariadbGtid(_)) {
+            gtids += 1;
+        }
+        count_inserts(&ev, &dbs.name, &mut seen);
+    }
+    assert!(
+        gtids >= 25,
+        "GTID events are sent as they are (capability 4): saw {gtids}"
+    );
+    let ids: Vec<i64> = seen.keys().copied().collect();
+    assert_eq!(
+        ids,
+        (6..=30).collect::<Vec<_>>(),
+        "exactly the transactions after {pos}"
+    );
+    assert!(seen.values().all(|c| *c == 1), "each once: {seen:?}");
+    dbs.cleanup().await;
+}

@@ -77,6 +77,10 @@ const ROWS: &[&str] = &[
        tx=NULL, bl=NULL, mbl=NULL, lbl=NULL, j='{\"a\": {\"b\": {\"c\": [null, true, false]}}}'",
     // NULL everywhere else.
     "INSERT INTO t (id) VALUES (4)",
+    // D10/D11: a 16 MB LONGBLOB and a 2 MB JSON document (one event over the
+    // 16 MB protocol packet limit, split and joined by the driver).
+    "INSERT INTO t SET id=5, lbl=REPEAT(X'5A', 16777216), mbl=REPEAT(X'00FF', 100000),
+       j=CONCAT('{\"big\": \"', REPEAT('y', 2097152), '\", \"n\": 1e400}')",
 ];
 
 /// The column description a migration would supply from the schema.
