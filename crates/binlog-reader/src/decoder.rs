@@ -748,3 +748,116 @@ fn zstd_bounded(payload: &[u8], declared: u64, at: u64) -> Result<Vec<u8>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::ColumnType;
+
+    /// One event: header (timestamp 1, server 1, end_log_pos 0) and body.
+    fn event(t: EventType, body: &[u8]) -> Vec<u8> {
+        let len = (HEADER_LEN + body.len()) as u32;
+        let mut v = Vec::new();
+        v.extend_from_slice(&1u32.to_le_bytes());
+        v.push(t.0);
+        v.extend_from_slice(&1u32.to_le_bytes());
+        v.extend_from_slice(&len.to_le_bytes());
+        v.extend_from_slice(&0u32.to_le_bytes());
+        v.extend_from_slice(&0u16.to_le_bytes());
+        v.extend_from_slice(body);
+        v
+    }
+
+    /// A FORMAT_DESCRIPTION of a MariaDB 10.11 server with checksums off.
+    fn fde() -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&4u16.to_le_bytes());
+        let mut ver = b"10.11.19-MariaDB-log".to_vec();
+        ver.resize(50, 0);
+        b.extend_from_slice(&ver);
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.push(19);
+        let mut post = vec![0u8; 171];
+        post[usize::from(EventType::TABLE_MAP.0) - 1] = 8;
+        post[usize::from(EventType::WRITE_ROWS_V1.0) - 1] = 8;
+        b.extend_from_slice(&post);
+        b.push(0); // checksum off
+        b.extend_from_slice(&[0; 4]);
+        event(EventType::FORMAT_DESCRIPTION, &b)
+    }
+
+    fn decode_all(d: &mut Decoder, mut input: &[u8]) -> Result<Vec<Event>> {
+        let mut out = Vec::new();
+        loop {
+            match d.decode(input)? {
+                Step::Event { event, consumed } => {
+                    out.push(event);
+                    input = &input[consumed..];
+                }
+                Step::Magic { consumed } => input = &input[consumed..],
+                Step::NeedMore { .. } => return Ok(out),
+            }
+        }
+    }
+
+    #[test]
+    fn a_rows_event_with_no_column_present_is_an_error_not_an_endless_loop() {
+        // Found by the decode_stream_event fuzz target: zero-byte rows.
+        let mut d = Decoder::for_stream(Some("x-bin.000001".into()), 4, ChecksumAlg::Off);
+        let mut tm = vec![7, 0, 0, 0, 0, 0, 0, 0]; // table id 7, flags
+        tm.extend_from_slice(&[1, b'd', 0, 1, b't', 0]);
+        tm.extend_from_slice(&[1, ColumnType::LONG.0, 0, 0]); // 1 INT column, no metadata, not null
+        let mut rows = vec![7, 0, 0, 0, 0, 0, 1, 0]; // table id 7, STMT_END
+        rows.extend_from_slice(&[1, 0]); // 1 column, none present
+        rows.extend_from_slice(&[0; 32]); // "rows"
+        let mut input = fde();
+        input.extend(event(EventType::TABLE_MAP, &tm));
+        input.extend(event(EventType::WRITE_ROWS_V1, &rows));
+        let err = decode_all(&mut d, &input).err();
+        assert!(
+            matches!(
+                err,
+                Some(DecodeError::Invalid {
+                    what: "rows event column-present bitmap",
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_table_map_over_4096_columns_is_refused() {
+        let mut d = Decoder::for_stream(None, 4, ChecksumAlg::Off);
+        let mut tm = vec![7, 0, 0, 0, 0, 0, 0, 0];
+        tm.extend_from_slice(&[1, b'd', 0, 1, b't', 0]);
+        tm.extend_from_slice(&[0xfc, 0x01, 0x10]); // 4097 columns
+        tm.extend(std::iter::repeat_n(ColumnType::TINY.0, 4097));
+        tm.push(0);
+        tm.extend(std::iter::repeat_n(0u8, 513));
+        let mut input = fde();
+        input.extend(event(EventType::TABLE_MAP, &tm));
+        let err = decode_all(&mut d, &input).err();
+        assert!(
+            matches!(err, Some(DecodeError::Invalid { value: 4097, .. })),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn truncated_input_is_need_more_at_every_cut() {
+        let mut input = fde();
+        input.extend(event(EventType::XID, &42u64.to_le_bytes()));
+        for cut in 0..input.len() {
+            let mut d = Decoder::for_stream(None, 4, ChecksumAlg::Off);
+            // Any prefix decodes without error: incomplete is not corrupt.
+            assert!(decode_all(&mut d, &input[..cut]).is_ok(), "cut at {cut}");
+        }
+        let mut d = Decoder::for_stream(None, 4, ChecksumAlg::Off);
+        let evs = decode_all(&mut d, &input).ok().unwrap_or_default();
+        assert!(matches!(
+            evs.last().map(|e| &e.body),
+            Some(EventBody::Xid(XidEvent { xid: 42 }))
+        ));
+    }
+}

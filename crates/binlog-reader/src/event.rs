@@ -699,6 +699,10 @@ pub struct Limits {
     pub max_event_size: u64,
     /// The largest uncompressed size of a compressed event or payload.
     pub max_uncompressed_size: u64,
+    /// The most column values (slots of row images, present or not) one
+    /// rows event may decode to. A value slot takes about 32 bytes before the
+    /// bytes of strings and blobs.
+    pub max_row_values: u64,
 }
 
 impl Default for Limits {
@@ -706,6 +710,7 @@ impl Default for Limits {
         Limits {
             max_event_size: 1 << 30,
             max_uncompressed_size: 1 << 30,
+            max_row_values: 32 << 20,
         }
     }
 }
@@ -1044,7 +1049,15 @@ pub(crate) fn read_table_map(
             available: c.remaining() as u64,
         });
     }
-    let _ = count_at;
+    // MySQL and MariaDB tables have at most 4096 columns.
+    if count > 4096 {
+        return Err(DecodeError::Invalid {
+            what: "TABLE_MAP column count",
+            offset: count_at,
+            value: count,
+            reason: "over the servers' limit of 4096 columns per table",
+        });
+    }
     let ncols = count as usize;
     let types = c.bytes(ncols, "column types")?;
     let meta_at = c.offset();
@@ -1396,7 +1409,12 @@ pub(crate) fn read_rows(
         Cursor::new(c.rest(), rows_at)
     };
     let mut rows = Vec::new();
+    // Every row image holds a slot per column of the table: bound their
+    // total, because a narrow row of a wide table decodes to much more
+    // memory than its bytes.
+    let mut slots: u64 = 0;
     while !r.is_empty() {
+        let row_at = r.offset();
         let before_or_after = read_image(&mut r, &table, &present)?;
         let change = match h.kind {
             RowsKind::Write => RowChange::Insert {
@@ -1436,9 +1454,32 @@ pub(crate) fn read_rows(
                 }
             }
         };
+        if r.offset() == row_at {
+            // No column present: a row of zero bytes, and the loop would
+            // never end.
+            return Err(DecodeError::Invalid {
+                what: "rows event column-present bitmap",
+                offset: row_at,
+                value: 0,
+                reason: "no column is present, so a row image has no bytes",
+            });
+        }
+        let images = if matches!(change, RowChange::Update { .. }) {
+            2
+        } else {
+            1
+        };
+        slots = slots.saturating_add(images * n as u64);
+        if slots > limits.max_row_values {
+            return Err(DecodeError::TooLarge {
+                what: "decoded row values of one rows event",
+                offset: event_at,
+                value: slots,
+                limit: limits.max_row_values,
+            });
+        }
         rows.push(change);
     }
-    let _ = event_at;
     Ok(RowsEvent {
         kind: h.kind,
         version: h.version,

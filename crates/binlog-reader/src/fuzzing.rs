@@ -13,6 +13,7 @@ fn limits() -> Limits {
     Limits {
         max_event_size: 16 << 20,
         max_uncompressed_size: 16 << 20,
+        max_row_values: 1 << 20,
     }
 }
 
