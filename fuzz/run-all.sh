@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 secs=${SECONDS_PER_TARGET:-600}
 tc=${FUZZ_TOOLCHAIN:-+nightly}
-for t in decode_file decode_stream_event row_value json_binary gtid_text; do mkdir -p corpus/$t; done
+for t in decode_file decode_stream_event row_value json_binary gtid_text event_body; do mkdir -p corpus/$t; done
 for f in $(grep -rl --binary-files=binary -m1 $'\xfebin' /usr/share/mysql/mysql-test/std_data /usr/share/mysql/mysql-test/suite/binlog/std_data 2>/dev/null); do
     if [ "$(head -c4 "$f" | od -An -tx1 | tr -d ' ')" = "fe62696e" ]; then
         cp "$f" corpus/decode_file/ 2>/dev/null
@@ -28,5 +28,5 @@ run() {
 : > run-all.log
 run decode_file & run decode_stream_event & wait
 run row_value & run json_binary & wait
-run gtid_text
+run gtid_text & run event_body & wait
 cat run-all.log

@@ -74,6 +74,7 @@ fn value_json_and_gtid_entry_points_survive_random_input() {
         let len = (rng.next() % 64) as usize;
         let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
         fuzzing::row_value(&data);
+        fuzzing::event_body(&data);
         fuzzing::json(&data);
         fuzzing::gtid_text(&data);
     }
