@@ -118,6 +118,14 @@ pub enum StreamError {
     },
 }
 
+/// Why a connection is being replaced.
+enum Failure {
+    /// The server or the connection reported an error.
+    Server(mysql_async::Error),
+    /// Nothing arrived within the read timeout.
+    Stalled,
+}
+
 /// Reads a server's binlog as decoded events. See the module documentation.
 pub struct BinlogStreamReader {
     cfg: StreamConfig,
@@ -322,92 +330,71 @@ impl BinlogStreamReader {
     /// [`StreamError`] when reconnection fails, or for bytes that cannot be
     /// decoded (the caller must stop: skipping could lose a change).
     pub async fn next(&mut self) -> Result<Option<Event>, StreamError> {
+        // Attempts count within one call: a reconnect's fake ROTATE is not
+        // handed out, so only real progress returns and resets them.
         let mut attempts = 0u32;
         loop {
             let Some(stream) = self.stream.as_mut() else {
                 return Ok(None);
             };
-            let item = tokio::time::timeout(self.cfg.read_timeout, stream.next()).await;
-            let failure: Option<Result<mysql_async::Error, ()>> = match item {
-                Ok(Some(Ok(ev))) => {
-                    // Attempts count within one call: a reconnect's fake
-                    // ROTATE is not handed out, so only real progress returns.
-                    if let Some(e) = self.handle(&ev)? {
-                        return Ok(Some(e));
-                    }
-                    None
-                }
-                Ok(Some(Err(e))) => Some(Ok(e)),
-                Ok(None) => {
-                    if self.cfg.non_blocking {
-                        self.stream = None;
-                        return Ok(None);
-                    }
-                    Some(Ok(mysql_async::Error::Driver(
-                        mysql_async::DriverError::ConnectionClosed,
-                    )))
-                }
-                Err(_elapsed) => Some(Err(())),
-            };
-            if let Some(f) = failure {
-                attempts += 1;
-                if attempts > self.cfg.max_reconnects {
-                    return Err(match f {
-                        Ok(error) => StreamError::Server {
-                            position: self.position(),
-                            error,
-                            attempts: attempts - 1,
-                        },
-                        Err(()) => StreamError::Stalled {
-                            position: self.position(),
-                            timeout: self.cfg.read_timeout,
-                            heartbeat: self.cfg.heartbeat,
-                            attempts: attempts - 1,
-                        },
-                    });
-                }
-                match &f {
-                    Ok(e) => {
-                        tracing::warn!(error = %e, at = %self.position(), "binlog stream failed; reconnecting from {}", self.safe)
-                    }
-                    Err(()) => {
-                        tracing::warn!(at = %self.position(), "binlog stream stalled for {:?}; reconnecting from {}", self.cfg.read_timeout, self.safe)
-                    }
-                }
-                self.stream = None;
-                let backoff = Duration::from_millis(100u64.saturating_mul(1 << attempts.min(6)));
-                tokio::time::sleep(backoff.min(Duration::from_secs(5))).await;
-                self.reconnects += 1;
-                if let Err(e) = self.open().await {
-                    tracing::warn!(error = %e, "reconnection failed");
-                    // Count it and try again.
+            let failure = match tokio::time::timeout(self.cfg.read_timeout, stream.next()).await {
+                Ok(Some(Ok(ev))) => match self.handle(&ev)? {
+                    Some(e) => return Ok(Some(e)),
+                    None => continue,
+                },
+                Ok(Some(Err(e))) => Failure::Server(e),
+                Ok(None) if self.cfg.non_blocking => {
                     self.stream = None;
-                    if attempts >= self.cfg.max_reconnects {
-                        return Err(StreamError::Server {
-                            position: self.safe.to_string(),
-                            error: e,
-                            attempts,
-                        });
-                    }
-                    // Loop with no stream: reopen on the next pass.
-                    let mut tries = attempts;
-                    loop {
-                        tries += 1;
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                        match self.open().await {
-                            Ok(()) => break,
-                            Err(e) if tries >= self.cfg.max_reconnects => {
-                                return Err(StreamError::Server {
-                                    position: self.safe.to_string(),
-                                    error: e,
-                                    attempts: tries,
-                                })
-                            }
-                            Err(_) => continue,
-                        }
-                    }
-                    attempts = tries;
+                    return Ok(None);
                 }
+                Ok(None) => Failure::Server(mysql_async::Error::Driver(
+                    mysql_async::DriverError::ConnectionClosed,
+                )),
+                Err(_elapsed) => Failure::Stalled,
+            };
+            self.reconnect(&mut attempts, failure).await?;
+        }
+    }
+
+    /// Replaces a failed connection, from the safe position, with capped
+    /// exponential backoff, until `max_reconnects` attempts have failed.
+    async fn reconnect(
+        &mut self,
+        attempts: &mut u32,
+        mut failure: Failure,
+    ) -> Result<(), StreamError> {
+        self.stream = None;
+        loop {
+            if *attempts >= self.cfg.max_reconnects {
+                return Err(match failure {
+                    Failure::Server(error) => StreamError::Server {
+                        position: self.position(),
+                        error,
+                        attempts: *attempts,
+                    },
+                    Failure::Stalled => StreamError::Stalled {
+                        position: self.position(),
+                        timeout: self.cfg.read_timeout,
+                        heartbeat: self.cfg.heartbeat,
+                        attempts: *attempts,
+                    },
+                });
+            }
+            match &failure {
+                Failure::Server(e) => {
+                    tracing::warn!(error = %e, at = %self.position(), "binlog stream failed; reconnecting from {}", self.safe)
+                }
+                Failure::Stalled => {
+                    tracing::warn!(at = %self.position(), "binlog stream stalled for {:?}; reconnecting from {}", self.cfg.read_timeout, self.safe)
+                }
+            }
+            *attempts += 1;
+            let backoff = Duration::from_millis(100u64.saturating_mul(1 << (*attempts).min(6)));
+            tokio::time::sleep(backoff.min(Duration::from_secs(5))).await;
+            self.reconnects += 1;
+            match self.open().await {
+                Ok(()) => return Ok(()),
+                Err(e) => failure = Failure::Server(e),
             }
         }
     }
