@@ -11,3 +11,12 @@
 //! translate DDL (`schema-diff`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod copy;
+mod encode;
+pub mod error;
+pub mod meta;
+
+pub use copy::{copy_tables, CopyOptions, CopyReport, CopyTable, TableReport};
+pub use error::CopyError;
+pub use meta::{load_table_meta, KeyStrategy, TableMeta};

@@ -1,0 +1,63 @@
+//! The error type of bulk-copy.
+
+/// An error copying or applying data.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CopyError {
+    /// A database call failed.
+    #[error("{what} on {server} failed: {error}")]
+    Database {
+        /// Which server: `source` or `target`.
+        server: &'static str,
+        /// What was being done (with the table).
+        what: String,
+        /// The driver's error.
+        error: mysql_async::Error,
+    },
+    /// A table cannot be copied as it is.
+    #[error("table {table}: {reason}")]
+    Table {
+        /// The table, as `db`.`name`.
+        table: String,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// The target reported warnings while loading rows: a value would have
+    /// been changed (truncated, converted, nulled). Nothing is loaded with a
+    /// warning.
+    #[error("loading {table} produced warnings, so the load was rolled back: {warnings}")]
+    LoadWarnings {
+        /// The table.
+        table: String,
+        /// The warnings, as the target reported them.
+        warnings: String,
+    },
+}
+
+impl CopyError {
+    /// Whether retrying the same work may succeed: lost connections,
+    /// deadlocks (1213) and lock-wait timeouts (1205).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            CopyError::Database { error, .. } => match error {
+                mysql_async::Error::Io(_) => true,
+                mysql_async::Error::Server(e) => matches!(e.code, 1205 | 1213 | 2006 | 2013),
+                mysql_async::Error::Driver(_) => true,
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+pub(crate) fn db_err(
+    server: &'static str,
+    what: impl Into<String>,
+) -> impl FnOnce(mysql_async::Error) -> CopyError {
+    let what = what.into();
+    move |error| CopyError::Database {
+        server,
+        what,
+        error,
+    }
+}

@@ -1,0 +1,154 @@
+//! What the copy needs to know about a table, read from
+//! `information_schema`: its columns (which are generated, which are
+//! temporal and with what precision) and the key it is chunked on.
+//!
+//! (schema-diff's full model will replace this once it exists.)
+
+use mysql_async::prelude::*;
+use mysql_async::Conn;
+
+use crate::error::{db_err, CopyError};
+
+/// One column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnMeta {
+    /// The name.
+    pub name: String,
+    /// `information_schema.columns.data_type` (`int`, `datetime`, ...).
+    pub data_type: String,
+    /// Fractional-second precision of a temporal column.
+    pub fsp: u8,
+    /// A generated (virtual or stored) column: never written.
+    pub generated: bool,
+    /// Whether it may be NULL.
+    pub nullable: bool,
+}
+
+/// How a table is read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyStrategy {
+    /// Keyset chunks on these columns (indexes into `columns`): the primary
+    /// key, or a unique key on NOT NULL columns.
+    Keyset(Vec<usize>),
+    /// No usable key: the table is read in one ordered-by-nothing stream
+    /// inside the snapshot (it cannot be resumed part-way) and reported.
+    FullScan,
+}
+
+/// A table's copy metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableMeta {
+    /// The database.
+    pub db: String,
+    /// The table.
+    pub name: String,
+    /// Its columns, in order.
+    pub columns: Vec<ColumnMeta>,
+    /// How it is chunked.
+    pub key: KeyStrategy,
+}
+
+impl TableMeta {
+    /// `db`.`name`, quoted.
+    pub fn quoted(&self) -> String {
+        format!("{}.{}", quote(&self.db), quote(&self.name))
+    }
+
+    /// The columns that are written (all but the generated ones).
+    pub fn written(&self) -> impl Iterator<Item = (usize, &ColumnMeta)> {
+        self.columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.generated)
+    }
+}
+
+/// Quotes an identifier with backticks, doubling any backtick in it.
+pub fn quote(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// Reads a table's metadata.
+///
+/// # Errors
+///
+/// [`CopyError::Database`] when the queries fail; [`CopyError::Table`] when
+/// the table does not exist.
+pub async fn load_table_meta(
+    conn: &mut Conn,
+    db: &str,
+    table: &str,
+) -> Result<TableMeta, CopyError> {
+    let what = format!("reading the columns of {}.{}", quote(db), quote(table));
+    let rows: Vec<(String, String, Option<u64>, String, String)> = conn
+        .exec(
+            "SELECT column_name, data_type, datetime_precision, extra, is_nullable
+             FROM information_schema.columns
+             WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            (db, table),
+        )
+        .await
+        .map_err(db_err("source", what))?;
+    if rows.is_empty() {
+        return Err(CopyError::Table {
+            table: format!("{}.{}", quote(db), quote(table)),
+            reason: "it does not exist on the source (or the account cannot see it)".into(),
+        });
+    }
+    let columns: Vec<ColumnMeta> = rows
+        .into_iter()
+        .map(|(name, data_type, fsp, extra, nullable)| ColumnMeta {
+            name,
+            data_type: data_type.to_ascii_lowercase(),
+            fsp: fsp.and_then(|f| u8::try_from(f).ok()).unwrap_or(0),
+            generated: extra.to_ascii_uppercase().contains("GENERATED"),
+            nullable: nullable == "YES",
+        })
+        .collect();
+    let idx: Vec<(String, i64, String, i64)> = conn
+        .exec(
+            "SELECT index_name, non_unique, column_name, seq_in_index
+             FROM information_schema.statistics
+             WHERE table_schema = ? AND table_name = ?
+             ORDER BY index_name = 'PRIMARY' DESC, index_name, seq_in_index",
+            (db, table),
+        )
+        .await
+        .map_err(db_err(
+            "source",
+            format!("reading the keys of {}.{}", quote(db), quote(table)),
+        ))?;
+    let key = choose_key(&columns, &idx);
+    Ok(TableMeta {
+        db: db.to_string(),
+        name: table.to_string(),
+        columns,
+        key,
+    })
+}
+
+/// The primary key, else the first unique key whose columns are all NOT
+/// NULL and none FLOAT/DOUBLE (an approximate value is never a chunk key).
+fn choose_key(columns: &[ColumnMeta], idx: &[(String, i64, String, i64)]) -> KeyStrategy {
+    let mut names: Vec<&str> = idx.iter().map(|i| i.0.as_str()).collect();
+    names.dedup();
+    for name in names {
+        let parts: Vec<&(String, i64, String, i64)> = idx.iter().filter(|i| i.0 == name).collect();
+        if parts.iter().any(|p| p.1 != 0) {
+            continue;
+        }
+        let cols: Option<Vec<usize>> = parts
+            .iter()
+            .map(|p| {
+                columns.iter().position(|c| c.name == p.2).filter(|&i| {
+                    let c = &columns[i];
+                    !c.nullable && !matches!(c.data_type.as_str(), "float" | "double" | "real")
+                })
+            })
+            .collect();
+        if let Some(cols) = cols.filter(|c| !c.is_empty()) {
+            return KeyStrategy::Keyset(cols);
+        }
+    }
+    KeyStrategy::FullScan
+}

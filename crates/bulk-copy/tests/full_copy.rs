@@ -1,0 +1,192 @@
+//! The full copy against the real servers: every edge value of
+//! test-catalogue D1-D16 byte-exact, keyset chunks over composite and `_ci`
+//! keys, tables without a key, several readers, and the snapshot position.
+
+use bulk_copy::{copy_tables, CopyOptions, CopyTable, KeyStrategy};
+use dts_test_support::{compare_queries, compare_tables, exec, opts, Server, TestDatabases};
+
+const EDGE_TABLE: &str = "CREATE TABLE edge (
+  id INT PRIMARY KEY,
+  ti TINYINT, tiu TINYINT UNSIGNED, mi MEDIUMINT, miu MEDIUMINT UNSIGNED, bi BIGINT, biu BIGINT UNSIGNED,
+  f FLOAT, f74 FLOAT(7,4), d DOUBLE,
+  dec1 DECIMAL(65,30), dec2 DECIMAL(65,0), dec3 DECIMAL(10,2) UNSIGNED,
+  dt DATE, dtt0 DATETIME, dtt3 DATETIME(3), dtt6 DATETIME(6),
+  ts0 TIMESTAMP NULL DEFAULT NULL, ts2 TIMESTAMP(2) NULL DEFAULT NULL, ts6 TIMESTAMP(6) NULL DEFAULT NULL,
+  tm0 TIME, tm2 TIME(2), tm6 TIME(6), y YEAR,
+  b1 BIT(1), b10 BIT(10), b64 BIT(64),
+  e ENUM('a','b','c'), s SET('x','y','z'),
+  vc VARCHAR(20) CHARACTER SET utf8mb4, vcl VARCHAR(300) CHARACTER SET latin1,
+  ch CHAR(10) CHARACTER SET utf8mb4, gb VARCHAR(10) CHARACTER SET gbk,
+  bin BINARY(16), vb VARBINARY(300),
+  tx TEXT, bl BLOB, lbl LONGBLOB, j JSON,
+  g GEOMETRY NULL, pt POINT NULL,
+  gen_v INT AS (id * 2) VIRTUAL, gen_s VARCHAR(30) AS (CONCAT(vc, '!')) PERSISTENT,
+  inv INT INVISIBLE DEFAULT 7,
+  UNIQUE KEY (gen_s)
+) ENGINE=InnoDB";
+
+const EDGE_ROWS: &[&str] = &[
+    "INSERT INTO edge SET id=1, ti=-128, tiu=0, mi=-8388608, miu=16777215, bi=-9223372036854775808,
+       biu=18446744073709551615, f=-3.4028234e38, f74=-999.9999, d=-1.7976931348623157e308,
+       dec1='-99999999999999999999999999999999999.999999999999999999999999999999',
+       dec2='99999999999999999999999999999999999999999999999999999999999999999', dec3='0.01',
+       dt='1000-01-01', dtt0='9999-12-31 23:59:59', dtt3='1970-01-01 00:00:00.001', dtt6='2000-01-01 00:00:00.000001',
+       ts0='1970-01-01 00:00:01', ts2='2038-01-19 03:14:07.99', ts6='2021-03-28 01:00:00.999999',
+       tm0='-838:59:59', tm2='-00:00:00.01', tm6='-507:48:27.000001', y=0,
+       b1=b'1', b10=b'1000000001', b64=b'1111111111111111111111111111111111111111111111111111111111111111',
+       e='', s='x,y,z', vc='😀 tab\there\nnewline', vcl=CONCAT('caf', X'E9', ' ', X'FF'), ch='A',
+       gb=X'C4E3BAC3', bin=X'00275C00000000000000000000000000', vb=X'00FF27225C5C4E0A09',
+       tx='quote '' backslash \\\\ % _ ; -- \\\\N', bl=X'00', lbl=REPEAT(X'5C4E', 100000),
+       j='{\"b\": 1, \"a\": [1e400, 12345678901234567890, 0.1], \"c\": \"\\\\u0000\"}',
+       g=ST_GeomFromText('POLYGON((0 0,10 0,10 10,0 10,0 0))', 3857), pt=ST_GeomFromText('POINT(-0.5 1e300)', 4326),
+       inv=0",
+    "INSERT INTO edge SET id=2, ti=127, f=1.17549435e-38, f74=0, d=4.9406564584124654e-324,
+       dec1='-0.000000000000000000000000000001', dt='0000-00-00', dtt0='0000-00-00 00:00:00',
+       dtt3='2020-00-15 00:00:00', ts0='0000-00-00 00:00:00', tm0='838:59:59', tm2='255:00:00.99',
+       y=2155, b1=b'0', b10=0, b64=1, e='c', s='', vc='', vcl=' ', ch='', gb='', bin=X'', vb=X'',
+       tx='', bl=X'', j='[]', g=ST_GeomFromText('GEOMETRYCOLLECTION EMPTY')",
+    "INSERT INTO edge SET id=3, f=-0.0, d=-0.0, y=1901, vc='trailing  '",
+    "INSERT INTO edge (id) VALUES (4)",
+];
+
+fn target_copy(dbs: &TestDatabases, tables: &[&str]) -> Vec<CopyTable> {
+    tables
+        .iter()
+        .map(|t| CopyTable::same(&dbs.name, t))
+        .collect()
+}
+
+#[tokio::test]
+async fn d1_d16_edge_values_are_copied_byte_exact() {
+    let dbs = TestDatabases::new("copy_edge").await;
+    let mut src = dbs.source().await;
+    exec(
+        &mut src,
+        "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'",
+    )
+    .await;
+    exec(&mut src, EDGE_TABLE).await;
+    for r in EDGE_ROWS {
+        exec(&mut src, r).await;
+    }
+    let mut tgt = dbs.target().await;
+    exec(&mut tgt, EDGE_TABLE).await;
+    let report = copy_tables(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &target_copy(&dbs, &["edge"]),
+        &CopyOptions::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("copy: {e}"));
+    assert_eq!(report.tables[0].rows, EDGE_ROWS.len() as u64);
+    assert!(
+        report.start.offset >= 4 && !report.start.file.is_empty(),
+        "{report:?}"
+    );
+    compare_tables(&mut src, &dbs.name, "edge", &mut tgt, None, None)
+        .await
+        .assert_equal("edge values");
+    // The invisible column, which SELECT * leaves out, is copied too.
+    let inv = "SELECT id, inv FROM edge";
+    compare_queries(&mut src, inv, &mut tgt, inv)
+        .await
+        .assert_equal("invisible column");
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn chunked_copy_of_several_tables_with_composite_ci_keys_and_no_key() {
+    let dbs = TestDatabases::new("copy_chunks").await;
+    let ddl = [
+        "CREATE TABLE a (id INT UNSIGNED PRIMARY KEY, k INT NOT NULL, c CHAR(120) NOT NULL, pad CHAR(60) NOT NULL)",
+        // A composite key with a _ci string first (values differing only in case
+        // and trailing spaces are distinct keys here only through the int).
+        "CREATE TABLE b (name VARCHAR(20) COLLATE utf8mb4_general_ci NOT NULL, n INT NOT NULL, e ENUM('x','y') NOT NULL, v BLOB, PRIMARY KEY (name, n, e))",
+        // No key at all, with duplicate rows (D15).
+        "CREATE TABLE c (x INT, y VARCHAR(10))",
+        // Only a nullable unique key: not usable for chunking (D15).
+        "CREATE TABLE d (u INT NULL UNIQUE, w INT)",
+    ];
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    for d in ddl {
+        exec(&mut src, d).await;
+        exec(&mut tgt, d).await;
+    }
+    exec(&mut src, "SET SESSION max_recursive_iterations = 1000000").await;
+    exec(&mut src, "INSERT INTO a WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 25000)
+        SELECT i, i * 7 % 1000, REPEAT(CONCAT(i, '-'), 10), 'p' FROM s").await;
+    exec(&mut src, "INSERT INTO b WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 3000)
+        SELECT ELT(1 + i % 4, 'a', 'A', 'b', 'B '), i DIV 4, ELT(1 + i % 2, 'x', 'y'), UNHEX(MD5(i)) FROM s").await;
+    exec(
+        &mut src,
+        "INSERT INTO c VALUES (1, 'dup'), (1, 'dup'), (2, NULL), (NULL, NULL), (NULL, NULL)",
+    )
+    .await;
+    exec(
+        &mut src,
+        "INSERT INTO d VALUES (NULL, 1), (NULL, 1), (5, 2)",
+    )
+    .await;
+    let options = CopyOptions {
+        readers: 2,
+        chunk_rows: 997,
+        load_bytes: 64 * 1024,
+    };
+    let report = copy_tables(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &target_copy(&dbs, &["a", "b", "c", "d"]),
+        &options,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("copy: {e}"));
+    let rows: Vec<u64> = report.tables.iter().map(|t| t.rows).collect();
+    assert_eq!(rows, vec![25000, 3000, 5, 3]);
+    assert!(report.tables[0].chunks >= 25, "{:?}", report.tables[0]);
+    assert!(matches!(report.tables[1].strategy, KeyStrategy::Keyset(ref k) if k.len() == 3));
+    assert_eq!(report.tables[2].strategy, KeyStrategy::FullScan);
+    assert_eq!(report.tables[3].strategy, KeyStrategy::FullScan);
+    for t in ["a", "b", "c", "d"] {
+        compare_tables(&mut src, &dbs.name, t, &mut tgt, None, None)
+            .await
+            .assert_equal(t);
+    }
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_value_the_target_would_change_stops_the_copy_and_nothing_is_kept() {
+    // S8/design rule 11: never truncate and warn.
+    let dbs = TestDatabases::new("copy_truncate").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    exec(
+        &mut src,
+        "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))",
+    )
+    .await;
+    exec(
+        &mut tgt,
+        "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(3))",
+    )
+    .await;
+    exec(&mut src, "INSERT INTO t VALUES (1, 'ok'), (2, 'too long')").await;
+    let err = copy_tables(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &target_copy(&dbs, &["t"]),
+        &CopyOptions::default(),
+    )
+    .await
+    .expect_err("the copy must fail");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("Data truncated for column 'v' at row 2") && msg.contains("rolled back"),
+        "{msg}"
+    );
+    let n: i64 = dts_test_support::query_one(&mut tgt, "SELECT COUNT(*) FROM t").await;
+    assert_eq!(n, 0, "the load was rolled back");
+    dbs.cleanup().await;
+}
