@@ -190,3 +190,127 @@ async fn a_value_the_target_would_change_stops_the_copy_and_nothing_is_kept() {
     assert_eq!(n, 0, "the load was rolled back");
     dbs.cleanup().await;
 }
+
+/// A copy taken while a writer changes the source reports the right start
+/// position: the target's own replication, started there, makes the target
+/// equal to the source (until our incremental migration exists).
+#[tokio::test]
+async fn the_start_position_hands_off_exactly_to_replication_under_writes() {
+    use mysql_async::prelude::*;
+    let dbs = TestDatabases::new("copy_handoff").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let ddl = [
+        "CREATE TABLE acct (id INT PRIMARY KEY, balance BIGINT NOT NULL, note VARCHAR(50))",
+        "CREATE TABLE log (id BIGINT AUTO_INCREMENT PRIMARY KEY, acct INT, delta INT, at DATETIME(6))",
+    ];
+    for d in ddl {
+        exec(&mut src, d).await;
+        exec(&mut tgt, d).await;
+    }
+    exec(&mut src, "SET SESSION max_recursive_iterations = 1000000").await;
+    exec(&mut src, "INSERT INTO acct WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 20000)
+        SELECT i, 1000, CONCAT('n', i) FROM s").await;
+    // A bank workload on the source while the copy runs.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let db = dbs.name.clone();
+        tokio::spawn(async move {
+            let mut c = dts_test_support::connect(Server::Source, Some(&db)).await;
+            let mut i: u64 = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                i += 1;
+                let (a, b) = (1 + i * 7919 % 20000, 1 + i * 104_729 % 20000);
+                c.query_drop(format!(
+                    "BEGIN; UPDATE acct SET balance = balance - 5 WHERE id = {a};
+                     UPDATE acct SET balance = balance + 5 WHERE id = {b};
+                     INSERT INTO log (acct, delta, at) VALUES ({a}, -5, NOW(6)), ({b}, 5, NOW(6));
+                     DELETE FROM log WHERE id = {i} DIV 2; COMMIT"
+                ))
+                .await
+                .expect("writer");
+            }
+            i
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let options = CopyOptions {
+        readers: 1,
+        chunk_rows: 1000,
+        load_bytes: 64 * 1024,
+    };
+    let report = copy_tables(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &target_copy(&dbs, &["acct", "log"]),
+        &options,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("copy: {e}"));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let transactions = writer.await.expect("writer");
+    assert!(
+        transactions > 10,
+        "the writer ran during the copy ({transactions} transactions)"
+    );
+    let (end_file, end_pos) = dts_test_support::binlog_position(&mut src).await;
+
+    // Replicate this database only, from the reported position, with a
+    // connection of its own (MariaDB multi-source), then compare.
+    let name = format!("h{}", std::process::id());
+    let src_opts = opts(Server::Source, None);
+    let mut admin = dts_test_support::connect(Server::Target, None).await;
+    exec(
+        &mut admin,
+        &format!(
+        "CHANGE MASTER '{name}' TO master_host = '{}', master_port = {}, master_user = 'root', \
+         master_log_file = '{}', master_log_pos = {}",
+        src_opts.ip_or_hostname(), src_opts.tcp_port(), report.start.file, report.start.offset
+    ),
+    )
+    .await;
+    exec(
+        &mut admin,
+        &format!("SET GLOBAL `{name}`.replicate_do_db = '{}'", dbs.name),
+    )
+    .await;
+    exec(&mut admin, &format!("START SLAVE '{name}'")).await;
+    let waited: Option<i64> = admin
+        .exec_first(
+            format!("SELECT MASTER_POS_WAIT(?, ?, 120, '{name}')"),
+            (end_file.clone(), end_pos),
+        )
+        .await
+        .expect("MASTER_POS_WAIT");
+    let status: Vec<mysql_async::Row> = admin
+        .query(format!("SHOW SLAVE '{name}' STATUS"))
+        .await
+        .unwrap_or_default();
+    let last_error = status
+        .first()
+        .and_then(|r| {
+            r.get_opt::<String, _>("Last_SQL_Error")
+                .and_then(Result::ok)
+        })
+        .unwrap_or_default();
+    exec(
+        &mut admin,
+        &format!("STOP SLAVE '{name}'; RESET SLAVE '{name}' ALL"),
+    )
+    .await;
+    assert!(
+        matches!(waited, Some(n) if n >= 0),
+        "replication from {} did not reach {end_file}:{end_pos} ({waited:?}); last SQL error: {last_error}",
+        report.start
+    );
+    for t in ["acct", "log"] {
+        compare_tables(&mut src, &dbs.name, t, &mut tgt, None, None)
+            .await
+            .assert_equal(t);
+    }
+    let sum: i64 = dts_test_support::query_one(&mut tgt, "SELECT SUM(balance) FROM acct").await;
+    assert_eq!(sum, 20000 * 1000, "the bank invariant holds on the target");
+    dbs.cleanup().await;
+}
