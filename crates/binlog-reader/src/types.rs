@@ -543,8 +543,8 @@ pub(crate) fn frac(micros: u32, fsp: u8) -> String {
     )
 }
 
-/// Lowercase hex of bytes.
-pub(crate) fn hex(b: &[u8]) -> String {
+/// Lowercase hex of bytes (as `dts binlog dump` prints binary values).
+pub fn hex(b: &[u8]) -> String {
     let mut out = String::with_capacity(b.len() * 2);
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for byte in b {

@@ -283,14 +283,7 @@ fn image(img: &RowImage, cols: &[ColumnInfo], out: &mut impl Write) -> anyhow::R
 fn quoted(b: &[u8]) -> String {
     match std::str::from_utf8(b) {
         Ok(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
-        Err(_) => {
-            let mut h = String::from("x'");
-            for byte in b {
-                h.push_str(&format!("{byte:02x}"));
-            }
-            h.push('\'');
-            h
-        }
+        Err(_) => format!("x'{}'", binlog_reader::types::hex(b)),
     }
 }
 
@@ -355,11 +348,10 @@ fn render(v: &Value, col: Option<&ColumnInfo>) -> String {
         Value::Bytes(b) => quoted(b),
         Value::Json(t) => quoted(t.as_bytes()),
         Value::Geometry { srid, wkb } => {
-            let mut h = String::new();
-            for byte in wkb {
-                h.push_str(&format!("{byte:02x}"));
-            }
-            format!("ST_GeomFromWKB(x'{h}', {srid})")
+            format!(
+                "ST_GeomFromWKB(x'{}', {srid})",
+                binlog_reader::types::hex(wkb)
+            )
         }
         other => serde_json::to_value(other)
             .ok()
