@@ -35,7 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rows: u64 = report.tables.iter().map(|t| t.rows).sum();
     let bytes: u64 = report.tables.iter().map(|t| t.bytes).sum();
     println!(
-        "copied {rows} rows ({:.1} MB of load text) from {} tables in {:.2} s; start position {}{}",
+        "copied {rows} rows ({:.1} MB of load text) from {} tables in {:.2} s; start position {:?}{}",
         bytes as f64 / 1e6,
         report.tables.len(),
         started.elapsed().as_secs_f64(),

@@ -1,28 +1,68 @@
 //! The full copy: tables read inside consistent snapshots, in keyset chunks,
-//! over several connections, and written with `LOAD DATA LOCAL INFILE` fed
-//! from memory.
+//! by several reader connections, and written by several writer connections
+//! with `LOAD DATA LOCAL INFILE` fed from memory, reads overlapped with
+//! writes.
 //!
-//! Snapshot and position (MariaDB): each reader connection runs `START
-//! TRANSACTION WITH CONSISTENT SNAPSHOT` and reads `binlog_snapshot_file` /
-//! `binlog_snapshot_position`, the binlog position its snapshot is consistent
-//! with, without any global lock. Readers may see different positions: the
-//! report gives the lowest, where incremental migration must start, and the
-//! highest, where its overlap window ends (changes between the two are
-//! applied idempotently; design rule 8).
+//! **Snapshot and position.** On MariaDB each reader runs `START TRANSACTION
+//! WITH CONSISTENT SNAPSHOT` and reads `binlog_snapshot_file/position`, the
+//! binlog position its snapshot is consistent with, without any global lock;
+//! readers may see different positions. Elsewhere (MySQL), a brief `FLUSH
+//! TABLES WITH READ LOCK` is held while the readers open their snapshots, so
+//! they share one position. Every position read from, in every run of the
+//! task, is recorded on the target; the report gives the lowest (where
+//! incremental migration must start) and, when they differ, the highest
+//! (where its idempotent overlap window ends; design rule 8).
+//!
+//! **Work units.** A table is one key range, or, when its key is a single
+//! integer column and it is large, several ranges split arithmetically
+//! between the key's minimum and maximum, copied in parallel. A reader takes a
+//! range and streams it in keyset chunks (`key > last ORDER BY key LIMIT n`,
+//! never OFFSET, `n` adapted to the row width) into load buffers; one writer
+//! takes the range's buffers in order. Queues hold at most
+//! [`CopyOptions::queue_buffers`] buffers per range, so memory is bounded by
+//! `readers x (queue_buffers + 1) x load_bytes` whatever the table size.
+//!
+//! **Write paths.** An empty target table that is not too large
+//! ([`CopyOptions::bulk_max_bytes`]) is loaded in one transaction, so that
+//! MariaDB's empty-table bulk insert (table-level undo, indexes built by
+//! sorting) applies; its checkpoint row is written in that transaction. Other
+//! tables are loaded in chunks, each committed with its range's high-water
+//! key. A table without a usable key is loaded in one transaction (it cannot
+//! be resumed part-way) and reported as such.
+//!
+//! **Resume.** Run again with the same task name after a crash: finished
+//! tables are not copied again, unfinished ranges resume after their last
+//! committed key, and a table loaded in one transaction that did not commit
+//! starts over (its rows were rolled back with it). See [`crate::checkpoint`].
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures::StreamExt;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts, Row, Value};
+use tokio::sync::mpsc;
 
 use binlog_reader::position::FilePosition;
 
+use crate::checkpoint::{encode_key, Checkpoint, LoadMethod, CHUNKED_EMPTY};
 use crate::encode;
 use crate::error::{db_err, CopyError};
-use crate::meta::{load_table_meta, quote, KeyStrategy, TableMeta};
+use crate::filter::validate_filter;
+use crate::meta::{load_table_meta, quote, ColumnMeta, KeyStrategy, TableMeta};
+use crate::progress::{Progress, TableState};
+use crate::throttle::Throttle;
+
+/// A column copied under a (possibly) different name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnMap {
+    /// The source column.
+    pub source: String,
+    /// The target column.
+    pub target: String,
+}
 
 /// One table to copy, and where to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,38 +75,127 @@ pub struct CopyTable {
     pub target_db: String,
     /// The target table (it must exist, empty or not).
     pub target_table: String,
+    /// The columns to copy and their target names; `None` copies every
+    /// column that is not generated, under the same names.
+    pub columns: Option<Vec<ColumnMap>>,
+    /// A filter: only rows for which this condition holds are copied. It
+    /// is checked first (see [`crate::filter`]).
+    pub filter: Option<String>,
 }
 
 impl CopyTable {
-    /// A table copied under the same names.
+    /// A table copied whole under the same names.
     pub fn same(db: &str, table: &str) -> Self {
+        CopyTable::renamed(db, table, db, table)
+    }
+
+    /// A table copied whole under other names.
+    pub fn renamed(
+        source_db: &str,
+        source_table: &str,
+        target_db: &str,
+        target_table: &str,
+    ) -> Self {
         CopyTable {
-            source_db: db.into(),
-            source_table: table.into(),
-            target_db: db.into(),
-            target_table: table.into(),
+            source_db: source_db.into(),
+            source_table: source_table.into(),
+            target_db: target_db.into(),
+            target_table: target_table.into(),
+            columns: None,
+            filter: None,
         }
+    }
+
+    fn target_quoted(&self) -> String {
+        format!("{}.{}", quote(&self.target_db), quote(&self.target_table))
     }
 }
 
+/// What to do with a source row whose key already exists on the target.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConflictPolicy {
+    /// Stop with an error naming the table and the key (the default).
+    #[default]
+    Error,
+    /// Keep the target's row and count the source row as ignored.
+    Ignore,
+    /// Replace the target's row with the source's and count it. A source
+    /// row that collides on several unique keys replaces every row it
+    /// collides with (MySQL's `REPLACE`): only choose this knowingly.
+    Overwrite,
+}
+
+/// How the readers' snapshots are taken.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SnapshotMode {
+    /// MariaDB's lock-free consistent snapshot when the source is MariaDB,
+    /// otherwise a brief global read lock.
+    #[default]
+    Auto,
+    /// `START TRANSACTION WITH CONSISTENT SNAPSHOT` and
+    /// `binlog_snapshot_file/position` (MariaDB only): no lock at all.
+    ConsistentSnapshot,
+    /// `FLUSH TABLES WITH READ LOCK` held while every reader opens its
+    /// snapshot, then `UNLOCK TABLES`: one shared position.
+    FlushTablesWithReadLock,
+}
+
 /// How to copy.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct CopyOptions {
-    /// Reader connections (each with its own snapshot and its own writer
-    /// connection); tables are spread over them.
+    /// Reader connections to the source, each with its own snapshot.
     pub readers: usize,
-    /// Rows per keyset chunk.
+    /// Writer connections to the target. A range is written by one writer
+    /// at a time, in order, so more writers than readers stay idle.
+    pub writers: usize,
+    /// Rows per keyset chunk at most.
     pub chunk_rows: usize,
+    /// Bytes per keyset chunk aimed at: the chunk's rows are this divided by
+    /// the table's average row length, at most `chunk_rows`.
+    pub chunk_bytes: usize,
     /// Bytes of LOAD DATA text sent per load at most.
     pub load_bytes: usize,
+    /// Load buffers queued per range between its reader and its writer.
+    pub queue_buffers: usize,
+    /// An empty target table whose source data length is at most this is
+    /// loaded in one transaction (MariaDB's bulk-insert path); larger ones
+    /// are committed chunk by chunk so that a crash loses little. 0 turns
+    /// the bulk path off.
+    pub bulk_max_bytes: u64,
+    /// A chunked table with a single integer key is split into ranges of
+    /// about this many rows, copied in parallel. 0 turns splitting off.
+    pub split_rows: u64,
+    /// Key conflicts with rows already on the target.
+    pub conflict: ConflictPolicy,
+    /// How snapshots are taken.
+    pub snapshot: SnapshotMode,
+    /// The metadata schema on the target holding the checkpoint.
+    pub meta_schema: String,
+    /// The task's name: runs with the same name resume each other.
+    pub task: String,
+    /// Rate limits, changeable while the copy runs.
+    pub throttle: Throttle,
+    /// Progress, readable while the copy runs.
+    pub progress: Progress,
 }
 
 impl Default for CopyOptions {
     fn default() -> Self {
         CopyOptions {
             readers: 4,
-            chunk_rows: 20_000,
-            load_bytes: 4 << 20,
+            writers: 4,
+            chunk_rows: 100_000,
+            chunk_bytes: 16 << 20,
+            load_bytes: 1 << 20,
+            queue_buffers: 2,
+            bulk_max_bytes: 1 << 30,
+            split_rows: 1_000_000,
+            conflict: ConflictPolicy::Error,
+            snapshot: SnapshotMode::Auto,
+            meta_schema: "dts_meta".into(),
+            task: "default".into(),
+            throttle: Throttle::default(),
+            progress: Progress::default(),
         }
     }
 }
@@ -76,23 +205,38 @@ impl Default for CopyOptions {
 pub struct TableReport {
     /// The source table, quoted.
     pub table: String,
+    /// The target table, quoted.
+    pub target: String,
     /// How it was read.
     pub strategy: KeyStrategy,
-    /// Rows copied.
+    /// How it was written.
+    pub method: LoadMethod,
+    /// An earlier run of the task had finished it: nothing was copied.
+    pub already_done: bool,
+    /// An earlier run had committed part of it: this run went on from there.
+    pub resumed: bool,
+    /// Key ranges it was split into.
+    pub ranges: usize,
+    /// Rows sent to the target in this run.
     pub rows: u64,
-    /// Bytes of LOAD DATA text sent.
+    /// Bytes of LOAD DATA text sent in this run.
     pub bytes: u64,
-    /// Keyset chunks read.
+    /// Keyset chunks read in this run.
     pub chunks: u64,
+    /// Source rows not written because the key existed ([`ConflictPolicy::Ignore`]).
+    pub conflicts_ignored: u64,
+    /// Target rows replaced ([`ConflictPolicy::Overwrite`]).
+    pub conflicts_overwritten: u64,
 }
 
 /// What the copy did, and where incremental migration starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CopyReport {
-    /// The lowest snapshot position: incremental migration starts here.
-    pub start: FilePosition,
-    /// The highest snapshot position, when the readers' snapshots differed:
-    /// changes up to here must be applied idempotently.
+    /// The lowest snapshot position of every run of the task: incremental
+    /// migration starts here. `None` when the source has no binlog.
+    pub start: Option<FilePosition>,
+    /// The highest snapshot position, when the snapshots differed: changes
+    /// up to here must be applied idempotently.
     pub overlap_end: Option<FilePosition>,
     /// One report per table, in the order given.
     pub tables: Vec<TableReport>,
@@ -110,176 +254,281 @@ async fn connect(opts: &Opts, server: &'static str) -> Result<Conn, CopyError> {
     Ok(c)
 }
 
-/// Opens a reader with a consistent snapshot, and returns the binlog
-/// position the snapshot is consistent with.
-async fn snapshot_reader(opts: &Opts) -> Result<(Conn, FilePosition), CopyError> {
-    let mut c = connect(opts, "source").await?;
-    c.query_drop(
-        "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ; \
-         START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
-    )
-    .await
-    .map_err(db_err("source", "starting a consistent snapshot"))?;
-    let status: Vec<(String, String)> = c
-        .query("SHOW STATUS LIKE 'binlog_snapshot_%'")
-        .await
-        .map_err(db_err("source", "reading binlog_snapshot_file/position"))?;
-    let get = |n: &str| {
-        status
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(n))
-            .map(|(_, v)| v.clone())
-    };
-    match (get("binlog_snapshot_file"), get("binlog_snapshot_position")) {
-        (Some(file), Some(pos)) if !file.is_empty() => {
-            let offset = pos.parse().map_err(|_| CopyError::Table {
-                table: String::new(),
-                reason: format!(
-                    "the source reported binlog_snapshot_position {pos:?}, not a number"
-                ),
-            })?;
-            Ok((c, FilePosition::new(file, offset)))
-        }
-        _ => Err(CopyError::Table {
-            table: String::new(),
-            reason:
-                "the source does not report binlog_snapshot_file/position: it is not a MariaDB \
-                     server with the binlog on. A consistent copy from MySQL (a brief FLUSH TABLES \
-                     WITH READ LOCK) is not implemented yet."
-                    .into(),
-        }),
+fn general(reason: impl Into<String>) -> CopyError {
+    CopyError::Table {
+        table: String::new(),
+        reason: reason.into(),
     }
 }
 
-/// Copies `tables` from `source` to `target`. See the module documentation.
-///
-/// # Errors
-///
-/// The first [`CopyError`] of any table; the other readers stop after their
-/// current chunk.
-pub async fn copy_tables(
+/// Opens `n` reader connections inside consistent snapshots, and returns the
+/// binlog position of each (`None` when the source has no binlog).
+async fn open_readers(
     source: &Opts,
-    target: &Opts,
-    tables: &[CopyTable],
-    options: &CopyOptions,
-) -> Result<CopyReport, CopyError> {
-    let readers = options.readers.clamp(1, tables.len().max(1));
-    let mut conns = Vec::with_capacity(readers);
-    let mut positions = Vec::with_capacity(readers);
-    for _ in 0..readers {
-        let (c, p) = snapshot_reader(source).await?;
-        conns.push(c);
-        positions.push(p);
-    }
-    let queue: Arc<Mutex<VecDeque<(usize, CopyTable)>>> =
-        Arc::new(Mutex::new(tables.iter().cloned().enumerate().collect()));
-    let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut tasks = Vec::new();
-    for mut src in conns {
-        let queue = queue.clone();
-        let failed = failed.clone();
-        let target = target.clone();
-        let options = options.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut tgt = connect(&target, "target").await?;
-            tgt.query_drop(
-                "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION', \
-                 unique_checks = 0, foreign_key_checks = 0, max_error_count = 65535",
-            )
+    n: usize,
+    mode: SnapshotMode,
+) -> Result<(Vec<Conn>, Vec<Option<FilePosition>>), CopyError> {
+    let mut control = connect(source, "source").await?;
+    let mode = match mode {
+        SnapshotMode::Auto => {
+            let v: Option<String> = control
+                .query_first("SELECT VERSION()")
+                .await
+                .map_err(db_err("source", "reading the version"))?;
+            if v.unwrap_or_default()
+                .to_ascii_lowercase()
+                .contains("mariadb")
+            {
+                SnapshotMode::ConsistentSnapshot
+            } else {
+                SnapshotMode::FlushTablesWithReadLock
+            }
+        }
+        m => m,
+    };
+    let begin = async |c: &mut Conn| -> Result<(), CopyError> {
+        // Readers may wait on a full queue mid-result: keep the server from
+        // giving up on them.
+        c.query_drop(
+            "SET SESSION net_write_timeout = 3600; \
+             SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+        )
+        .await
+        .map_err(db_err("source", "setting the reader session"))?;
+        c.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
             .await
-            .map_err(db_err("target", "setting the load session"))?;
-            let mut done = Vec::new();
-            loop {
-                if failed.load(std::sync::atomic::Ordering::SeqCst) {
-                    break;
+            .map_err(db_err("source", "starting a consistent snapshot"))
+    };
+    let mut conns = Vec::with_capacity(n);
+    let mut positions = Vec::with_capacity(n);
+    match mode {
+        SnapshotMode::FlushTablesWithReadLock => {
+            control
+                .query_drop("FLUSH TABLES WITH READ LOCK")
+                .await
+                .map_err(db_err(
+                    "source",
+                    "taking the global read lock (FLUSH TABLES WITH READ LOCK needs the RELOAD \
+                     privilege)",
+                ))?;
+            let opened: Result<(), CopyError> = async {
+                for _ in 0..n {
+                    let mut c = connect(source, "source").await?;
+                    begin(&mut c).await?;
+                    conns.push(c);
                 }
-                let next = queue.lock().ok().and_then(|mut q| q.pop_front());
-                let Some((i, t)) = next else { break };
-                match copy_one(&mut src, &mut tgt, &t, &options).await {
-                    Ok(r) => done.push((i, r)),
-                    Err(e) => {
-                        failed.store(true, std::sync::atomic::Ordering::SeqCst);
-                        return Err(e);
-                    }
-                }
+                Ok(())
             }
-            src.query_drop("COMMIT").await.ok();
-            Ok::<_, CopyError>(done)
-        }));
-    }
-    let mut reports: Vec<(usize, TableReport)> = Vec::new();
-    let mut first_err = None;
-    for t in tasks {
-        match t.await {
-            Ok(Ok(mut d)) => reports.append(&mut d),
-            Ok(Err(e)) => {
-                first_err.get_or_insert(e);
-            }
-            Err(join) => {
-                first_err.get_or_insert(CopyError::Table {
-                    table: String::new(),
-                    reason: format!("a copy task stopped unexpectedly: {join}"),
-                });
+            .await;
+            let status = if opened.is_ok() {
+                master_status(&mut control).await
+            } else {
+                Ok(None)
+            };
+            control
+                .query_drop("UNLOCK TABLES")
+                .await
+                .map_err(db_err("source", "releasing the global read lock"))?;
+            opened?;
+            let p = status?;
+            positions.resize(n, p);
+        }
+        _ => {
+            for _ in 0..n {
+                let mut c = connect(source, "source").await?;
+                begin(&mut c).await?;
+                let status: Vec<(String, String)> = c
+                    .query("SHOW STATUS LIKE 'binlog_snapshot_%'")
+                    .await
+                    .map_err(db_err("source", "reading binlog_snapshot_file/position"))?;
+                let get = |k: &str| {
+                    status
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(k))
+                        .map(|(_, v)| v.clone())
+                };
+                let p =
+                    match (get("binlog_snapshot_file"), get("binlog_snapshot_position")) {
+                        (Some(f), _) if f.is_empty() => None,
+                        (Some(f), Some(pos)) => Some(FilePosition::new(
+                            f,
+                            pos.parse().map_err(|_| {
+                                general(format!(
+                                "the source reported binlog_snapshot_position {pos:?}, not a number"
+                            ))
+                            })?,
+                        )),
+                        _ => return Err(general(
+                            "the source does not report binlog_snapshot_file/position (it is not \
+                             MariaDB): use the FLUSH TABLES WITH READ LOCK snapshot mode",
+                        )),
+                    };
+                conns.push(c);
+                positions.push(p);
             }
         }
     }
-    if let Some(e) = first_err {
-        return Err(e);
-    }
-    reports.sort_by_key(|(i, _)| *i);
-    let start = lowest(&positions);
-    let end = highest(&positions);
-    Ok(CopyReport {
-        overlap_end: (end != start).then_some(end),
-        start,
-        tables: reports.into_iter().map(|(_, r)| r).collect(),
+    control.disconnect().await.ok();
+    Ok((conns, positions))
+}
+
+/// `SHOW MASTER STATUS` (or MySQL 8.4's `SHOW BINARY LOG STATUS`).
+async fn master_status(c: &mut Conn) -> Result<Option<FilePosition>, CopyError> {
+    let row: Option<Row> = match c.query_first("SHOW MASTER STATUS").await {
+        Ok(r) => r,
+        Err(_) => c
+            .query_first("SHOW BINARY LOG STATUS")
+            .await
+            .map_err(db_err("source", "reading the binlog position"))?,
+    };
+    let Some(row) = row else { return Ok(None) };
+    let file: Option<String> = row.get(0);
+    let pos: Option<u64> = row.get(1);
+    Ok(match (file, pos) {
+        (Some(f), Some(p)) if !f.is_empty() => Some(FilePosition::new(f, p)),
+        _ => None,
     })
 }
 
-fn lowest(p: &[FilePosition]) -> FilePosition {
-    let mut best = p
-        .first()
-        .cloned()
-        .unwrap_or_else(|| FilePosition::new("", 4));
-    for x in p {
-        if x.partial_cmp(&best) == Some(std::cmp::Ordering::Less) {
-            best = x.clone();
-        }
-    }
-    best
+/// A table, resolved: its metadata, what is read and what is written.
+struct Prepared {
+    meta: TableMeta,
+    source: String,
+    target: String,
+    target_db: String,
+    target_table: String,
+    /// Indexes into `meta.columns` of the columns written, in order.
+    written: Vec<usize>,
+    /// The LOAD DATA statement.
+    load: String,
+    /// `SELECT cols FROM t` with the key columns last.
+    select: String,
+    /// The quoted key columns.
+    key_names: Vec<String>,
+    filter: Option<String>,
+    chunk_rows: usize,
 }
 
-fn highest(p: &[FilePosition]) -> FilePosition {
-    let mut best = p
-        .first()
-        .cloned()
-        .unwrap_or_else(|| FilePosition::new("", 4));
-    for x in p {
-        if x.partial_cmp(&best) == Some(std::cmp::Ordering::Greater) {
-            best = x.clone();
+fn prepare(t: &CopyTable, meta: TableMeta, options: &CopyOptions) -> Result<Prepared, CopyError> {
+    let source = meta.quoted();
+    let err = |reason: String| CopyError::Table {
+        table: source.clone(),
+        reason,
+    };
+    let mut written = Vec::new();
+    let mut target_names = Vec::new();
+    match &t.columns {
+        None => {
+            for (i, c) in meta.written() {
+                written.push(i);
+                target_names.push(c.name.clone());
+            }
+        }
+        Some(list) => {
+            if list.is_empty() {
+                return Err(err(
+                    "its column list is empty; list at least one column".into()
+                ));
+            }
+            for m in list {
+                let i = meta
+                    .columns
+                    .iter()
+                    .position(|c| c.name.eq_ignore_ascii_case(&m.source))
+                    .ok_or_else(|| {
+                        err(format!(
+                            "the column {} in its column list does not exist (its columns: {})",
+                            quote(&m.source),
+                            meta.columns
+                                .iter()
+                                .map(|c| quote(&c.name))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                    })?;
+                if meta.columns[i].generated {
+                    return Err(err(format!(
+                        "the column {} is generated: the target computes it; leave it out of the \
+                         column list",
+                        quote(&m.source)
+                    )));
+                }
+                if written.contains(&i) {
+                    return Err(err(format!(
+                        "the column {} is listed twice",
+                        quote(&m.source)
+                    )));
+                }
+                written.push(i);
+                target_names.push(m.target.clone());
+            }
         }
     }
-    best
+    let filter = match &t.filter {
+        None => None,
+        Some(f) => {
+            let names: Vec<String> = meta.columns.iter().map(|c| c.name.clone()).collect();
+            Some(validate_filter(f, &names).map_err(|e| err(e.to_string()))?)
+        }
+    };
+    let key: Vec<usize> = match &meta.key {
+        KeyStrategy::Keyset(k) => k.clone(),
+        KeyStrategy::FullScan => Vec::new(),
+    };
+    let key_names: Vec<String> = key.iter().map(|&i| quote(&meta.columns[i].name)).collect();
+    let mut cols: Vec<String> = written
+        .iter()
+        .map(|&i| quote(&meta.columns[i].name))
+        .collect();
+    cols.extend(key_names.iter().cloned());
+    let select = format!("SELECT {} FROM {}", cols.join(", "), source);
+    let load = load_statement(&meta.columns, &written, &target_names, t, options.conflict);
+    let width = meta.avg_row_length.max(1);
+    let chunk_rows =
+        (options.chunk_bytes as u64 / width).clamp(100, options.chunk_rows.max(1) as u64);
+    Ok(Prepared {
+        target: t.target_quoted(),
+        target_db: t.target_db.clone(),
+        target_table: t.target_table.clone(),
+        source,
+        written,
+        load,
+        select,
+        key_names,
+        filter,
+        chunk_rows: chunk_rows as usize,
+        meta,
+    })
 }
 
 /// The LOAD DATA statement for a table: written columns in order, BIT
 /// columns through user variables.
-fn load_statement(meta: &TableMeta, t: &CopyTable) -> String {
+fn load_statement(
+    columns: &[ColumnMeta],
+    written: &[usize],
+    target_names: &[String],
+    t: &CopyTable,
+    conflict: ConflictPolicy,
+) -> String {
     let mut cols = Vec::new();
     let mut sets = Vec::new();
-    for (i, c) in meta.written() {
-        if c.data_type == "bit" {
-            cols.push(format!("@v{i}"));
-            sets.push(format!("{} = CAST(@v{i} AS UNSIGNED)", quote(&c.name)));
+    for (n, (&i, name)) in written.iter().zip(target_names).enumerate() {
+        if columns[i].data_type == "bit" {
+            cols.push(format!("@v{n}"));
+            sets.push(format!("{} = CAST(@v{n} AS UNSIGNED)", quote(name)));
         } else {
-            cols.push(quote(&c.name));
+            cols.push(quote(name));
         }
     }
+    let modifier = match conflict {
+        ConflictPolicy::Error => "",
+        ConflictPolicy::Ignore => "IGNORE ",
+        ConflictPolicy::Overwrite => "REPLACE ",
+    };
     let mut s = format!(
-        "LOAD DATA LOCAL INFILE 'dts-chunk' INTO TABLE {}.{} CHARACTER SET binary \
+        "LOAD DATA LOCAL INFILE 'dts-chunk' {modifier}INTO TABLE {} CHARACTER SET binary \
          FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
-        quote(&t.target_db),
-        quote(&t.target_table),
+        t.target_quoted(),
         cols.join(", ")
     );
     if !sets.is_empty() {
@@ -289,197 +538,772 @@ fn load_statement(meta: &TableMeta, t: &CopyTable) -> String {
     s
 }
 
-/// Sends one buffer of rows with LOAD DATA in a transaction, and keeps it
-/// only when the target warned about nothing but what is expected: storing
-/// an ENUM's empty "error" value (index 0), which the servers always report
-/// as "Data truncated" (1265) however it is written. `expected` lists those
-/// (1-based row in this load, column).
-async fn load(
-    tgt: &mut Conn,
-    stmt: &str,
-    data: Vec<u8>,
-    table: &str,
-    expected: &[(u64, String)],
-) -> Result<(), CopyError> {
-    let bytes = Bytes::from(data);
-    tgt.set_infile_handler(
-        async move { Ok(futures::stream::iter(std::iter::once(Ok(bytes))).boxed()) },
-    );
-    tgt.query_drop("BEGIN")
-        .await
-        .map_err(db_err("target", format!("starting a load into {table}")))?;
-    tgt.query_drop(stmt)
-        .await
-        .map_err(db_err("target", format!("loading rows into {table}")))?;
-    let n = u64::from(tgt.get_warnings());
-    if n > 0 {
-        let w: Vec<(String, u32, String)> = tgt.query("SHOW WARNINGS").await.map_err(db_err(
-            "target",
-            format!("reading the warnings of a load into {table}"),
-        ))?;
-        let unexpected: Vec<String> = w
-            .iter()
-            .filter(|(_, code, msg)| {
-                !(*code == 1265
-                    && expected.iter().any(|(row, col)| {
-                        *msg == format!("Data truncated for column '{col}' at row {row}")
-                    }))
-            })
-            .map(|(l, c, m)| format!("{l} {c}: {m}"))
-            .collect();
-        if n != expected.len() as u64 || !unexpected.is_empty() {
-            tgt.query_drop("ROLLBACK").await.ok();
-            return Err(CopyError::LoadWarnings {
-                table: table.to_string(),
-                warnings: if unexpected.is_empty() {
-                    format!("{n} warnings where {} were expected", expected.len())
-                } else {
-                    unexpected.join("; ")
-                },
-            });
-        }
-    }
-    tgt.query_drop("COMMIT")
-        .await
-        .map_err(db_err("target", format!("committing a load into {table}")))?;
-    Ok(())
+/// One range to copy in this run.
+struct Unit {
+    table: usize,
+    range_no: u32,
+    method: LoadMethod,
+    /// Exclusive lower bound to read from (the range's start, or the last
+    /// key committed).
+    after: Option<Vec<Value>>,
+    /// The range's own bounds, for the checkpoint row of a one-transaction
+    /// load.
+    lo: Option<Vec<Value>>,
+    hi: Option<Vec<Value>>,
+    /// Unique checks stay on when the target table held rows of its own.
+    unique_checks: bool,
 }
 
-async fn copy_one(
-    src: &mut Conn,
-    tgt: &mut Conn,
-    t: &CopyTable,
+/// Rows on their way from a reader to a writer.
+struct Buffer {
+    data: Vec<u8>,
+    rows: u64,
+    /// ENUM empty values in this buffer: (1-based row, column), whose 1265
+    /// warnings are expected.
+    expected: Vec<(u64, String)>,
+    /// The key of the last row (chunked ranges).
+    end_key: Option<Vec<Value>>,
+    /// The range's last buffer.
+    last: bool,
+    chunks: u64,
+}
+
+#[derive(Default)]
+struct Stats {
+    rows: u64,
+    bytes: u64,
+    chunks: u64,
+    ignored: u64,
+    overwritten: u64,
+}
+
+struct Shared {
+    tables: Vec<Prepared>,
+    checkpoint: Checkpoint,
+    options: CopyOptions,
+    stats: Mutex<Vec<Stats>>,
+    /// Units left per table, to mark tables finished in the progress.
+    units_left: Mutex<Vec<usize>>,
+    failed: AtomicBool,
+}
+
+/// Copies `tables` from `source` to `target`. See the module documentation.
+///
+/// # Errors
+///
+/// The first [`CopyError`] of any table; the other readers and writers stop
+/// after their current buffer, and what was committed stays committed (a
+/// second run with the same task resumes).
+pub async fn copy_tables(
+    source: &Opts,
+    target: &Opts,
+    tables: &[CopyTable],
     options: &CopyOptions,
-) -> Result<TableReport, CopyError> {
-    let meta = load_table_meta(src, &t.source_db, &t.source_table).await?;
-    let table = meta.quoted();
-    let stmt = load_statement(&meta, t);
-    let written: Vec<usize> = meta.written().map(|(i, _)| i).collect();
-    let select_cols: Vec<String> = written
-        .iter()
-        .map(|&i| quote(&meta.columns[i].name))
-        .collect();
-    let mut report = TableReport {
-        table: table.clone(),
-        strategy: meta.key.clone(),
-        rows: 0,
-        bytes: 0,
-        chunks: 0,
+) -> Result<CopyReport, CopyError> {
+    let readers = options.readers.max(1);
+    let writers = options.writers.max(1);
+    let checkpoint = Checkpoint::new(&options.meta_schema, &options.task);
+    let mut control = connect(target, "target").await?;
+    checkpoint.ensure(&mut control).await?;
+
+    let (mut conns, positions) = open_readers(source, readers, options.snapshot).await?;
+    for p in positions.iter().flatten() {
+        checkpoint.record_snapshot(&mut control, p).await?;
+    }
+
+    // Resolve every table before copying anything: a bad column list or
+    // filter fails the copy before it starts.
+    let mut prepared = Vec::with_capacity(tables.len());
+    for t in tables {
+        let meta = load_table_meta(&mut conns[0], &t.source_db, &t.source_table).await?;
+        prepared.push(prepare(t, meta, options)?);
+    }
+    let progress = options.progress.clone();
+    progress.start(prepared.iter().map(|p| p.target.clone()).collect());
+
+    // Plan: the units of this run, biggest tables first.
+    let mut order: Vec<usize> = (0..tables.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(prepared[i].meta.data_length));
+    let mut units = VecDeque::new();
+    let mut reports: Vec<TableReport> = Vec::with_capacity(tables.len());
+    for p in &prepared {
+        reports.push(TableReport {
+            table: p.source.clone(),
+            target: p.target.clone(),
+            strategy: p.meta.key.clone(),
+            method: LoadMethod::Chunked,
+            already_done: false,
+            resumed: false,
+            ranges: 0,
+            rows: 0,
+            bytes: 0,
+            chunks: 0,
+            conflicts_ignored: 0,
+            conflicts_overwritten: 0,
+        });
+    }
+    let mut units_left = vec![0usize; tables.len()];
+    for &i in &order {
+        let t = &tables[i];
+        let p = &prepared[i];
+        let existing = checkpoint
+            .ranges(&mut control, &t.target_db, &t.target_table)
+            .await?;
+        let planned = if existing.is_empty() {
+            plan_table(&mut conns[0], &mut control, &checkpoint, i, p, options).await?
+        } else {
+            reports[i].resumed = existing.iter().any(|r| r.done.is_some() || r.finished);
+            reports[i].already_done = existing.iter().all(|r| r.finished);
+            existing
+                .into_iter()
+                .filter(|r| !r.finished)
+                .map(|r| Unit {
+                    table: i,
+                    range_no: r.range_no,
+                    method: LoadMethod::Chunked,
+                    after: r.done.or(r.lo.clone()),
+                    lo: r.lo,
+                    hi: r.hi,
+                    // Off again only when the table started empty (below).
+                    unique_checks: !r.started_empty,
+                })
+                .collect()
+        };
+        reports[i].ranges = planned.len();
+        if let Some(u) = planned.first() {
+            reports[i].method = u.method;
+        }
+        if reports[i].already_done {
+            reports[i].ranges = 0;
+            progress.set_state(i, TableState::AlreadyDone);
+        }
+        units_left[i] = planned.len();
+        units.extend(planned);
+    }
+
+    let shared = Arc::new(Shared {
+        stats: Mutex::new((0..tables.len()).map(|_| Stats::default()).collect()),
+        units_left: Mutex::new(units_left),
+        tables: prepared,
+        checkpoint,
+        options: options.clone(),
+        failed: AtomicBool::new(false),
+    });
+    let units = Arc::new(Mutex::new(units));
+    type Job = (Unit, mpsc::Receiver<Buffer>);
+    let (job_tx, job_rx) = mpsc::channel::<Job>(readers);
+    let job_rx = Arc::new(tokio::sync::Mutex::new(job_rx));
+
+    let mut writer_tasks = Vec::new();
+    for _ in 0..writers {
+        let shared = shared.clone();
+        let job_rx = job_rx.clone();
+        let target = target.clone();
+        writer_tasks.push(tokio::spawn(async move {
+            let mut tgt: Option<Conn> = None;
+            loop {
+                let job = job_rx.lock().await.recv().await;
+                let Some((unit, rx)) = job else { break };
+                if tgt.is_none() {
+                    tgt = Some(writer_conn(&target).await?);
+                }
+                let Some(c) = tgt.as_mut() else { break };
+                if let Err(e) = write_unit(c, &shared, &unit, rx).await {
+                    shared.failed.store(true, Ordering::SeqCst);
+                    return Err(e);
+                }
+            }
+            if let Some(c) = tgt {
+                c.disconnect().await.ok();
+            }
+            Ok::<(), CopyError>(())
+        }));
+    }
+    let mut reader_tasks = Vec::new();
+    for mut src in conns {
+        let shared = shared.clone();
+        let units = units.clone();
+        let job_tx = job_tx.clone();
+        reader_tasks.push(tokio::spawn(async move {
+            loop {
+                if shared.failed.load(Ordering::SeqCst) {
+                    break;
+                }
+                let next = units.lock().ok().and_then(|mut q| q.pop_front());
+                let Some(unit) = next else { break };
+                let (tx, rx) = mpsc::channel(shared.options.queue_buffers.max(1));
+                let table = unit.table;
+                let (after, hi) = (unit.after.clone(), unit.hi.clone());
+                shared
+                    .options
+                    .progress
+                    .table_started(table, shared.tables[table].meta.estimated_rows);
+                if job_tx.send((unit, rx)).await.is_err() {
+                    break;
+                }
+                if let Err(e) = read_unit(&mut src, &shared, table, after, hi, &tx).await {
+                    shared.failed.store(true, Ordering::SeqCst);
+                    return Err(e);
+                }
+            }
+            src.query_drop("COMMIT").await.ok();
+            src.disconnect().await.ok();
+            Ok::<(), CopyError>(())
+        }));
+    }
+    drop(job_tx);
+    let mut first_err = None;
+    for t in reader_tasks.into_iter().chain(writer_tasks) {
+        match t.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                first_err.get_or_insert(e);
+            }
+            Err(join) => {
+                first_err
+                    .get_or_insert(general(format!("a copy task stopped unexpectedly: {join}")));
+            }
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    if shared.failed.load(Ordering::SeqCst) {
+        return Err(general("the copy stopped after a failure"));
+    }
+    let stats = std::mem::take(&mut *shared.stats.lock().unwrap_or_else(|e| e.into_inner()));
+    for (r, s) in reports.iter_mut().zip(stats) {
+        r.rows = s.rows;
+        r.bytes = s.bytes;
+        r.chunks = s.chunks;
+        r.conflicts_ignored = s.ignored;
+        r.conflicts_overwritten = s.overwritten;
+    }
+    let all = shared.checkpoint.snapshots(&mut control).await?;
+    control.disconnect().await.ok();
+    let start = extreme(&all, std::cmp::Ordering::Less);
+    let end = extreme(&all, std::cmp::Ordering::Greater);
+    Ok(CopyReport {
+        overlap_end: end.filter(|e| Some(e) != start.as_ref()),
+        start,
+        tables: reports,
+    })
+}
+
+fn extreme(p: &[FilePosition], want: std::cmp::Ordering) -> Option<FilePosition> {
+    let mut best: Option<&FilePosition> = None;
+    for x in p {
+        if best.is_none_or(|b| x.partial_cmp(b) == Some(want)) {
+            best = Some(x);
+        }
+    }
+    best.cloned()
+}
+
+async fn writer_conn(target: &Opts) -> Result<Conn, CopyError> {
+    let mut c = connect(target, "target").await?;
+    c.query_drop(
+        "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION', \
+         foreign_key_checks = 0, max_error_count = 65535, net_read_timeout = 3600",
+    )
+    .await
+    .map_err(db_err("target", "setting the load session"))?;
+    Ok(c)
+}
+
+/// Decides how a table never committed before is copied, and records the
+/// ranges of a chunked one.
+async fn plan_table(
+    src: &mut Conn,
+    control: &mut Conn,
+    checkpoint: &Checkpoint,
+    table: usize,
+    p: &Prepared,
+    options: &CopyOptions,
+) -> Result<Vec<Unit>, CopyError> {
+    let empty: Option<u8> = control
+        .query_first(format!("SELECT 1 FROM {} LIMIT 1", p.target))
+        .await
+        .map_err(db_err(
+            "target",
+            format!("looking for rows in {}", p.target),
+        ))?;
+    let empty = empty.is_none();
+    let one = |method| Unit {
+        table,
+        range_no: 0,
+        method,
+        after: None,
+        lo: None,
+        hi: None,
+        unique_checks: !empty,
     };
-    let key: Vec<usize> = match &meta.key {
-        KeyStrategy::Keyset(k) => k.clone(),
-        KeyStrategy::FullScan => Vec::new(),
+    if p.key_names.is_empty() {
+        return Ok(vec![one(LoadMethod::Whole)]);
+    }
+    if empty && p.meta.data_length <= options.bulk_max_bytes {
+        return Ok(vec![one(LoadMethod::Bulk)]);
+    }
+    // Chunked: split a large single-integer-key table into ranges.
+    let mut bounds: Vec<Value> = Vec::new();
+    if let KeyStrategy::Keyset(k) = &p.meta.key {
+        let integer = matches!(
+            p.meta.columns[k[0]].data_type.as_str(),
+            "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint"
+        );
+        if k.len() == 1 && integer && options.split_rows > 0 {
+            let n = (p.meta.estimated_rows / options.split_rows).min(256);
+            if n >= 2 {
+                let (lo, hi): (Option<Value>, Option<Value>) = src
+                    .query_first(format!(
+                        "SELECT MIN({0}), MAX({0}) FROM {1}",
+                        p.key_names[0], p.source
+                    ))
+                    .await
+                    .map_err(db_err(
+                        "source",
+                        format!("reading the key range of {}", p.source),
+                    ))?
+                    .unwrap_or((None, None));
+                bounds = split(lo, hi, n);
+            }
+        }
+    }
+    let method = if empty {
+        CHUNKED_EMPTY
+    } else {
+        LoadMethod::Chunked.as_str()
     };
-    // Key columns are read too (they may be generated), after the written ones.
-    let key_names: Vec<String> = key.iter().map(|&i| quote(&meta.columns[i].name)).collect();
-    let mut all_cols = select_cols.clone();
-    all_cols.extend(key_names.iter().cloned());
-    let order = key_names.join(", ");
-    let mut last_key: Option<Vec<Value>> = None;
-    let mut buf = Vec::with_capacity(options.load_bytes.min(16 << 20) + 4096);
-    let mut expected: Vec<(u64, String)> = Vec::new();
-    let mut rows_in_load = 0u64;
+    let mut units = Vec::new();
+    let mut lo: Option<Vec<Value>> = None;
+    for r in 0..=bounds.len() {
+        let hi = bounds.get(r).map(|b| vec![b.clone()]);
+        units.push(Unit {
+            table,
+            range_no: r as u32,
+            method: LoadMethod::Chunked,
+            after: lo.clone(),
+            lo: lo.clone(),
+            hi: hi.clone(),
+            unique_checks: !empty,
+        });
+        lo = hi;
+    }
+    let sql = checkpoint.insert_range_sql();
+    control
+        .exec_batch(
+            sql.as_str(),
+            units.iter().map(|u| {
+                (
+                    &checkpoint.task,
+                    &p.target_db,
+                    &p.target_table,
+                    u.range_no,
+                    method,
+                    u.lo.as_deref().map(encode_key),
+                    u.hi.as_deref().map(encode_key),
+                    None::<Vec<u8>>,
+                    0u8,
+                    0u64,
+                    0u64,
+                )
+            }),
+        )
+        .await
+        .map_err(db_err(
+            "target",
+            format!("recording the ranges of {}", p.target),
+        ))?;
+    Ok(units)
+}
+
+/// `n - 1` boundaries splitting `[lo, hi]` into `n` ranges of equal width.
+fn split(lo: Option<Value>, hi: Option<Value>, n: u64) -> Vec<Value> {
+    let as_i128 = |v: &Value| match v {
+        Value::Int(i) => Some(i128::from(*i)),
+        Value::UInt(u) => Some(i128::from(*u)),
+        Value::Bytes(b) => std::str::from_utf8(b).ok()?.parse().ok(),
+        _ => None,
+    };
+    let (Some(lo_v), Some(hi_v)) = (lo, hi) else {
+        return Vec::new();
+    };
+    let (Some(a), Some(b)) = (as_i128(&lo_v), as_i128(&hi_v)) else {
+        return Vec::new();
+    };
+    let unsigned = matches!(lo_v, Value::UInt(_)) || a >= 0;
+    let mut out: Vec<Value> = Vec::new();
+    for i in 1..n {
+        let x = a + (b - a) * i128::from(i) / i128::from(n);
+        let v = if unsigned {
+            u64::try_from(x).map(Value::UInt).ok()
+        } else {
+            i64::try_from(x).map(Value::Int).ok()
+        };
+        if let Some(v) = v {
+            if out.last() != Some(&v) && x < b {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+/// `WHERE` for a keyset read: the filter, after `after`, up to `hi`.
+fn range_condition(
+    keys: &[String],
+    filter: Option<&str>,
+    after: Option<&[Value]>,
+    hi: Option<&[Value]>,
+) -> (String, Vec<Value>) {
+    let mut parts = Vec::new();
+    let mut params = Vec::new();
+    if let Some(f) = filter {
+        parts.push(f.to_string());
+    }
+    // (k1, k2, ...) > (v1, v2, ...), spelled out so every server uses the
+    // index: k1 > ? OR (k1 = ? AND k2 > ?) OR ...
+    let mut tuple = |vals: &[Value], op_last: &str, op: &str| {
+        let mut ors = Vec::new();
+        for i in 0..keys.len() {
+            let mut ands = Vec::new();
+            for j in 0..i {
+                ands.push(format!("{} = ?", keys[j]));
+                params.push(vals[j].clone());
+            }
+            let o = if i + 1 == keys.len() { op_last } else { op };
+            ands.push(format!("{} {o} ?", keys[i]));
+            params.push(vals[i].clone());
+            ors.push(format!("({})", ands.join(" AND ")));
+        }
+        format!("({})", ors.join(" OR "))
+    };
+    if let Some(a) = after {
+        parts.push(tuple(a, ">", ">"));
+    }
+    if let Some(h) = hi {
+        parts.push(tuple(h, "<=", "<"));
+    }
+    if parts.is_empty() {
+        (String::new(), params)
+    } else {
+        (format!(" WHERE {}", parts.join(" AND ")), params)
+    }
+}
+
+/// Reads one range and sends it as load buffers, the last one marked.
+async fn read_unit(
+    src: &mut Conn,
+    shared: &Shared,
+    table: usize,
+    mut last_key: Option<Vec<Value>>,
+    hi: Option<Vec<Value>>,
+    tx: &mpsc::Sender<Buffer>,
+) -> Result<(), CopyError> {
+    let p = &shared.tables[table];
+    let options = &shared.options;
+    let mut buf = new_buffer(options);
+    let keyed = !p.key_names.is_empty();
+    let (base, nkey) = (p.written.len(), p.key_names.len());
     loop {
-        let (sql, params) = if key.is_empty() {
-            (
-                format!("SELECT {} FROM {}", all_cols.join(", "), table),
-                Vec::new(),
+        if shared.failed.load(Ordering::SeqCst) || tx.is_closed() {
+            return Ok(());
+        }
+        let (cond, params) = range_condition(
+            &p.key_names,
+            p.filter.as_deref(),
+            last_key.as_deref(),
+            hi.as_deref(),
+        );
+        let sql = if keyed {
+            format!(
+                "{}{} ORDER BY {} LIMIT {}",
+                p.select,
+                cond,
+                p.key_names.join(", "),
+                p.chunk_rows
             )
         } else {
-            let (cond, params) = match &last_key {
-                None => (String::new(), Vec::new()),
-                Some(k) => keyset_after(&key_names, k),
-            };
-            (
-                format!(
-                    "SELECT {} FROM {}{} ORDER BY {} LIMIT {}",
-                    all_cols.join(", "),
-                    table,
-                    cond,
-                    order,
-                    options.chunk_rows
-                ),
-                params,
-            )
+            format!("{}{}", p.select, cond)
         };
+        options.throttle.acquire(1, 0, 0).await;
         let mut result = src
             .exec_iter(sql.as_str(), params)
             .await
-            .map_err(db_err("source", format!("reading {table}")))?;
+            .map_err(db_err("source", format!("reading {}", p.source)))?;
         let mut rows_in_chunk = 0u64;
+        buf.chunks += 1;
         let mut last_row: Option<Row> = None;
         {
             let mut stream = result
                 .stream::<Row>()
                 .await
-                .map_err(db_err("source", format!("reading {table}")))?
+                .map_err(db_err("source", format!("reading {}", p.source)))?
                 .ok_or_else(|| CopyError::Table {
-                    table: table.clone(),
+                    table: p.source.clone(),
                     reason: "the SELECT returned no result set".into(),
                 })?;
             while let Some(row) = stream.next().await {
-                let row = row.map_err(db_err("source", format!("reading {table}")))?;
-                rows_in_load += 1;
-                for (n, &ci) in written.iter().enumerate() {
+                let row = row.map_err(db_err("source", format!("reading {}", p.source)))?;
+                buf.rows += 1;
+                for (n, &ci) in p.written.iter().enumerate() {
                     if n > 0 {
-                        buf.push(b'\t');
+                        buf.data.push(b'\t');
                     }
                     let v = row.as_ref(n).unwrap_or(&Value::NULL);
-                    let col = &meta.columns[ci];
+                    let col = &p.meta.columns[ci];
                     if col.data_type == "enum" && matches!(v, Value::Bytes(b) if b.is_empty()) {
-                        expected.push((rows_in_load, col.name.clone()));
+                        buf.expected.push((buf.rows, col.name.clone()));
                     }
-                    encode::field(&mut buf, v, col);
+                    encode::field(&mut buf.data, v, col);
                 }
-                buf.push(b'\n');
+                buf.data.push(b'\n');
                 rows_in_chunk += 1;
-                if buf.len() >= options.load_bytes {
-                    // The source result is still being read on another
-                    // connection: loading now keeps memory bounded.
-                    report.bytes += buf.len() as u64;
-                    load(tgt, &stmt, std::mem::take(&mut buf), &table, &expected).await?;
-                    expected.clear();
-                    rows_in_load = 0;
+                if buf.data.len() >= options.load_bytes {
+                    if keyed {
+                        buf.end_key = Some(key_of(&row, base, nkey));
+                    }
+                    let full = std::mem::replace(&mut buf, new_buffer(options));
+                    send(tx, full, options).await;
                 }
                 last_row = Some(row);
             }
         }
-        report.rows += rows_in_chunk;
-        report.chunks += 1;
-        if !buf.is_empty() {
-            report.bytes += buf.len() as u64;
-            load(tgt, &stmt, std::mem::take(&mut buf), &table, &expected).await?;
-            expected.clear();
-            rows_in_load = 0;
-        }
-        if key.is_empty() || (rows_in_chunk as usize) < options.chunk_rows {
+        if !keyed || (rows_in_chunk as usize) < p.chunk_rows {
             break;
         }
-        let Some(row) = last_row else { break };
-        let base = written.len();
-        last_key = Some(
-            (0..key.len())
-                .map(|j| row.as_ref(base + j).cloned().unwrap_or(Value::NULL))
-                .collect(),
-        );
+        // The next chunk starts after the last key read.
+        let k = last_row.as_ref().map(|r| key_of(r, base, nkey));
+        if buf.rows > 0 {
+            buf.end_key = k.clone();
+        }
+        last_key = k;
     }
-    Ok(report)
+    buf.last = true;
+    send(tx, buf, options).await;
+    Ok(())
 }
 
-/// `WHERE (k1, k2, ...) > (v1, v2, ...)`, spelled out so that every server
-/// uses the index: `k1 > ? OR (k1 = ? AND k2 > ?) OR ...`.
-fn keyset_after(keys: &[String], last: &[Value]) -> (String, Vec<Value>) {
-    let mut ors = Vec::new();
-    let mut params = Vec::new();
-    for i in 0..keys.len() {
-        let mut ands = Vec::new();
-        for j in 0..i {
-            ands.push(format!("{} = ?", keys[j]));
-            params.push(last[j].clone());
-        }
-        ands.push(format!("{} > ?", keys[i]));
-        params.push(last[i].clone());
-        ors.push(format!("({})", ands.join(" AND ")));
+fn key_of(row: &Row, base: usize, n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|j| row.as_ref(base + j).cloned().unwrap_or(Value::NULL))
+        .collect()
+}
+
+fn new_buffer(options: &CopyOptions) -> Buffer {
+    Buffer {
+        data: Vec::with_capacity(options.load_bytes.min(64 << 20) + 4096),
+        rows: 0,
+        expected: Vec::new(),
+        end_key: None,
+        last: false,
+        chunks: 0,
     }
-    (format!(" WHERE {}", ors.join(" OR ")), params)
+}
+
+async fn send(tx: &mpsc::Sender<Buffer>, b: Buffer, options: &CopyOptions) {
+    options
+        .throttle
+        .acquire(0, b.rows, b.data.len() as u64)
+        .await;
+    // A closed channel means the writer stopped on an error of its own,
+    // which it reports; the reader sees `is_closed` and stops.
+    tx.send(b).await.ok();
+}
+
+/// Writes one range's buffers in order.
+async fn write_unit(
+    c: &mut Conn,
+    shared: &Shared,
+    unit: &Unit,
+    mut rx: mpsc::Receiver<Buffer>,
+) -> Result<(), CopyError> {
+    let t = unit.table;
+    let p = &shared.tables[t];
+    let cp = &shared.checkpoint;
+    c.query_drop(if unit.unique_checks {
+        "SET SESSION unique_checks = 1"
+    } else {
+        "SET SESSION unique_checks = 0"
+    })
+    .await
+    .map_err(db_err("target", "setting unique_checks"))?;
+    let one_txn = unit.method != LoadMethod::Chunked;
+    let (mut total_rows, mut total_bytes) = (0u64, 0u64);
+    let mut in_txn = false;
+    let result: Result<(), CopyError> = async {
+        loop {
+            let Some(b) = rx.recv().await else {
+                // The reader stopped without its last buffer: it failed and
+                // reports why. Nothing uncommitted may stay.
+                if in_txn {
+                    c.query_drop("ROLLBACK").await.ok();
+                    in_txn = false;
+                }
+                return Ok(());
+            };
+            if !in_txn {
+                c.query_drop("BEGIN").await.map_err(db_err(
+                    "target",
+                    format!("starting a load into {}", p.target),
+                ))?;
+                in_txn = true;
+            }
+            let bytes = b.data.len() as u64;
+            let (ignored, overwritten) = if b.rows > 0 {
+                load(c, p, b.data, &b.expected, b.rows, shared.options.conflict).await?
+            } else {
+                (0, 0)
+            };
+            total_rows += b.rows;
+            total_bytes += bytes;
+            if one_txn {
+                if b.last {
+                    c.exec_drop(
+                        cp.insert_range_sql(),
+                        (
+                            &cp.task,
+                            &p.target_db,
+                            &p.target_table,
+                            unit.range_no,
+                            unit.method.as_str(),
+                            unit.lo.as_deref().map(encode_key),
+                            unit.hi.as_deref().map(encode_key),
+                            None::<Vec<u8>>,
+                            1u8,
+                            total_rows,
+                            total_bytes,
+                        ),
+                    )
+                    .await
+                    .map_err(db_err("target", format!("checkpointing {}", p.target)))?;
+                }
+            } else {
+                c.exec_drop(
+                    cp.advance_sql(),
+                    (
+                        b.end_key.as_deref().map(encode_key),
+                        u8::from(b.last),
+                        b.rows,
+                        bytes,
+                        &cp.task,
+                        &p.target_db,
+                        &p.target_table,
+                        unit.range_no,
+                    ),
+                )
+                .await
+                .map_err(db_err("target", format!("checkpointing {}", p.target)))?;
+            }
+            if !one_txn || b.last {
+                c.query_drop("COMMIT").await.map_err(db_err(
+                    "target",
+                    format!("committing a load into {}", p.target),
+                ))?;
+                in_txn = false;
+                let (rows, bytes) = if one_txn {
+                    (total_rows, total_bytes)
+                } else {
+                    (b.rows, bytes)
+                };
+                shared.options.progress.committed(t, rows, bytes);
+            }
+            {
+                let mut s = shared.stats.lock().unwrap_or_else(|e| e.into_inner());
+                let st = &mut s[t];
+                st.rows += b.rows;
+                st.bytes += bytes;
+                st.chunks += b.chunks;
+                st.ignored += ignored;
+                st.overwritten += overwritten;
+            }
+            if b.last {
+                let mut left = shared.units_left.lock().unwrap_or_else(|e| e.into_inner());
+                left[t] = left[t].saturating_sub(1);
+                if left[t] == 0 {
+                    shared.options.progress.set_state(t, TableState::Finished);
+                }
+                return Ok(());
+            }
+        }
+    }
+    .await;
+    if result.is_err() && in_txn {
+        c.query_drop("ROLLBACK").await.ok();
+    }
+    result
+}
+
+/// Sends one buffer of rows with LOAD DATA (inside the caller's
+/// transaction), and accepts it only when the target warned about nothing
+/// but what is expected: an ENUM's empty "error" value (index 0), which the
+/// servers always report as "Data truncated" (1265); and, under
+/// [`ConflictPolicy::Ignore`], duplicate keys (1062). Returns the source rows
+/// ignored and the target rows replaced.
+async fn load(
+    c: &mut Conn,
+    p: &Prepared,
+    data: Vec<u8>,
+    expected: &[(u64, String)],
+    rows: u64,
+    conflict: ConflictPolicy,
+) -> Result<(u64, u64), CopyError> {
+    let bytes = Bytes::from(data);
+    c.set_infile_handler(
+        async move { Ok(futures::stream::iter(std::iter::once(Ok(bytes))).boxed()) },
+    );
+    c.query_drop(p.load.as_str())
+        .await
+        .map_err(db_err("target", format!("loading rows into {}", p.target)))?;
+    let affected = c.affected_rows();
+    let n = u64::from(c.get_warnings());
+    let ignored = match conflict {
+        ConflictPolicy::Ignore => rows.saturating_sub(affected),
+        _ => 0,
+    };
+    let overwritten = match conflict {
+        ConflictPolicy::Overwrite => affected.saturating_sub(rows),
+        _ => 0,
+    };
+    if n == 0 {
+        return Ok((ignored, overwritten));
+    }
+    let w: Vec<(String, u32, String)> = c.query("SHOW WARNINGS").await.map_err(db_err(
+        "target",
+        format!("reading the warnings of a load into {}", p.target),
+    ))?;
+    if conflict == ConflictPolicy::Error {
+        if let Some((_, _, msg)) = w.iter().find(|(_, code, _)| *code == 1062) {
+            return Err(CopyError::Conflict {
+                table: p.target.clone(),
+                detail: msg.clone(),
+            });
+        }
+    }
+    let unexpected: Vec<String> = w
+        .iter()
+        .filter(|(_, code, msg)| {
+            let enum_empty = *code == 1265
+                && expected.iter().any(|(row, col)| {
+                    *msg == format!("Data truncated for column '{col}' at row {row}")
+                });
+            let dup = *code == 1062 && conflict == ConflictPolicy::Ignore;
+            !(enum_empty || dup)
+        })
+        .map(|(l, c, m)| format!("{l} {c}: {m}"))
+        .collect();
+    if n != expected.len() as u64 + ignored || !unexpected.is_empty() {
+        return Err(CopyError::LoadWarnings {
+            table: p.target.clone(),
+            warnings: if unexpected.is_empty() {
+                format!(
+                    "{n} warnings where {} were expected",
+                    expected.len() as u64 + ignored
+                )
+            } else {
+                unexpected.join("; ")
+            },
+        });
+    }
+    Ok((ignored, overwritten))
 }

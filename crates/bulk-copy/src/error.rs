@@ -22,6 +22,18 @@ pub enum CopyError {
         /// Why, and what to do.
         reason: String,
     },
+    /// A source row's key already exists on the target, and the conflict
+    /// policy is to stop.
+    #[error(
+        "key conflict in {table}: {detail}. The target table already holds rows; empty it, or \
+         choose the ignore or overwrite conflict policy"
+    )]
+    Conflict {
+        /// The target table.
+        table: String,
+        /// The server's message, which names the key value and the index.
+        detail: String,
+    },
     /// The target reported warnings while loading rows: a value would have
     /// been changed (truncated, converted, nulled). Nothing is loaded with a
     /// warning.

@@ -12,11 +12,22 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod checkpoint;
 pub mod copy;
 mod encode;
 pub mod error;
+pub mod filter;
 pub mod meta;
+pub mod progress;
+pub mod throttle;
 
-pub use copy::{copy_tables, CopyOptions, CopyReport, CopyTable, TableReport};
+pub use checkpoint::LoadMethod;
+pub use copy::{
+    copy_tables, ColumnMap, ConflictPolicy, CopyOptions, CopyReport, CopyTable, SnapshotMode,
+    TableReport,
+};
 pub use error::CopyError;
+pub use filter::{validate_filter, FilterError};
 pub use meta::{load_table_meta, KeyStrategy, TableMeta};
+pub use progress::{Progress, ProgressSnapshot, TableProgress, TableState};
+pub use throttle::{Throttle, ThrottleLimits};

@@ -46,6 +46,12 @@ pub struct TableMeta {
     pub columns: Vec<ColumnMeta>,
     /// How it is chunked.
     pub key: KeyStrategy,
+    /// Rows, as the server's statistics estimate them (0 when unknown).
+    pub estimated_rows: u64,
+    /// Average row length in bytes, as estimated (0 when unknown).
+    pub avg_row_length: u64,
+    /// Data length in bytes, as estimated (0 when unknown).
+    pub data_length: u64,
 }
 
 impl TableMeta {
@@ -119,11 +125,26 @@ pub async fn load_table_meta(
             format!("reading the keys of {}.{}", quote(db), quote(table)),
         ))?;
     let key = choose_key(&columns, &idx);
+    let stats: Option<(Option<u64>, Option<u64>, Option<u64>)> = conn
+        .exec_first(
+            "SELECT table_rows, avg_row_length, data_length FROM information_schema.tables
+             WHERE table_schema = ? AND table_name = ?",
+            (db, table),
+        )
+        .await
+        .map_err(db_err(
+            "source",
+            format!("reading the size of {}.{}", quote(db), quote(table)),
+        ))?;
+    let (rows, avg, len) = stats.unwrap_or_default();
     Ok(TableMeta {
         db: db.to_string(),
         name: table.to_string(),
         columns,
         key,
+        estimated_rows: rows.unwrap_or(0),
+        avg_row_length: avg.unwrap_or(0),
+        data_length: len.unwrap_or(0),
     })
 }
 

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod copy;
 mod dump;
 mod dump_stream;
 
@@ -27,6 +28,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Copy whole databases or tables (the full data migration alone),
+    /// resumable: run it again with the same --task after a failure.
+    Copy(Box<CopyArgs>),
     /// Binlog tools.
     Binlog {
         #[command(subcommand)]
@@ -42,6 +46,73 @@ enum BinlogCommand {
     /// Exit code 2 with a message naming the file, offset and cause on a
     /// corrupt or truncated file.
     Dump(DumpArgs),
+}
+
+/// Arguments of `dts copy`.
+#[derive(Args, Debug)]
+pub(crate) struct CopyArgs {
+    /// The source (mysql://user@host:port; the password comes from
+    /// DTS_SOURCE_PASSWORD, never from the command line).
+    #[arg(long, value_name = "URL")]
+    pub(crate) source: String,
+    /// The target (its password from DTS_TARGET_PASSWORD). The tables must
+    /// exist there.
+    #[arg(long, value_name = "URL")]
+    pub(crate) target: String,
+    /// Copy every table of this database (repeatable).
+    #[arg(long, value_name = "DB")]
+    pub(crate) database: Vec<String>,
+    /// Copy this table (repeatable).
+    #[arg(long, value_name = "DB.TABLE")]
+    pub(crate) table: Vec<String>,
+    /// With one --database: the target database's name.
+    #[arg(long, value_name = "DB")]
+    pub(crate) target_database: Option<String>,
+    /// Source connections, each reading inside its own snapshot.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) readers: usize,
+    /// Target connections (default: as many as readers).
+    #[arg(long)]
+    pub(crate) writers: Option<usize>,
+    /// Rows per keyset chunk at most.
+    #[arg(long, default_value_t = 100_000)]
+    pub(crate) chunk_rows: usize,
+    /// Bytes per LOAD DATA at most.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub(crate) load_bytes: usize,
+    /// Empty target tables up to this many bytes (source data length) are
+    /// loaded in one transaction (MariaDB's bulk-insert path); 0 turns it off.
+    #[arg(long, default_value_t = 1 << 30)]
+    pub(crate) bulk_max_bytes: u64,
+    /// Split chunked tables with an integer key into ranges of about this
+    /// many rows, copied in parallel; 0 turns it off.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub(crate) split_rows: u64,
+    /// Rows whose key exists on the target: error, ignore or overwrite.
+    #[arg(long, default_value = "error")]
+    pub(crate) conflict: String,
+    /// Snapshot: auto, consistent (MariaDB, no lock) or ftwrl (a brief
+    /// FLUSH TABLES WITH READ LOCK).
+    #[arg(long, default_value = "auto")]
+    pub(crate) snapshot: String,
+    /// The task's name: a run resumes the runs of the same name.
+    #[arg(long, default_value = "default")]
+    pub(crate) task: String,
+    /// The metadata schema on the target.
+    #[arg(long, default_value = "dts_meta")]
+    pub(crate) meta_schema: String,
+    /// At most this many rows per second.
+    #[arg(long)]
+    pub(crate) max_rows_per_sec: Option<f64>,
+    /// At most this many bytes per second.
+    #[arg(long)]
+    pub(crate) max_bytes_per_sec: Option<f64>,
+    /// At most this many queries per second.
+    #[arg(long)]
+    pub(crate) max_queries_per_sec: Option<f64>,
+    /// Print progress to stderr every second.
+    #[arg(long)]
+    pub(crate) progress: bool,
 }
 
 /// Arguments of `dts binlog dump`.
@@ -81,6 +152,7 @@ fn main() -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let result = match cli.command {
+        Command::Copy(args) => copy::run(&args, &mut out),
         Command::Binlog {
             command: BinlogCommand::Dump(args),
         } => dump::run(&args, &mut out),

@@ -12,3 +12,9 @@
 //! does).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+/// The library crates, for callers that drive one capability directly
+/// (`dts copy`, `dts binlog dump`) before the task wiring exists for it.
+pub use binlog_reader;
+pub use bulk_copy;
+pub use schema_diff;
