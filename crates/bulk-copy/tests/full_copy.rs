@@ -2,8 +2,13 @@
 //! test-catalogue D1-D16 byte-exact, keyset chunks over composite and `_ci`
 //! keys, tables without a key, several readers, and the snapshot position.
 
-use bulk_copy::{copy_tables, CopyOptions, CopyTable, KeyStrategy};
-use dts_test_support::{compare_queries, compare_tables, exec, opts, Server, TestDatabases};
+use bulk_copy::{
+    copy_tables, ColumnMap, ConflictPolicy, CopyError, CopyOptions, CopyTable, KeyStrategy,
+    LoadMethod, SnapshotMode, TableState,
+};
+use dts_test_support::{
+    compare_queries, compare_tables, exec, opts, query_one, Server, TestDatabases,
+};
 
 const EDGE_TABLE: &str = "CREATE TABLE edge (
   id INT PRIMARY KEY,
@@ -130,11 +135,15 @@ async fn chunked_copy_of_several_tables_with_composite_ci_keys_and_no_key() {
         "INSERT INTO d VALUES (NULL, 1), (NULL, 1), (5, 2)",
     )
     .await;
+    exec(&mut src, "ANALYZE TABLE a, b").await;
     let options = CopyOptions {
         readers: 2,
         writers: 2,
         chunk_rows: 997,
         load_bytes: 64 * 1024,
+        // Chunk commits, and table a split into integer-key ranges.
+        bulk_max_bytes: 0,
+        split_rows: 5000,
         task: dbs.name.clone(),
         ..CopyOptions::default()
     };
@@ -149,6 +158,16 @@ async fn chunked_copy_of_several_tables_with_composite_ci_keys_and_no_key() {
     let rows: Vec<u64> = report.tables.iter().map(|t| t.rows).collect();
     assert_eq!(rows, vec![25000, 3000, 5, 3]);
     assert!(report.tables[0].chunks >= 25, "{:?}", report.tables[0]);
+    assert!(report.tables[0].ranges >= 2, "{:?}", report.tables[0]);
+    assert_eq!(report.tables[0].method, LoadMethod::Chunked);
+    assert_eq!(report.tables[2].method, LoadMethod::Whole);
+    let p = options.progress.snapshot();
+    assert_eq!(p.rows, 25000 + 3000 + 5 + 3);
+    assert!(
+        p.tables.iter().all(|t| t.state == TableState::Finished),
+        "{p:?}"
+    );
+    assert_eq!(p.tables[0].rows, 25000);
     assert!(matches!(report.tables[1].strategy, KeyStrategy::Keyset(ref k) if k.len() == 3));
     assert_eq!(report.tables[2].strategy, KeyStrategy::FullScan);
     assert_eq!(report.tables[3].strategy, KeyStrategy::FullScan);
@@ -203,8 +222,19 @@ async fn a_value_the_target_would_change_stops_the_copy_and_nothing_is_kept() {
 /// equal to the source (until our incremental migration exists).
 #[tokio::test]
 async fn the_start_position_hands_off_exactly_to_replication_under_writes() {
+    handoff(SnapshotMode::ConsistentSnapshot, 1).await;
+}
+
+/// The MySQL way (a brief global read lock while the readers open their
+/// snapshots), tried on MariaDB: several readers share one position.
+#[tokio::test]
+async fn ftwrl_snapshots_share_one_position_that_hands_off_exactly() {
+    handoff(SnapshotMode::FlushTablesWithReadLock, 3).await;
+}
+
+async fn handoff(mode: SnapshotMode, readers: usize) {
     use mysql_async::prelude::*;
-    let dbs = TestDatabases::new("copy_handoff").await;
+    let dbs = TestDatabases::new(&format!("copy_handoff_{readers}")).await;
     let mut src = dbs.source().await;
     let mut tgt = dbs.target().await;
     let ddl = [
@@ -243,7 +273,8 @@ async fn the_start_position_hands_off_exactly_to_replication_under_writes() {
     };
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let options = CopyOptions {
-        readers: 1,
+        readers,
+        snapshot: mode,
         chunk_rows: 1000,
         load_bytes: 64 * 1024,
         task: dbs.name.clone(),
@@ -258,6 +289,7 @@ async fn the_start_position_hands_off_exactly_to_replication_under_writes() {
     .await
     .unwrap_or_else(|e| panic!("copy: {e}"));
     let start = report.start.clone().expect("the source has a binlog");
+    assert_eq!(report.overlap_end, None, "one position for every reader");
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let transactions = writer.await.expect("writer");
@@ -322,5 +354,247 @@ async fn the_start_position_hands_off_exactly_to_replication_under_writes() {
     }
     let sum: i64 = dts_test_support::query_one(&mut tgt, "SELECT SUM(balance) FROM acct").await;
     assert_eq!(sum, 20000 * 1000, "the bank invariant holds on the target");
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn filters_column_subsets_and_renames_of_database_table_and_columns() {
+    let dbs = TestDatabases::new("copy_map").await;
+    let renamed_db = format!("{}_r", dbs.name);
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    exec(
+        &mut src,
+        "CREATE TABLE people (id INT PRIMARY KEY, name VARCHAR(20), secret VARCHAR(20), \
+         score INT NOT NULL, twice INT AS (score * 2) VIRTUAL)",
+    )
+    .await;
+    exec(&mut src, "SET SESSION max_recursive_iterations = 1000000").await;
+    exec(
+        &mut src,
+        "INSERT INTO people (id, name, secret, score) WITH RECURSIVE s(i) AS \
+        (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 5000) \
+        SELECT i, CONCAT(ELT(1 + i % 3, 'ann', 'bob', 'al'), i), 'pw', i % 100 FROM s",
+    )
+    .await;
+    exec(
+        &mut tgt,
+        &format!(
+            "CREATE DATABASE `{renamed_db}`; CREATE TABLE `{renamed_db}`.persons \
+             (id INT PRIMARY KEY, full_name VARCHAR(20), score INT NOT NULL, \
+              twice INT AS (score * 2) VIRTUAL)"
+        ),
+    )
+    .await;
+    let mut t = CopyTable::renamed(&dbs.name, "people", &renamed_db, "persons");
+    t.columns = Some(vec![
+        ColumnMap {
+            source: "id".into(),
+            target: "id".into(),
+        },
+        ColumnMap {
+            source: "NAME".into(),
+            target: "full_name".into(),
+        },
+        ColumnMap {
+            source: "score".into(),
+            target: "score".into(),
+        },
+    ]);
+    t.filter = Some("score >= 50 AND name LIKE 'a%'".into());
+    let options = CopyOptions {
+        chunk_rows: 300,
+        load_bytes: 4096,
+        bulk_max_bytes: 0,
+        task: dbs.name.clone(),
+        ..CopyOptions::default()
+    };
+    let report = copy_tables(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &[t],
+        &options,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("copy: {e}"));
+    let expected: i64 = query_one(
+        &mut src,
+        "SELECT COUNT(*) FROM people WHERE score >= 50 AND name LIKE 'a%'",
+    )
+    .await;
+    assert!(expected > 1000, "the filter keeps a good part ({expected})");
+    assert_eq!(report.tables[0].rows, expected as u64);
+    assert_eq!(report.tables[0].target, format!("`{renamed_db}`.`persons`"));
+    compare_queries(
+        &mut src,
+        "SELECT id, name, score, twice FROM people WHERE score >= 50 AND name LIKE 'a%'",
+        &mut tgt,
+        &format!("SELECT id, full_name, score, twice FROM `{renamed_db}`.persons"),
+    )
+    .await
+    .assert_equal("filtered, renamed subset");
+    exec(&mut tgt, &format!("DROP DATABASE `{renamed_db}`")).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_bad_filter_or_column_list_fails_before_anything_is_copied() {
+    let dbs = TestDatabases::new("copy_badmap").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    for c in [&mut src, &mut tgt] {
+        exec(
+            c,
+            "CREATE TABLE t (id INT PRIMARY KEY, v INT, g INT AS (v + 1))",
+        )
+        .await;
+    }
+    exec(&mut src, "INSERT INTO t (id, v) VALUES (1, 1), (2, 2)").await;
+    let cases: Vec<(CopyTable, &str)> = vec![
+        (
+            {
+                let mut t = CopyTable::same(&dbs.name, "t");
+                t.filter = Some("SLEEP(1) = 0".into());
+                t
+            },
+            "SLEEP",
+        ),
+        (
+            {
+                let mut t = CopyTable::same(&dbs.name, "t");
+                t.filter = Some("v > 0; DROP TABLE t".into());
+                t
+            },
+            "`;`",
+        ),
+        (
+            {
+                let mut t = CopyTable::same(&dbs.name, "t");
+                t.filter = Some("nope = 1".into());
+                t
+            },
+            "not a column",
+        ),
+        (
+            {
+                let mut t = CopyTable::same(&dbs.name, "t");
+                t.columns = Some(vec![ColumnMap {
+                    source: "missing".into(),
+                    target: "x".into(),
+                }]);
+                t
+            },
+            "does not exist",
+        ),
+        (
+            {
+                let mut t = CopyTable::same(&dbs.name, "t");
+                t.columns = Some(vec![ColumnMap {
+                    source: "g".into(),
+                    target: "g".into(),
+                }]);
+                t
+            },
+            "generated",
+        ),
+    ];
+    // A good table first: the bad one must stop the copy before it starts.
+    exec(&mut src, "CREATE TABLE ok (id INT PRIMARY KEY)").await;
+    exec(&mut tgt, "CREATE TABLE ok (id INT PRIMARY KEY)").await;
+    exec(&mut src, "INSERT INTO ok VALUES (1)").await;
+    for (bad, why) in cases {
+        let err = copy_tables(
+            &opts(Server::Source, None),
+            &opts(Server::Target, None),
+            &[CopyTable::same(&dbs.name, "ok"), bad],
+            &CopyOptions {
+                task: dbs.name.clone(),
+                ..CopyOptions::default()
+            },
+        )
+        .await
+        .expect_err("the copy must refuse");
+        let msg = err.to_string();
+        assert!(msg.contains(why) && msg.contains("`t`"), "{why}: {msg}");
+        let n: i64 = query_one(
+            &mut tgt,
+            "SELECT (SELECT COUNT(*) FROM t) + (SELECT COUNT(*) FROM ok)",
+        )
+        .await;
+        assert_eq!(n, 0, "nothing copied");
+    }
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn key_conflicts_stop_by_default_and_ignore_or_overwrite_count_what_they_did() {
+    let dbs = TestDatabases::new("copy_conflict").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    for c in [&mut src, &mut tgt] {
+        exec(c, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))").await;
+    }
+    exec(&mut src, "SET SESSION max_recursive_iterations = 1000000").await;
+    exec(&mut src, "INSERT INTO t WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 100) SELECT i, 'source' FROM s").await;
+    let reset = "DELETE FROM t; INSERT INTO t VALUES (5, 'target'), (50, 'target'), (99, 'target')";
+    let run = |policy: ConflictPolicy, task: String| {
+        let dbname = dbs.name.clone();
+        async move {
+            copy_tables(
+                &opts(Server::Source, None),
+                &opts(Server::Target, None),
+                &[CopyTable::same(&dbname, "t")],
+                &CopyOptions {
+                    conflict: policy,
+                    task,
+                    load_bytes: 512,
+                    ..CopyOptions::default()
+                },
+            )
+            .await
+        }
+    };
+    exec(&mut tgt, reset).await;
+    let err = run(ConflictPolicy::Error, format!("{}-e", dbs.name))
+        .await
+        .expect_err("a conflict");
+    assert!(matches!(err, CopyError::Conflict { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("Duplicate entry '5' for key 'PRIMARY'") && msg.contains("`t`"),
+        "{msg}"
+    );
+    let n: i64 = query_one(&mut tgt, "SELECT COUNT(*) FROM t").await;
+    assert_eq!(n, 3, "the conflicting load was rolled back");
+
+    exec(&mut tgt, reset).await;
+    let r = run(ConflictPolicy::Ignore, format!("{}-i", dbs.name))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (
+            r.tables[0].conflicts_ignored,
+            r.tables[0].conflicts_overwritten
+        ),
+        (3, 0)
+    );
+    let kept: i64 = query_one(&mut tgt, "SELECT COUNT(*) FROM t WHERE v = 'target'").await;
+    let all: i64 = query_one(&mut tgt, "SELECT COUNT(*) FROM t").await;
+    assert_eq!((kept, all), (3, 100));
+
+    exec(&mut tgt, reset).await;
+    let r = run(ConflictPolicy::Overwrite, format!("{}-o", dbs.name))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (
+            r.tables[0].conflicts_ignored,
+            r.tables[0].conflicts_overwritten
+        ),
+        (0, 3)
+    );
+    compare_tables(&mut src, &dbs.name, "t", &mut tgt, None, None)
+        .await
+        .assert_equal("overwritten");
     dbs.cleanup().await;
 }
