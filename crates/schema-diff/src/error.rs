@@ -57,6 +57,9 @@ pub enum SchemaError {
         /// The start of the text.
         text: String,
     },
+    /// Several objects could not be translated; each error names its object.
+    #[error("{} objects cannot be translated:\n{}", .0.len(), .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<SchemaError>),
     /// The configuration is inconsistent (e.g. two objects renamed to the
     /// same name).
     #[error("invalid configuration: {0}")]

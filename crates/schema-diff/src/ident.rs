@@ -32,10 +32,8 @@ pub fn unquote(text: &str) -> Option<String> {
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
-        if c == '`' {
-            if chars.next() != Some('`') {
-                return None;
-            }
+        if c == '`' && chars.next() != Some('`') {
+            return None;
         }
         out.push(c);
     }

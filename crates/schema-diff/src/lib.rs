@@ -21,9 +21,15 @@
     )
 )]
 
+pub mod compare;
 pub mod error;
+pub mod extract;
 pub mod ident;
+pub mod model;
+pub mod names;
+pub mod plan;
 pub mod tokens;
+pub mod translate;
 pub mod version;
 
 pub use error::SchemaError;
