@@ -21,6 +21,7 @@
     )
 )]
 
+pub mod binlog_ddl;
 pub mod compare;
 pub mod error;
 pub mod extract;
