@@ -160,7 +160,10 @@ pub struct CopyOptions {
     /// An empty target table whose source data length is at most this is
     /// loaded in one transaction (MariaDB's bulk-insert path); larger ones
     /// are committed chunk by chunk so that a crash loses little. 0 turns
-    /// the bulk path off.
+    /// the bulk path off. Measured on MariaDB 10.11 with sysbench tables
+    /// (benches/copy.sh): no difference at 250k rows per table, and one
+    /// transaction per 1M-row table 1.3x slower than chunk commits, hence
+    /// the modest default (64 MiB).
     pub bulk_max_bytes: u64,
     /// A chunked table with a single integer key is split into ranges of
     /// about this many rows, copied in parallel. 0 turns splitting off.
@@ -188,7 +191,7 @@ impl Default for CopyOptions {
             chunk_bytes: 16 << 20,
             load_bytes: 1 << 20,
             queue_buffers: 2,
-            bulk_max_bytes: 1 << 30,
+            bulk_max_bytes: 64 << 20,
             split_rows: 1_000_000,
             conflict: ConflictPolicy::Error,
             snapshot: SnapshotMode::Auto,

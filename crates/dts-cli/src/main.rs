@@ -17,6 +17,7 @@ use clap::{Args, Parser, Subcommand};
 mod copy;
 mod dump;
 mod dump_stream;
+mod schema;
 
 /// Live MySQL and MariaDB migration, exact and resumable.
 #[derive(Parser, Debug)]
@@ -31,11 +32,54 @@ enum Command {
     /// Copy whole databases or tables (the full data migration alone),
     /// resumable: run it again with the same --task after a failure.
     Copy(Box<CopyArgs>),
+    /// Schema migration tools.
+    Schema {
+        #[command(subcommand)]
+        command: SchemaCommand,
+    },
     /// Binlog tools.
     Binlog {
         #[command(subcommand)]
         command: BinlogCommand,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum SchemaCommand {
+    /// Print the DDL that creates the source's databases on the target, in
+    /// order (databases, tables, foreign keys, views, routines, then the
+    /// triggers and events created at cut-over), with every warning.
+    Plan(SchemaPlanArgs),
+}
+
+/// Arguments of `dts schema plan`.
+#[derive(Args, Debug)]
+pub(crate) struct SchemaPlanArgs {
+    /// The source (its password from DTS_SOURCE_PASSWORD).
+    #[arg(long, value_name = "URL")]
+    pub(crate) source: String,
+    /// The databases to plan (repeatable).
+    #[arg(long, value_name = "DB", required = true)]
+    pub(crate) database: Vec<String>,
+    /// The target, to read its version (its password from DTS_TARGET_PASSWORD).
+    #[arg(long, value_name = "URL", conflicts_with = "target_version")]
+    pub(crate) target: Option<String>,
+    /// The target's version instead of --target: 8.0.36, 10.11.6-MariaDB...
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) target_version: Option<String>,
+    /// Rename a database on the target (repeatable).
+    #[arg(long, value_name = "FROM=TO")]
+    pub(crate) rename_database: Vec<String>,
+    /// Name case on the target: keep, lower or upper.
+    #[arg(long, default_value = "keep")]
+    pub(crate) case: String,
+    /// Replace every DEFINER with this account (`user`@`host`) instead of
+    /// removing it and setting SQL SECURITY INVOKER.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub(crate) definer: Option<String>,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -82,7 +126,7 @@ pub(crate) struct CopyArgs {
     pub(crate) load_bytes: usize,
     /// Empty target tables up to this many bytes (source data length) are
     /// loaded in one transaction (MariaDB's bulk-insert path); 0 turns it off.
-    #[arg(long, default_value_t = 1 << 30)]
+    #[arg(long, default_value_t = 64 << 20)]
     pub(crate) bulk_max_bytes: u64,
     /// Split chunked tables with an integer key into ranges of about this
     /// many rows, copied in parallel; 0 turns it off.
@@ -153,6 +197,9 @@ fn main() -> ExitCode {
     let mut out = BufWriter::new(stdout.lock());
     let result = match cli.command {
         Command::Copy(args) => copy::run(&args, &mut out),
+        Command::Schema {
+            command: SchemaCommand::Plan(args),
+        } => schema::run(&args, &mut out),
         Command::Binlog {
             command: BinlogCommand::Dump(args),
         } => dump::run(&args, &mut out),
