@@ -491,39 +491,49 @@ impl<'a> Translator<'a> {
         warnings: &mut Vec<Warning>,
     ) -> Result<String, SchemaError> {
         let object = ObjectRef::new(ObjectKind::View, db, &view.name);
-        let text = &view.create_sql;
+        self.simple_object(db, &object, &view.create_sql, "VIEW", "AS", true, warnings)
+    }
+
+    /// The shared shape of CREATE VIEW and CREATE EVENT: `keyword` after
+    /// the DEFINER, then the object's name, then `body_kw` and a body whose
+    /// references are rewritten. `invoker` sets SQL SECURITY INVOKER where
+    /// the DEFINER is removed.
+    #[allow(clippy::too_many_arguments)]
+    fn simple_object(
+        &self,
+        db: &str,
+        object: &ObjectRef,
+        text: &str,
+        keyword: &str,
+        body_kw: &str,
+        invoker: bool,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<String, SchemaError> {
         let (all, toks) = self.live(text)?;
         let mut rw = Rewriter::new(text);
-        let vpos = toks
+        let kpos = toks
             .iter()
-            .position(|t| t.is_kw("VIEW"))
-            .ok_or_else(|| shape(&object, "no VIEW keyword", text))?;
-        self.definer(&toks, vpos, &mut rw, true);
-        let name_end = self.rename_object_name(
-            db,
-            &toks,
-            vpos + 1,
-            ObjectKind::View,
-            &mut rw,
-            &object,
-            text,
-        )?;
-        let as_pos = (name_end..toks.len())
-            .find(|k| toks.get(*k).is_some_and(|t| t.is_kw("AS")))
-            .ok_or_else(|| shape(&object, "no AS", text))?;
+            .position(|t| t.is_kw(keyword))
+            .ok_or_else(|| shape(object, &format!("no {keyword} keyword"), text))?;
+        self.definer(&toks, kpos, &mut rw, invoker);
+        let after =
+            self.rename_object_name(db, &toks, kpos + 1, object.kind, &mut rw, object, text)?;
+        let body = (after..toks.len())
+            .find(|k| toks.get(*k).is_some_and(|t| t.is_kw(body_kw)))
+            .ok_or_else(|| shape(object, &format!("no {body_kw}"), text))?;
         let scope = Scope {
             db,
             trigger_table: None,
         };
         self.rewrite_refs(
             &toks,
-            as_pos + 1..toks.len(),
+            body + 1..toks.len(),
             &scope,
             &mut rw,
-            &object,
+            object,
             warnings,
         );
-        self.map_charsets(text, &all, &toks, &object, &mut rw, warnings)?;
+        self.map_charsets(text, &all, &toks, object, &mut rw, warnings)?;
         rw.finish()
     }
 
@@ -763,40 +773,15 @@ impl<'a> Translator<'a> {
         warnings: &mut Vec<Warning>,
     ) -> Result<String, SchemaError> {
         let object = ObjectRef::new(ObjectKind::Event, db, &event.name);
-        let text = &event.create_sql;
-        let (all, toks) = self.live(text)?;
-        let mut rw = Rewriter::new(text);
-        let kpos = toks
-            .iter()
-            .position(|t| t.is_kw("EVENT"))
-            .ok_or_else(|| shape(&object, "no EVENT keyword", text))?;
-        self.definer(&toks, kpos, &mut rw, false);
-        let after = self.rename_object_name(
+        self.simple_object(
             db,
-            &toks,
-            kpos + 1,
-            ObjectKind::Event,
-            &mut rw,
             &object,
-            text,
-        )?;
-        let body = (after..toks.len())
-            .find(|k| toks.get(*k).is_some_and(|t| t.is_kw("DO")))
-            .ok_or_else(|| shape(&object, "no DO", text))?;
-        let scope = Scope {
-            db,
-            trigger_table: None,
-        };
-        self.rewrite_refs(
-            &toks,
-            body + 1..toks.len(),
-            &scope,
-            &mut rw,
-            &object,
+            &event.create_sql,
+            "EVENT",
+            "DO",
+            false,
             warnings,
-        );
-        self.map_charsets(text, &all, &toks, &object, &mut rw, warnings)?;
-        rw.finish()
+        )
     }
 
     /// Applies renames to references in `toks[range]`: qualified names are
