@@ -89,6 +89,9 @@ mod tests {
             fsp,
             generated: false,
             nullable: true,
+            unsigned: false,
+            binary_length: 0,
+            collation: None,
         }
     }
 

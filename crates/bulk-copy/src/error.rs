@@ -34,6 +34,9 @@ pub enum CopyError {
         /// The server's message, which names the key value and the index.
         detail: String,
     },
+    /// Reading the source's binlog failed.
+    #[error("{0}")]
+    Stream(Box<binlog_reader::StreamError>),
     /// The target reported warnings while loading rows: a value would have
     /// been changed (truncated, converted, nulled). Nothing is loaded with a
     /// warning.
@@ -44,6 +47,12 @@ pub enum CopyError {
         /// The warnings, as the target reported them.
         warnings: String,
     },
+}
+
+impl From<binlog_reader::StreamError> for CopyError {
+    fn from(e: binlog_reader::StreamError) -> Self {
+        CopyError::Stream(Box::new(e))
+    }
 }
 
 impl CopyError {
@@ -57,6 +66,11 @@ impl CopyError {
                 mysql_async::Error::Driver(_) => true,
                 _ => false,
             },
+            CopyError::Stream(e) => matches!(
+                **e,
+                binlog_reader::StreamError::Server { .. }
+                    | binlog_reader::StreamError::Stalled { .. }
+            ),
             _ => false,
         }
     }

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod apply;
 pub mod checkpoint;
 pub mod copy;
 mod encode;
@@ -21,6 +22,10 @@ pub mod meta;
 pub mod progress;
 pub mod throttle;
 
+pub use apply::{
+    apply_changes, prepare_incremental, ApplyOptions, ApplyProgress, ApplyReport, ApplySelection,
+    ApplyStatus, HandOff, OnlineDdlMode, StopSignal,
+};
 pub use checkpoint::LoadMethod;
 pub use copy::{
     copy_tables, ColumnMap, ConflictPolicy, CopyOptions, CopyReport, CopyTable, SnapshotMode,

@@ -22,6 +22,13 @@ pub struct ColumnMeta {
     pub generated: bool,
     /// Whether it may be NULL.
     pub nullable: bool,
+    /// An integer column declared UNSIGNED.
+    pub unsigned: bool,
+    /// The length in bytes of a `BINARY(n)` column (whose values the binlog
+    /// carries without their trailing zero bytes), else 0.
+    pub binary_length: u64,
+    /// The character set and collation of a text column.
+    pub collation: Option<(String, String)>,
 }
 
 /// How a table is read.
@@ -86,9 +93,21 @@ pub async fn load_table_meta(
     table: &str,
 ) -> Result<TableMeta, CopyError> {
     let what = format!("reading the columns of {}.{}", quote(db), quote(table));
-    let rows: Vec<(String, String, Option<u64>, String, String)> = conn
+    type ColumnRow = (
+        String,
+        String,
+        Option<u64>,
+        String,
+        String,
+        String,
+        Option<u64>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<ColumnRow> = conn
         .exec(
-            "SELECT column_name, data_type, datetime_precision, extra, is_nullable
+            "SELECT column_name, data_type, datetime_precision, extra, is_nullable, column_type,
+                    character_octet_length, character_set_name, collation_name
              FROM information_schema.columns
              WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
             (db, table),
@@ -103,13 +122,22 @@ pub async fn load_table_meta(
     }
     let columns: Vec<ColumnMeta> = rows
         .into_iter()
-        .map(|(name, data_type, fsp, extra, nullable)| ColumnMeta {
-            name,
-            data_type: data_type.to_ascii_lowercase(),
-            fsp: fsp.and_then(|f| u8::try_from(f).ok()).unwrap_or(0),
-            generated: extra.to_ascii_uppercase().contains("GENERATED"),
-            nullable: nullable == "YES",
-        })
+        .map(
+            |(name, data_type, fsp, extra, nullable, column_type, octets, cs, coll)| ColumnMeta {
+                collation: cs.zip(coll),
+                binary_length: if data_type.eq_ignore_ascii_case("binary") {
+                    octets.unwrap_or(0)
+                } else {
+                    0
+                },
+                name,
+                data_type: data_type.to_ascii_lowercase(),
+                fsp: fsp.and_then(|f| u8::try_from(f).ok()).unwrap_or(0),
+                generated: extra.to_ascii_uppercase().contains("GENERATED"),
+                nullable: nullable == "YES",
+                unsigned: column_type.to_ascii_lowercase().contains("unsigned"),
+            },
+        )
         .collect();
     let idx: Vec<(String, i64, String, i64)> = conn
         .exec(

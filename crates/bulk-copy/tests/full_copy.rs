@@ -7,52 +7,9 @@ use bulk_copy::{
     LoadMethod, SnapshotMode, TableState,
 };
 use dts_test_support::{
-    compare_queries, compare_tables, exec, opts, query_one, Server, TestDatabases,
+    compare_queries, compare_tables, exec, opts, query_one, Server, TestDatabases, EDGE_ROWS,
+    EDGE_TABLE,
 };
-
-const EDGE_TABLE: &str = "CREATE TABLE edge (
-  id INT PRIMARY KEY,
-  ti TINYINT, tiu TINYINT UNSIGNED, mi MEDIUMINT, miu MEDIUMINT UNSIGNED, bi BIGINT, biu BIGINT UNSIGNED,
-  f FLOAT, f74 FLOAT(7,4), d DOUBLE,
-  dec1 DECIMAL(65,30), dec2 DECIMAL(65,0), dec3 DECIMAL(10,2) UNSIGNED,
-  dt DATE, dtt0 DATETIME, dtt3 DATETIME(3), dtt6 DATETIME(6),
-  ts0 TIMESTAMP NULL DEFAULT NULL, ts2 TIMESTAMP(2) NULL DEFAULT NULL, ts6 TIMESTAMP(6) NULL DEFAULT NULL,
-  tm0 TIME, tm2 TIME(2), tm6 TIME(6), y YEAR,
-  b1 BIT(1), b10 BIT(10), b64 BIT(64),
-  e ENUM('a','b','c'), s SET('x','y','z'),
-  vc VARCHAR(20) CHARACTER SET utf8mb4, vcl VARCHAR(300) CHARACTER SET latin1,
-  ch CHAR(10) CHARACTER SET utf8mb4, gb VARCHAR(10) CHARACTER SET gbk,
-  bin BINARY(16), vb VARBINARY(300),
-  tx TEXT, bl BLOB, lbl LONGBLOB, j JSON,
-  g GEOMETRY NULL, pt POINT NULL,
-  gen_v INT AS (id * 2) VIRTUAL, gen_s VARCHAR(30) AS (CONCAT(vc, '!')) PERSISTENT,
-  inv INT INVISIBLE DEFAULT 7,
-  UNIQUE KEY (gen_s)
-) ENGINE=InnoDB";
-
-const EDGE_ROWS: &[&str] = &[
-    "INSERT INTO edge SET id=1, ti=-128, tiu=0, mi=-8388608, miu=16777215, bi=-9223372036854775808,
-       biu=18446744073709551615, f=-3.4028234e38, f74=-999.9999, d=-1.7976931348623157e308,
-       dec1='-99999999999999999999999999999999999.999999999999999999999999999999',
-       dec2='99999999999999999999999999999999999999999999999999999999999999999', dec3='0.01',
-       dt='1000-01-01', dtt0='9999-12-31 23:59:59', dtt3='1970-01-01 00:00:00.001', dtt6='2000-01-01 00:00:00.000001',
-       ts0='1970-01-01 00:00:01', ts2='2038-01-19 03:14:07.99', ts6='2021-03-28 01:00:00.999999',
-       tm0='-838:59:59', tm2='-00:00:00.01', tm6='-507:48:27.000001', y=0,
-       b1=b'1', b10=b'1000000001', b64=b'1111111111111111111111111111111111111111111111111111111111111111',
-       e='', s='x,y,z', vc='😀 tab\there\nnewline', vcl=CONCAT('caf', X'E9', ' ', X'FF'), ch='A',
-       gb=X'C4E3BAC3', bin=X'00275C00000000000000000000000000', vb=X'00FF27225C5C4E0A09',
-       tx='quote '' backslash \\\\ % _ ; -- \\\\N', bl=X'00', lbl=REPEAT(X'5C4E', 100000),
-       j='{\"b\": 1, \"a\": [1e400, 12345678901234567890, 0.1], \"c\": \"\\\\u0000\"}',
-       g=ST_GeomFromText('POLYGON((0 0,10 0,10 10,0 10,0 0))', 3857), pt=ST_GeomFromText('POINT(-0.5 1e300)', 4326),
-       inv=0",
-    "INSERT INTO edge SET id=2, ti=127, f=1.17549435e-38, f74=0, d=4.9406564584124654e-324,
-       dec1='-0.000000000000000000000000000001', dt='0000-00-00', dtt0='0000-00-00 00:00:00',
-       dtt3='2020-00-15 00:00:00', ts0='0000-00-00 00:00:00', tm0='838:59:59', tm2='255:00:00.99',
-       y=2155, b1=b'0', b10=0, b64=1, e='c', s='', vc='', vcl=' ', ch='', gb='', bin=X'', vb=X'',
-       tx='', bl=X'', j='[]', g=ST_GeomFromText('GEOMETRYCOLLECTION EMPTY')",
-    "INSERT INTO edge SET id=3, f=-0.0, d=-0.0, y=1901, vc='trailing  '",
-    "INSERT INTO edge (id) VALUES (4)",
-];
 
 fn target_copy(dbs: &TestDatabases, tables: &[&str]) -> Vec<CopyTable> {
     tables

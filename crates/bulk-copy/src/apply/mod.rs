@@ -1,0 +1,1032 @@
+//! Incremental migration: the source's binlog applied to the target,
+//! exactly once.
+//!
+//! One reader task streams the binlog (`binlog_reader::BinlogStreamReader`,
+//! which reconnects by itself from the last complete transaction) into a
+//! bounded queue; the applier holds one target transaction open across many
+//! source transactions and commits it, with the position in
+//! `dts_meta.cdc_checkpoint`, at a source transaction boundary when the queue
+//! runs dry, the batch passes `batch_bytes`, or `commit_interval` has passed.
+//! So the target is always equal to a prefix of the source (design rule 13),
+//! and a restart resumes from the committed position with nothing lost or
+//! repeated (rule 1). Changes are coalesced per key and written with
+//! multi-row statements (see `batch`); a source transaction larger than the
+//! batch is written in parts inside the same target transaction, so memory
+//! stays bounded whatever its size.
+//!
+//! DDL (see `ddl`) is run between commits: journaled as started, run on the
+//! shadow schema (see `table`) and on the target through schema-diff's
+//! rewriting (renames, DEFINER), then committed with the position and the
+//! journal marked finished. A restart that finds a DDL journaled as started
+//! but not finished runs it again and accepts the errors that say it already
+//! ran (C7).
+//!
+//! Deadlocks, lock-wait timeouts and lost connections roll back the target
+//! transaction; [`apply_changes`] then restarts from the checkpoint committed
+//! on the target, which also settles a COMMIT whose answer was lost (rule 14).
+
+mod batch;
+mod ddl;
+mod literal;
+mod table;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use binlog_reader::event::{
+    RowChange, RowsEvent, MARIADB_FL_STANDALONE, ROWS_NO_FOREIGN_KEY_CHECKS_F,
+};
+use binlog_reader::position::FilePosition;
+use binlog_reader::{BinlogStreamReader, Event, EventBody, StreamConfig, StreamStart};
+use mysql_async::prelude::*;
+use mysql_async::{Conn, Opts, OptsBuilder};
+use tokio::sync::mpsc;
+
+pub use table::{ApplySelection, OnlineDdlMode};
+
+use crate::copy::ConflictPolicy;
+use crate::error::{db_err, CopyError};
+use crate::meta::quote;
+use crate::throttle::Throttle;
+use batch::{apply_ordered, render, render_key, Change, Counts, Pending};
+use table::{check_table_map, load_table, Routes, TableCache, TableInfo};
+
+/// Where incremental migration starts when the task has no checkpoint yet:
+/// the full copy's report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandOff {
+    /// The lowest snapshot position of the copy.
+    pub start: FilePosition,
+    /// The highest, when the copy's snapshots differed: changes before it are
+    /// applied idempotently.
+    pub overlap_end: Option<FilePosition>,
+}
+
+/// Asks a running apply to stop at the next transaction boundary, with its
+/// checkpoint committed.
+#[derive(Clone, Debug, Default)]
+pub struct StopSignal(Arc<AtomicBool>);
+
+impl StopSignal {
+    /// A signal not raised.
+    pub fn new() -> Self {
+        StopSignal::default()
+    }
+
+    /// Raises it.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether it was raised.
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// What the apply has done so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApplyStatus {
+    /// The last committed position (the checkpoint).
+    pub position: Option<FilePosition>,
+    /// Source transactions committed on the target.
+    pub transactions: u64,
+    /// Row changes applied.
+    pub rows: u64,
+    /// Row changes whose key conflicted and were overwritten.
+    pub conflicts_overwritten: u64,
+    /// Row changes whose key conflicted and were skipped.
+    pub conflicts_skipped: u64,
+    /// DDL statements applied to the target.
+    pub ddl_applied: u64,
+    /// DDL statements not applied to the target, by the task's choice or
+    /// because they wait for cut-over (triggers), with why.
+    pub ddl_skipped: Vec<String>,
+    /// Statements in the binlog that change no selected object (GRANT,
+    /// FLUSH, DDL of other databases, ...).
+    pub statements_ignored: u64,
+    /// How far the target is behind the source, from the last applied
+    /// event's timestamp; zero when caught up.
+    pub lag: Option<Duration>,
+    /// True when every event read so far is committed and the reader waits
+    /// for more.
+    pub caught_up: bool,
+    /// Restarts from the checkpoint after a transient error.
+    pub retries: u64,
+}
+
+/// A handle on an apply's status, readable while it runs.
+#[derive(Clone, Debug, Default)]
+pub struct ApplyProgress(Arc<Mutex<ApplyStatus>>);
+
+impl ApplyProgress {
+    /// A fresh handle.
+    pub fn new() -> Self {
+        ApplyProgress::default()
+    }
+
+    /// The current status.
+    pub fn status(&self) -> ApplyStatus {
+        self.0.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut ApplyStatus)) {
+        if let Ok(mut s) = self.0.lock() {
+            f(&mut s);
+        }
+    }
+}
+
+/// How to apply.
+#[derive(Clone, Debug)]
+pub struct ApplyOptions {
+    /// The task: its checkpoint is the row of this name.
+    pub task: String,
+    /// The metadata schema on the target.
+    pub meta_schema: String,
+    /// The server id the binlog reader registers with (distinct from every
+    /// replica of the source).
+    pub server_id: u32,
+    /// Pending changes held before they are written, in bytes of SQL.
+    pub batch_bytes: usize,
+    /// The longest a target transaction stays open while the backlog lasts.
+    pub commit_interval: Duration,
+    /// Events queued between the reader and the applier.
+    pub queue_events: usize,
+    /// Key conflicts (a row missing, or already there).
+    pub conflict: ConflictPolicy,
+    /// DDL the target cannot take, or of a kind not supported: skipped and
+    /// counted instead of stopping the task.
+    pub skip_failed_ddl: bool,
+    /// How online-DDL tools' helper tables are treated.
+    pub online_ddl: OnlineDdlMode,
+    /// Row and byte limits, changeable while running.
+    pub throttle: Throttle,
+    /// The status, readable while running.
+    pub progress: ApplyProgress,
+    /// Raised to stop.
+    pub stop: StopSignal,
+    /// Stop once the checkpoint has reached this position.
+    pub until: Option<FilePosition>,
+    /// Stop at the end of the binlog instead of waiting for more.
+    pub stop_at_end: bool,
+    /// Restarts from the checkpoint after transient errors before giving up.
+    pub max_retries: u32,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            task: "default".into(),
+            meta_schema: "dts_meta".into(),
+            server_id: 0x7d75_0001,
+            batch_bytes: 8 << 20,
+            commit_interval: Duration::from_millis(500),
+            queue_events: 4096,
+            conflict: ConflictPolicy::Error,
+            skip_failed_ddl: false,
+            online_ddl: OnlineDdlMode::Replicate,
+            throttle: Throttle::default(),
+            progress: ApplyProgress::new(),
+            stop: StopSignal::new(),
+            until: None,
+            stop_at_end: false,
+            max_retries: 10,
+        }
+    }
+}
+
+/// What one apply run did.
+pub type ApplyReport = ApplyStatus;
+
+fn failpoint(name: &str) {
+    if let Ok(v) = std::env::var("DTS_FAILPOINT") {
+        // `name` or `name:N` (abort at the N-th hit).
+        let (n, count) = v
+            .split_once(':')
+            .map_or((v.as_str(), 1u64), |(a, b)| (a, b.parse().unwrap_or(1)));
+        if n == name {
+            static HITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            if HITS.fetch_add(1, Ordering::SeqCst) + 1 >= count {
+                eprintln!("failpoint {name}: aborting the process");
+                std::process::abort();
+            }
+        }
+    }
+}
+
+const CHECKPOINT_TABLE: &str = "cdc_checkpoint";
+
+async fn ensure_meta(c: &mut Conn, schema: &str) -> Result<(), CopyError> {
+    let s = quote(schema);
+    for st in [
+        format!("CREATE DATABASE IF NOT EXISTS {s}"),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {s}.`{CHECKPOINT_TABLE}` (
+               `task` VARBINARY(255) NOT NULL PRIMARY KEY,
+               `binlog_file` VARBINARY(512) NOT NULL,
+               `binlog_pos` BIGINT UNSIGNED NOT NULL,
+               `overlap_file` VARBINARY(512) NULL,
+               `overlap_pos` BIGINT UNSIGNED NULL,
+               `source_server_id` BIGINT UNSIGNED NOT NULL,
+               `event_time` BIGINT UNSIGNED NOT NULL DEFAULT 0,
+               `transactions` BIGINT UNSIGNED NOT NULL DEFAULT 0,
+               `rows_applied` BIGINT UNSIGNED NOT NULL DEFAULT 0,
+               `updated_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+                  ON UPDATE CURRENT_TIMESTAMP(6)
+             ) ENGINE=InnoDB"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {s}.`cdc_prepared` (
+               `task` VARBINARY(255) NOT NULL PRIMARY KEY,
+               `prepared_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+             ) ENGINE=InnoDB"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {s}.`cdc_ddl` (
+               `task` VARBINARY(255) NOT NULL,
+               `binlog_file` VARBINARY(512) NOT NULL,
+               `binlog_pos` BIGINT UNSIGNED NOT NULL,
+               `state` VARCHAR(16) NOT NULL,
+               `source_statement` MEDIUMBLOB NOT NULL,
+               `target_statement` MEDIUMBLOB NULL,
+               `updated_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+                  ON UPDATE CURRENT_TIMESTAMP(6),
+               PRIMARY KEY (`task`, `binlog_file`, `binlog_pos`)
+             ) ENGINE=InnoDB"
+        ),
+    ] {
+        c.query_drop(st).await.map_err(db_err(
+            "target",
+            format!("creating the metadata schema {s}"),
+        ))?;
+    }
+    Ok(())
+}
+
+async fn prepared(c: &mut Conn, o: &ApplyOptions) -> Result<bool, CopyError> {
+    let r: Option<u8> = c
+        .exec_first(
+            format!(
+                "SELECT 1 FROM {}.`cdc_prepared` WHERE task = ?",
+                quote(&o.meta_schema)
+            ),
+            (&o.task,),
+        )
+        .await
+        .map_err(db_err("target", "reading the incremental preparation"))?;
+    Ok(r.is_some())
+}
+
+/// Prepares incremental migration for a task: records the source schema of
+/// the selected databases in the shadow (see the module documentation).
+/// Call it just before the full copy takes its snapshot, so that the schema
+/// kept is that of the copy's position; [`apply_changes`] does it itself
+/// when it was not done. A DDL on the source between this call and the
+/// snapshot is detected by the apply (its rows would not match), which then
+/// stops.
+///
+/// # Errors
+///
+/// When the source's tables cannot be read or created in the shadow.
+pub async fn prepare_incremental(
+    source: &Opts,
+    target: &Opts,
+    selection: &ApplySelection,
+    o: &ApplyOptions,
+) -> Result<(), CopyError> {
+    let mut tgt = target_conn(target).await?;
+    ensure_meta(&mut tgt, &o.meta_schema).await?;
+    let mut src = Conn::new(source.clone())
+        .await
+        .map_err(db_err("source", "connecting"))?;
+    let ctx = ddl::Context::new(&mut tgt, o, selection.source_databases()).await?;
+    ctx.create_shadow(&mut src, &mut tgt).await?;
+    tgt.exec_drop(
+        format!(
+            "REPLACE INTO {}.`cdc_prepared` (task) VALUES (?)",
+            quote(&o.meta_schema)
+        ),
+        (&o.task,),
+    )
+    .await
+    .map_err(db_err("target", "recording the incremental preparation"))?;
+    Ok(())
+}
+
+struct Saved {
+    position: FilePosition,
+    overlap_end: Option<FilePosition>,
+    server_id: u64,
+    transactions: u64,
+    rows: u64,
+}
+
+async fn read_checkpoint(c: &mut Conn, o: &ApplyOptions) -> Result<Option<Saved>, CopyError> {
+    type Row = (Vec<u8>, u64, Option<Vec<u8>>, Option<u64>, u64, u64, u64);
+    let r: Option<Row> = c
+        .exec_first(
+            format!(
+                "SELECT binlog_file, binlog_pos, overlap_file, overlap_pos, source_server_id, \
+                 transactions, rows_applied FROM {}.`{CHECKPOINT_TABLE}` WHERE task = ?",
+                quote(&o.meta_schema)
+            ),
+            (&o.task,),
+        )
+        .await
+        .map_err(db_err("target", "reading the incremental checkpoint"))?;
+    Ok(r.map(|(f, p, of, op, sid, tx, rows)| Saved {
+        position: FilePosition::new(String::from_utf8_lossy(&f), p),
+        overlap_end: match (of, op) {
+            (Some(f), Some(p)) => Some(FilePosition::new(String::from_utf8_lossy(&f), p)),
+            _ => None,
+        },
+        server_id: sid,
+        transactions: tx,
+        rows,
+    }))
+}
+
+/// Applies the source's binlog to the target from the task's checkpoint, or
+/// from `handoff` when the task has none yet, until stopped, `until` is
+/// reached, or (with `stop_at_end`) the binlog ends.
+///
+/// # Errors
+///
+/// [`CopyError`] naming the table, position and cause, with the checkpoint
+/// left at the last committed transaction: a conflict (policy error), a
+/// change the apply cannot write exactly, a DDL the target refused, purged
+/// binlogs, or transient errors beyond `max_retries`.
+pub async fn apply_changes(
+    source: &Opts,
+    target: &Opts,
+    selection: &ApplySelection,
+    handoff: Option<&HandOff>,
+    options: &ApplyOptions,
+) -> Result<ApplyReport, CopyError> {
+    let mut attempts = 0u32;
+    loop {
+        match run_once(source, target, selection, handoff, options).await {
+            Ok(()) => return Ok(options.progress.status()),
+            Err(e) if e.is_retryable() && attempts < options.max_retries => {
+                attempts += 1;
+                options.progress.update(|s| s.retries += 1);
+                tracing::warn!(error = %e, attempt = attempts, "apply: restarting from the checkpoint");
+                let backoff = Duration::from_millis(200 * (1u64 << attempts.min(6)));
+                tokio::time::sleep(backoff).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn target_conn(target: &Opts) -> Result<Conn, CopyError> {
+    let opts = OptsBuilder::from_opts(target.clone()).client_found_rows(true);
+    let mut c = Conn::new(opts)
+        .await
+        .map_err(db_err("target", "connecting"))?;
+    c.query_drop(
+        "SET NAMES utf8mb4, character_set_results = NULL, time_zone = '+00:00', \
+         sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION', foreign_key_checks = 1, \
+         unique_checks = 1, max_error_count = 65535, net_read_timeout = 3600",
+    )
+    .await
+    .map_err(db_err("target", "setting the apply session"))?;
+    c.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .await
+        .map_err(db_err("target", "setting the apply session"))?;
+    Ok(c)
+}
+
+/// The source's binlog files, to refuse a start inside a purged one.
+async fn check_not_purged(src: &mut Conn, start: &FilePosition) -> Result<(), CopyError> {
+    let logs: Vec<mysql_async::Row> = src
+        .query("SHOW BINARY LOGS")
+        .await
+        .map_err(db_err("source", "listing the binary logs"))?;
+    let names: Vec<String> = logs
+        .into_iter()
+        .filter_map(|r| r.get::<String, _>(0))
+        .collect();
+    if !names.contains(&start.file) {
+        return Err(CopyError::Table {
+            table: String::new(),
+            reason: format!(
+                "the binlog file {} where incremental migration must resume is not on the source \
+                 any more (it has {}). Changes after {start} are lost to this task: raise the \
+                 source's binlog retention and start the task again from a full copy",
+                start.file,
+                match (names.first(), names.last()) {
+                    (Some(a), Some(b)) => format!("{a} to {b}"),
+                    _ => "no binary logs".into(),
+                }
+            ),
+        });
+    }
+    Ok(())
+}
+
+async fn run_once(
+    source: &Opts,
+    target: &Opts,
+    selection: &ApplySelection,
+    handoff: Option<&HandOff>,
+    o: &ApplyOptions,
+) -> Result<(), CopyError> {
+    let mut tgt = target_conn(target).await?;
+    ensure_meta(&mut tgt, &o.meta_schema).await?;
+    let mut src = Conn::new(source.clone())
+        .await
+        .map_err(db_err("source", "connecting"))?;
+    let server_id: u64 = src
+        .query_first("SELECT @@server_id")
+        .await
+        .map_err(db_err("source", "reading server_id"))?
+        .unwrap_or(0);
+    let routes = Routes::new(selection, o.online_ddl);
+    let ddl_ctx = ddl::Context::new(&mut tgt, o, selection.source_databases()).await?;
+    let saved = match read_checkpoint(&mut tgt, o).await? {
+        Some(s) => {
+            if s.server_id != server_id {
+                return Err(CopyError::Table {
+                    table: String::new(),
+                    reason: format!(
+                        "the checkpoint of task {:?} was written for a source with server_id {}, \
+                         but this source has server_id {server_id}: it is another server. Use \
+                         another task name, or point the task at its own source",
+                        o.task, s.server_id
+                    ),
+                });
+            }
+            s
+        }
+        None => {
+            let h = handoff.ok_or_else(|| CopyError::Table {
+                table: String::new(),
+                reason: format!(
+                    "task {:?} has no incremental checkpoint on the target and no start \
+                     position was given: run the full copy first (it reports where incremental \
+                     migration starts)",
+                    o.task
+                ),
+            })?;
+            check_not_purged(&mut src, &h.start).await?;
+            if !prepared(&mut tgt, o).await? {
+                ddl_ctx.create_shadow(&mut src, &mut tgt).await?;
+            }
+            tgt.exec_drop(
+                format!(
+                    "INSERT INTO {}.`{CHECKPOINT_TABLE}` (task, binlog_file, binlog_pos, \
+                     overlap_file, overlap_pos, source_server_id) VALUES (?, ?, ?, ?, ?, ?)",
+                    quote(&o.meta_schema)
+                ),
+                (
+                    &o.task,
+                    &h.start.file,
+                    h.start.offset,
+                    h.overlap_end.as_ref().map(|p| p.file.clone()),
+                    h.overlap_end.as_ref().map(|p| p.offset),
+                    server_id,
+                ),
+            )
+            .await
+            .map_err(db_err("target", "creating the incremental checkpoint"))?;
+            Saved {
+                position: h.start.clone(),
+                overlap_end: h.overlap_end.clone(),
+                server_id,
+                transactions: 0,
+                rows: 0,
+            }
+        }
+    };
+    check_not_purged(&mut src, &saved.position).await?;
+    drop(src);
+    o.progress.update(|s| {
+        s.position = Some(saved.position.clone());
+        s.transactions = saved.transactions;
+        s.rows = saved.rows;
+    });
+    if o.until.as_ref().is_some_and(|u| saved.position >= *u) {
+        return Ok(());
+    }
+    let mut cfg = StreamConfig::new(
+        source.clone(),
+        o.server_id,
+        StreamStart::File(Some(saved.position.file.clone()), saved.position.offset),
+    );
+    cfg.non_blocking = o.stop_at_end;
+    let mut reader = BinlogStreamReader::connect(cfg)
+        .await
+        .map_err(CopyError::from)?;
+    let (tx, rx) = mpsc::channel::<Result<Event, CopyError>>(o.queue_events.max(1));
+    let reader_task = tokio::spawn(async move {
+        loop {
+            let r = reader.next().await;
+            let done = !matches!(r, Ok(Some(_)));
+            let item = match r {
+                Ok(Some(e)) => Ok(e),
+                Ok(None) => break,
+                Err(e) => Err(CopyError::from(e)),
+            };
+            if tx.send(item).await.is_err() || done {
+                break;
+            }
+        }
+    });
+    let mut a = Applier {
+        o,
+        tgt,
+        rx,
+        routes,
+        ddl: ddl_ctx,
+        cache: TableCache::default(),
+        pending: HashMap::new(),
+        pending_bytes: 0,
+        open: false,
+        opened_at: Instant::now(),
+        committed: saved.position.clone(),
+        boundary: None,
+        overlap_end: saved.overlap_end.clone(),
+        in_txn: false,
+        txn_dirty: false,
+        counts: Counts::default(),
+        txns_uncommitted: 0,
+        rows_uncommitted: 0,
+        fk_checks: true,
+        last_event_time: 0,
+        transactions: saved.transactions,
+        rows: saved.rows,
+    };
+    let r = a.run().await;
+    reader_task.abort();
+    if r.is_err() && a.open {
+        let _ = a.tgt.query_drop("ROLLBACK").await;
+    }
+    r
+}
+
+struct Applier<'a> {
+    o: &'a ApplyOptions,
+    tgt: Conn,
+    rx: mpsc::Receiver<Result<Event, CopyError>>,
+    routes: Routes,
+    ddl: ddl::Context,
+    cache: TableCache,
+    /// Coalesced changes per source table.
+    pending: HashMap<(String, String), Pending>,
+    pending_bytes: usize,
+    /// A target transaction is open.
+    open: bool,
+    opened_at: Instant,
+    /// The last committed position.
+    committed: FilePosition,
+    /// The last source transaction boundary read (not yet committed).
+    boundary: Option<FilePosition>,
+    overlap_end: Option<FilePosition>,
+    /// Inside a source transaction.
+    in_txn: bool,
+    /// Rows of the current source transaction are pending or written.
+    txn_dirty: bool,
+    counts: Counts,
+    txns_uncommitted: u64,
+    rows_uncommitted: u64,
+    /// The session's foreign_key_checks.
+    fk_checks: bool,
+    last_event_time: u32,
+    transactions: u64,
+    rows: u64,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn is_dml_statement(sql: &str) -> bool {
+    let first = sql
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    matches!(
+        first.as_str(),
+        "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "LOAD"
+    )
+}
+
+impl Applier<'_> {
+    fn idempotent(&self) -> bool {
+        self.overlap_end
+            .as_ref()
+            .is_some_and(|e| self.committed < *e)
+    }
+
+    async fn begin(&mut self) -> Result<(), CopyError> {
+        if !self.open {
+            self.tgt
+                .query_drop("BEGIN")
+                .await
+                .map_err(db_err("target", "starting a transaction"))?;
+            self.open = true;
+            self.opened_at = Instant::now();
+        }
+        Ok(())
+    }
+
+    async fn flush_pending(&mut self) -> Result<(), CopyError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.begin().await?;
+        let idem = self.idempotent();
+        let policy = self.o.conflict;
+        for (_, p) in std::mem::take(&mut self.pending) {
+            p.flush(&mut self.tgt, policy, idem, &mut self.counts)
+                .await?;
+        }
+        self.pending_bytes = 0;
+        Ok(())
+    }
+
+    /// Commits everything up to the last boundary.
+    async fn commit(&mut self) -> Result<(), CopyError> {
+        let Some(pos) = self.boundary.take() else {
+            return Ok(());
+        };
+        self.flush_pending().await?;
+        self.begin().await?;
+        let txns = self.transactions + self.txns_uncommitted;
+        let rows = self.rows + self.rows_uncommitted;
+        self.tgt
+            .exec_drop(
+                format!(
+                    "UPDATE {}.`{CHECKPOINT_TABLE}` SET binlog_file = ?, binlog_pos = ?, \
+                     event_time = ?, transactions = ?, rows_applied = ? WHERE task = ?",
+                    quote(&self.o.meta_schema)
+                ),
+                (
+                    &pos.file,
+                    pos.offset,
+                    self.last_event_time,
+                    txns,
+                    rows,
+                    &self.o.task,
+                ),
+            )
+            .await
+            .map_err(db_err("target", "saving the incremental checkpoint"))?;
+        failpoint("after_rows_before_commit");
+        self.tgt
+            .query_drop("COMMIT")
+            .await
+            .map_err(db_err("target", "committing applied changes"))?;
+        failpoint("after_commit");
+        self.open = false;
+        self.committed = pos.clone();
+        self.transactions = txns;
+        self.rows = rows;
+        self.txns_uncommitted = 0;
+        self.rows_uncommitted = 0;
+        let c = self.counts;
+        let lag = if self.last_event_time == 0 {
+            None
+        } else {
+            Some(Duration::from_secs(
+                now_secs().saturating_sub(u64::from(self.last_event_time)),
+            ))
+        };
+        self.o.progress.update(|s| {
+            s.position = Some(pos);
+            s.transactions = txns;
+            s.rows = rows;
+            s.conflicts_overwritten = c.conflicts_overwritten;
+            s.conflicts_skipped = c.conflicts_skipped;
+            s.lag = lag;
+        });
+        Ok(())
+    }
+
+    fn should_commit(&self) -> bool {
+        self.rx.is_empty()
+            || self.pending_bytes >= self.o.batch_bytes
+            || (self.open && self.opened_at.elapsed() >= self.o.commit_interval)
+            || self.o.stop.is_stopped()
+            || self
+                .o
+                .until
+                .as_ref()
+                .is_some_and(|u| self.boundary.as_ref().is_some_and(|b| b >= u))
+    }
+
+    fn done(&self) -> bool {
+        self.boundary.is_none()
+            && (self.o.stop.is_stopped()
+                || self.o.until.as_ref().is_some_and(|u| self.committed >= *u))
+    }
+
+    /// A source transaction (or a statement outside one) ended at `pos`.
+    async fn end_of_transaction(&mut self, pos: FilePosition) -> Result<(), CopyError> {
+        self.in_txn = false;
+        self.txn_dirty = false;
+        self.txns_uncommitted += 1;
+        self.boundary = Some(pos);
+        if self.should_commit() {
+            self.commit().await?;
+        }
+        Ok(())
+    }
+
+    async fn run(&mut self) -> Result<(), CopyError> {
+        loop {
+            if self.done() {
+                return Ok(());
+            }
+            let ev = match tokio::time::timeout(Duration::from_millis(200), self.rx.recv()).await {
+                Err(_) => {
+                    // Nothing arrived: commit what is pending.
+                    self.commit().await?;
+                    continue;
+                }
+                Ok(None) => {
+                    // The stream ended (stop_at_end).
+                    self.commit().await?;
+                    self.o.progress.update(|s| s.caught_up = true);
+                    return Ok(());
+                }
+                Ok(Some(Err(e))) => return Err(e),
+                Ok(Some(Ok(ev))) => ev,
+            };
+            if ev.header.timestamp != 0 && !matches!(ev.body, EventBody::Heartbeat(_)) {
+                self.last_event_time = ev.header.timestamp;
+            }
+            self.event(ev).await?;
+        }
+    }
+
+    fn position(ev: &Event) -> FilePosition {
+        FilePosition::new(ev.file.as_deref().unwrap_or(""), ev.end_pos)
+    }
+
+    async fn event(&mut self, ev: Event) -> Result<(), CopyError> {
+        let at = format!("{}:{}", ev.file.as_deref().unwrap_or("?"), ev.pos);
+        match &ev.body {
+            EventBody::MariadbGtid(g) => {
+                self.in_txn = g.flags2 & MARIADB_FL_STANDALONE == 0;
+            }
+            EventBody::Gtid(_) => {}
+            EventBody::Xid(_) => {
+                self.end_of_transaction(Self::position(&ev)).await?;
+            }
+            EventBody::Query(q) => {
+                let sql = q.query_text();
+                let kw = sql.trim_start().to_ascii_uppercase();
+                if kw.starts_with("BEGIN") || kw.starts_with("XA START") {
+                    self.in_txn = true;
+                } else if kw.starts_with("COMMIT")
+                    || kw.starts_with("ROLLBACK") && !kw.contains(" TO ")
+                {
+                    self.end_of_transaction(Self::position(&ev)).await?;
+                } else if kw.starts_with("SAVEPOINT") || kw.starts_with("ROLLBACK") {
+                    // Savepoints inside a transaction: its rows are in the
+                    // binlog as they were kept.
+                } else if is_dml_statement(&sql) {
+                    let db = q.schema.clone();
+                    if db.is_empty() || self.routes.database_involved(&db) {
+                        // Keep what came before it: the checkpoint stops just
+                        // before the statement.
+                        if !self.txn_dirty {
+                            self.commit().await?;
+                        }
+                        return Err(CopyError::Table {
+                            table: if db.is_empty() {
+                                "?".into()
+                            } else {
+                                quote(&db)
+                            },
+                            reason: format!(
+                                "at {at} the source logged a statement instead of row changes \
+                                 (binlog_format STATEMENT or MIXED in that session): {}. Its \
+                                 effect cannot be applied exactly. Set binlog_format=ROW for \
+                                 every session on the source, then start again from a full copy",
+                                sql.chars().take(200).collect::<String>()
+                            ),
+                        });
+                    }
+                    self.o.progress.update(|s| s.statements_ignored += 1);
+                    if !self.in_txn {
+                        self.end_of_transaction(Self::position(&ev)).await?;
+                    }
+                } else {
+                    // DDL, or another statement outside a transaction:
+                    // commit what came before it on its own.
+                    let pos = Self::position(&ev);
+                    self.commit().await?;
+                    if self.open || !self.pending.is_empty() {
+                        return Err(CopyError::Table {
+                            table: String::new(),
+                            reason: format!(
+                                "at {at}: a statement inside an unfinished transaction; the \
+                                 binlog is not what the apply expects here"
+                            ),
+                        });
+                    }
+                    let outcome = self
+                        .ddl
+                        .apply(&mut self.tgt, &mut self.routes, q, &ev, self.o)
+                        .await?;
+                    self.cache.clear();
+                    match outcome {
+                        ddl::Outcome::Applied => self.o.progress.update(|s| s.ddl_applied += 1),
+                        ddl::Outcome::Skipped(why) => {
+                            self.o.progress.update(|s| s.ddl_skipped.push(why))
+                        }
+                        ddl::Outcome::Ignored => {
+                            self.o.progress.update(|s| s.statements_ignored += 1)
+                        }
+                    }
+                    // The DDL's own commit saved the position; record it.
+                    self.committed = pos.clone();
+                    self.transactions += 1;
+                    self.o.progress.update(|s| {
+                        s.position = Some(pos);
+                        s.transactions += 1;
+                    });
+                    self.in_txn = false;
+                }
+            }
+            EventBody::Rows(r) => {
+                self.rows_event(r, &at).await?;
+            }
+            EventBody::Heartbeat(_) if !self.in_txn && self.rx.is_empty() => {
+                self.commit().await?;
+                self.o.progress.update(|s| {
+                    s.caught_up = true;
+                    s.lag = Some(Duration::ZERO);
+                });
+            }
+            EventBody::XaPrepare(_) => {
+                return Err(CopyError::Table {
+                    table: String::new(),
+                    reason: format!(
+                        "at {at}: an XA PREPARE; XA transactions are not supported by the apply. \
+                         Avoid XA on the source during the migration"
+                    ),
+                })
+            }
+            EventBody::Incident(i) => {
+                return Err(CopyError::Table {
+                    table: String::new(),
+                    reason: format!(
+                        "at {at}: the source logged an INCIDENT ({}: {}): changes may be missing \
+                         from its binlog. Start the task again from a full copy",
+                        i.incident, i.message
+                    ),
+                })
+            }
+            EventBody::Other { .. } => {
+                return Err(CopyError::Table {
+                    table: String::new(),
+                    reason: format!(
+                        "at {at}: a {:?} event, which the apply cannot interpret; stopping \
+                         rather than skipping a change",
+                        ev.header.event_type
+                    ),
+                })
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn table(&mut self, db: &str, name: &str) -> Result<Option<Arc<TableInfo>>, CopyError> {
+        if let Some(t) = self.cache.get(db, name) {
+            return Ok(t.clone());
+        }
+        let info = match self.routes.route(db, name) {
+            None => None,
+            Some(route) => Some(Arc::new(
+                load_table(&mut self.tgt, &self.o.task, db, name, route).await?,
+            )),
+        };
+        self.cache.put(db, name, info.clone());
+        Ok(info)
+    }
+
+    async fn rows_event(&mut self, r: &RowsEvent, at: &str) -> Result<(), CopyError> {
+        let (db, name) = (r.table.schema.clone(), r.table.table.clone());
+        let Some(info) = self.table(&db, &name).await? else {
+            return Ok(());
+        };
+        check_table_map(&info, &r.table).map_err(|reason| CopyError::Table {
+            table: info.source_name(),
+            reason: format!("at {at}: {reason}"),
+        })?;
+        // Filters: an update that moves a row into the filter inserts its
+        // new image, out of it deletes the old one.
+        let changes: Vec<Change<'_>> = match info.route.filter.as_deref() {
+            None => r.rows.iter().map(Change::from).collect(),
+            Some(f) => {
+                let mut images: Vec<&[Option<binlog_reader::Value>]> = Vec::new();
+                for ch in &r.rows {
+                    match ch {
+                        RowChange::Insert { after } => images.push(after),
+                        RowChange::Delete { before } => images.push(before),
+                        RowChange::Update { before, after } => {
+                            images.push(before);
+                            images.push(after);
+                        }
+                    }
+                }
+                let sel = batch::eval_filter(&mut self.tgt, &info, f, &images, at).await?;
+                let mut sel = sel.into_iter();
+                let mut out = Vec::new();
+                for ch in &r.rows {
+                    match ch {
+                        RowChange::Insert { after } => {
+                            if sel.next() == Some(true) {
+                                out.push(Change::Insert(after));
+                            }
+                        }
+                        RowChange::Delete { before } => {
+                            if sel.next() == Some(true) {
+                                out.push(Change::Delete(before));
+                            }
+                        }
+                        RowChange::Update { before, after } => {
+                            match (sel.next() == Some(true), sel.next() == Some(true)) {
+                                (true, true) => out.push(Change::Update(before, after)),
+                                (true, false) => out.push(Change::Delete(before)),
+                                (false, true) => out.push(Change::Insert(after)),
+                                (false, false) => {}
+                            }
+                        }
+                    }
+                }
+                out
+            }
+        };
+        let n = changes.len() as u64;
+        self.txn_dirty |= n > 0;
+        self.o.throttle.acquire(0, n, 0).await;
+        self.rows_uncommitted += n;
+        if info.ordered {
+            self.begin().await?;
+            let want_fk = r.flags & ROWS_NO_FOREIGN_KEY_CHECKS_F == 0;
+            if want_fk != self.fk_checks {
+                self.tgt
+                    .query_drop(format!("SET foreign_key_checks = {}", u8::from(want_fk)))
+                    .await
+                    .map_err(db_err("target", "setting foreign_key_checks"))?;
+                self.fk_checks = want_fk;
+            }
+            let idem = self.idempotent();
+            for c in changes {
+                apply_ordered(
+                    &mut self.tgt,
+                    &info,
+                    c,
+                    self.o.conflict,
+                    idem,
+                    at,
+                    &mut self.counts,
+                )
+                .await?;
+            }
+            return Ok(());
+        }
+        let key = (db, name);
+        let p = self
+            .pending
+            .entry(key.clone())
+            .or_insert_with(|| Pending::new(info.clone()));
+        let before = p.bytes;
+        for ch in changes {
+            match ch {
+                Change::Insert(after) => p.insert(render(&info, after, at)?, at),
+                Change::Update(before, after) => p.update(
+                    render_key(&info, before, at)?,
+                    render(&info, after, at)?,
+                    at,
+                ),
+                Change::Delete(before) => p.delete(render_key(&info, before, at)?, at),
+            }
+        }
+        self.pending_bytes += p.bytes.saturating_sub(before);
+        if self.pending_bytes >= self.o.batch_bytes {
+            // A large transaction: write what is pending, without committing.
+            self.flush_pending().await?;
+        }
+        Ok(())
+    }
+}
+
+/// The shadow database holding the source schema of `source_db` for `task`
+/// on the target (see the module documentation); dropped at cut-over.
+pub fn shadow_database(task: &str, source_db: &str) -> String {
+    table::shadow_name(task, source_db)
+}

@@ -1,0 +1,590 @@
+//! Incremental migration against the real servers: the source's binlog
+//! applied to the target, byte-exact (D1-D16 through insert, update with key
+//! changes and swaps, and delete), a bank workload whose invariant holds at
+//! every checkpoint, DDL interleaved with DML (L2), a gh-ost style swap (L3),
+//! conflicts (S7) and statement-format drift (S12).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bulk_copy::{
+    apply_changes, ApplyOptions, ApplyProgress, ApplySelection, ConflictPolicy, CopyError,
+    CopyTable, HandOff, StopSignal,
+};
+use dts_test_support::{
+    binlog_position, compare_tables, exec, opts, query_one, Server, TestDatabases, EDGE_ROWS,
+    EDGE_TABLE,
+};
+use mysql_async::prelude::*;
+
+use binlog_reader::position::FilePosition;
+
+async fn position(c: &mut mysql_async::Conn) -> FilePosition {
+    let (f, p) = binlog_position(c).await;
+    FilePosition::new(f, p)
+}
+
+/// The hand-off point: the schema is recorded and the position read, as
+/// the full copy's snapshot would.
+async fn hand_off(dbs: &TestDatabases, selection: &ApplySelection) -> FilePosition {
+    bulk_copy::prepare_incremental(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        selection,
+        &options(dbs),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let mut src = dbs.source().await;
+    position(&mut src).await
+}
+
+fn options(dbs: &TestDatabases) -> ApplyOptions {
+    ApplyOptions {
+        task: dbs.name.clone(),
+        ..ApplyOptions::default()
+    }
+}
+
+/// Applies from the task's checkpoint (or `start`) up to the source's
+/// current end.
+async fn apply_to_end(
+    dbs: &TestDatabases,
+    selection: &ApplySelection,
+    start: &FilePosition,
+    o: &ApplyOptions,
+) -> Result<bulk_copy::ApplyReport, CopyError> {
+    let mut src = dbs.source().await;
+    let end = position(&mut src).await;
+    let o = ApplyOptions {
+        until: Some(end),
+        ..o.clone()
+    };
+    apply_changes(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        selection,
+        Some(&HandOff {
+            start: start.clone(),
+            overlap_end: None,
+        }),
+        &o,
+    )
+    .await
+}
+
+async fn drop_shadow(dbs: &TestDatabases) {
+    let mut t = dts_test_support::connect(Server::Target, None).await;
+    let name = bulk_copy::apply::shadow_database(&dbs.name, &dbs.name);
+    exec(&mut t, &format!("DROP DATABASE IF EXISTS `{name}`")).await;
+}
+
+#[tokio::test]
+async fn d1_d16_through_insert_update_with_key_changes_and_delete_are_byte_exact() {
+    let dbs = TestDatabases::new("apply_edge").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    exec(
+        &mut src,
+        "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'",
+    )
+    .await;
+    exec(&mut src, EDGE_TABLE).await;
+    exec(&mut tgt, EDGE_TABLE).await;
+    // A composite key with a _ci string and an ENUM, and a table without a
+    // key holding duplicate rows (D8, D9, D15).
+    let more = [
+        "CREATE TABLE ck (name VARCHAR(20) COLLATE utf8mb4_general_ci NOT NULL, e ENUM('x','y') NOT NULL, \
+         bin BINARY(4) NOT NULL, v BLOB, PRIMARY KEY (name, e, bin))",
+        "CREATE TABLE nokey (x INT, y VARCHAR(10), f FLOAT)",
+    ];
+    for d in more {
+        exec(&mut src, d).await;
+        exec(&mut tgt, d).await;
+    }
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let start = hand_off(&dbs, &sel).await;
+    let o = options(&dbs);
+
+    // Inserts.
+    for r in EDGE_ROWS {
+        exec(&mut src, r).await;
+    }
+    exec(
+        &mut src,
+        "INSERT INTO ck VALUES ('a', 'x', X'00275C00', X'00'), ('B ', 'y', X'5C5C5C5C', NULL), \
+         ('a', 'y', X'00000000', '');
+         INSERT INTO nokey VALUES (1, 'dup', 0.1), (1, 'dup', 0.1), (NULL, NULL, NULL), (2, 'x', -1e-38)",
+    )
+    .await;
+    let r = apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    assert!(r.rows >= 11, "{r:?}");
+    for t in ["edge", "ck", "nokey"] {
+        compare_tables(&mut src, &dbs.name, t, &mut tgt, None, None)
+            .await
+            .assert_equal(&format!("{t} after inserts"));
+    }
+
+    // Updates: every column, key changes, a swap of two keys in one
+    // transaction, a key change with a unique-key change (D16).
+    exec(
+        &mut src,
+        "UPDATE edge SET ti = -1, f = 3.4028234e38, d = -4.9406564584124654e-324, dt = '2000-02-29',
+           ts6 = '2038-01-19 03:14:07.999999', tm6 = '838:59:58.999999', e = 'b', s = 'z',
+           vc = 'changed', j = '{\"z\": [], \"a\": 1.0}', b64 = 0, lbl = REPEAT(X'00FF', 70000)
+         WHERE id = 1;
+         UPDATE edge SET id = id + 10;
+         BEGIN; UPDATE edge SET id = 100 WHERE id = 11; UPDATE edge SET id = 11 WHERE id = 12;
+                UPDATE edge SET id = 12 WHERE id = 100; COMMIT;
+         UPDATE edge SET id = 20, vc = 'moved' WHERE id = 13;
+         UPDATE ck SET name = 'A' WHERE name = 'a' AND e = 'x';
+         UPDATE ck SET e = 'x', v = X'FF' WHERE name = 'B ';
+         UPDATE nokey SET y = 'one' WHERE x = 1 LIMIT 1;
+         UPDATE nokey SET f = 2.5 WHERE x IS NULL",
+    )
+    .await;
+    apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    for t in ["edge", "ck", "nokey"] {
+        compare_tables(&mut src, &dbs.name, t, &mut tgt, None, None)
+            .await
+            .assert_equal(&format!("{t} after updates"));
+    }
+    let inv = "SELECT id, inv FROM edge ORDER BY id";
+    dts_test_support::compare_queries(&mut src, inv, &mut tgt, inv)
+        .await
+        .assert_equal("invisible column");
+
+    // Deletes, and an insert reusing a deleted key in the same transaction.
+    exec(
+        &mut src,
+        "DELETE FROM edge WHERE id = 11;
+         BEGIN; DELETE FROM edge WHERE id = 12; INSERT INTO edge (id, vc) VALUES (12, 'again'); COMMIT;
+         DELETE FROM ck WHERE e = 'x';
+         DELETE FROM nokey WHERE x = 1 LIMIT 1",
+    )
+    .await;
+    let r = apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    for t in ["edge", "ck", "nokey"] {
+        compare_tables(&mut src, &dbs.name, t, &mut tgt, None, None)
+            .await
+            .assert_equal(&format!("{t} after deletes"));
+    }
+    assert_eq!(r.conflicts_overwritten + r.conflicts_skipped, 0, "{r:?}");
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+/// A bank workload: transfers between accounts in multi-statement
+/// transactions, plus an insert-mostly log table.
+fn bank_writer(db: String, accounts: u64, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<u64> {
+    tokio::spawn(async move {
+        let mut c = dts_test_support::connect(Server::Source, Some(&db)).await;
+        let mut i: u64 = 0;
+        while !stop.load(Ordering::SeqCst) {
+            i += 1;
+            let (a, b) = (1 + i * 7919 % accounts, 1 + i * 104_729 % accounts);
+            c.query_drop(format!(
+                "BEGIN; UPDATE acct SET balance = balance - 5 WHERE id = {a};
+                 UPDATE acct SET balance = balance + 5 WHERE id = {b};
+                 INSERT INTO log (acct, delta) VALUES ({a}, -5), ({b}, 5);
+                 DELETE FROM log WHERE id = {i} DIV 2; COMMIT"
+            ))
+            .await
+            .expect("writer");
+        }
+        i
+    })
+}
+
+#[tokio::test]
+async fn a_bank_workload_keeps_its_invariant_at_every_checkpoint_and_ends_equal() {
+    let dbs = TestDatabases::new("apply_bank").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let accounts = 2000u64;
+    for d in [
+        "CREATE TABLE acct (id INT PRIMARY KEY, balance BIGINT NOT NULL)",
+        "CREATE TABLE log (id BIGINT AUTO_INCREMENT PRIMARY KEY, acct INT, delta INT)",
+    ] {
+        exec(&mut src, d).await;
+        exec(&mut tgt, d).await;
+    }
+    let seed = format!(
+        "INSERT INTO acct WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {accounts}) \
+         SELECT i, 1000 FROM s"
+    );
+    exec(&mut src, "SET SESSION max_recursive_iterations = 1000000").await;
+    exec(&mut tgt, "SET SESSION max_recursive_iterations = 1000000").await;
+    exec(&mut src, &seed).await;
+    exec(&mut tgt, &seed).await;
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let start = hand_off(&dbs, &sel).await;
+    let stop_writer = Arc::new(AtomicBool::new(false));
+    let writer = bank_writer(dbs.name.clone(), accounts, stop_writer.clone());
+    let progress = ApplyProgress::new();
+    let stop = StopSignal::new();
+    let o = ApplyOptions {
+        progress: progress.clone(),
+        stop: stop.clone(),
+        commit_interval: Duration::from_millis(50),
+        ..options(&dbs)
+    };
+    let applier = {
+        let sel = sel.clone();
+        let o = o.clone();
+        let start = start.clone();
+        tokio::spawn(async move {
+            apply_changes(
+                &opts(Server::Source, None),
+                &opts(Server::Target, None),
+                &sel,
+                Some(&HandOff {
+                    start,
+                    overlap_end: None,
+                }),
+                &o,
+            )
+            .await
+        })
+    };
+    // Sample the target while it applies: every committed state is a
+    // prefix of the source, so the sum never changes.
+    let mut samples = 0;
+    let until = std::time::Instant::now() + Duration::from_secs(4);
+    while std::time::Instant::now() < until {
+        let sum: i64 = query_one(&mut tgt, "SELECT SUM(balance) FROM acct").await;
+        assert_eq!(sum, accounts as i64 * 1000, "bank invariant on the target");
+        samples += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop_writer.store(true, Ordering::SeqCst);
+    let transactions = writer.await.expect("writer");
+    let end = position(&mut src).await;
+    // Wait for the apply to reach the end, then stop it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while progress.status().position.as_ref().is_none_or(|p| *p < end) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the apply did not catch up: {:?}",
+            progress.status()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.stop();
+    let r = applier
+        .await
+        .expect("apply task")
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    assert!(transactions > 50, "the writer ran ({transactions})");
+    assert!(samples > 10);
+    assert!(r.transactions >= transactions, "{r:?}");
+    for t in ["acct", "log"] {
+        compare_tables(&mut src, &dbs.name, t, &mut tgt, None, None)
+            .await
+            .assert_equal(t);
+    }
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn l2_ddl_interleaved_with_dml_decodes_each_row_with_the_schema_of_its_position() {
+    let dbs = TestDatabases::new("apply_ddl").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let t = "CREATE TABLE t (id INT PRIMARY KEY, a INT, b VARCHAR(10))";
+    exec(&mut src, t).await;
+    exec(&mut tgt, t).await;
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let start = hand_off(&dbs, &sel).await;
+    let o = options(&dbs);
+    // Everything is applied in one run, after the fact: the rows before
+    // each ALTER must be read with the columns they were written with.
+    exec(
+        &mut src,
+        "INSERT INTO t VALUES (1, 10, 'one'), (2, 20, 'two');
+         ALTER TABLE t ADD COLUMN c INT DEFAULT 5 AFTER a;
+         INSERT INTO t VALUES (3, 30, 33, 'three');
+         UPDATE t SET b = 'uno' WHERE id = 1;
+         ALTER TABLE t DROP COLUMN b;
+         UPDATE t SET c = 7 WHERE id = 2;
+         ALTER TABLE t MODIFY a BIGINT NOT NULL DEFAULT 0;
+         INSERT INTO t VALUES (4, 9000000000, NULL);
+         ALTER TABLE t CHANGE a a2 BIGINT NOT NULL DEFAULT 0, ADD INDEX (c);
+         INSERT INTO t (id, a2, c) VALUES (5, -1, 1);
+         ALTER TABLE t ADD COLUMN d VARCHAR(5) FIRST, DROP INDEX c;
+         INSERT INTO t VALUES ('first', 6, 6, 6);
+         CREATE INDEX ix ON t (d);
+         DROP INDEX ix ON t;
+         CREATE TABLE n2 (k INT PRIMARY KEY, v TEXT);
+         INSERT INTO n2 VALUES (1, 'a'), (2, 'b');
+         RENAME TABLE n2 TO n3;
+         INSERT INTO n3 VALUES (3, 'c');
+         TRUNCATE TABLE n3;
+         INSERT INTO n3 VALUES (4, 'd');
+         CREATE TABLE gone (k INT PRIMARY KEY);
+         INSERT INTO gone VALUES (1);
+         DROP TABLE gone;
+         CREATE TABLE copy_like LIKE t;
+         INSERT INTO copy_like SELECT * FROM t;
+         CREATE VIEW v AS SELECT id, c FROM t",
+    )
+    .await;
+    let r = apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    assert!(r.ddl_applied >= 14, "{r:?}");
+    for t in ["t", "n3", "copy_like"] {
+        compare_tables(&mut src, &dbs.name, t, &mut tgt, None, None)
+            .await
+            .assert_equal(t);
+    }
+    let cols = format!(
+        "SELECT GROUP_CONCAT(column_name, ' ', column_type ORDER BY ordinal_position) \
+         FROM information_schema.columns WHERE table_schema = '{}' AND table_name = 't'",
+        dbs.name
+    );
+    let (a, b): (String, String) = (
+        query_one(&mut src, &cols).await,
+        query_one(&mut tgt, &cols).await,
+    );
+    assert_eq!(a, b, "the target table has the source's columns");
+    let gone: i64 = query_one(
+        &mut tgt,
+        &format!(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '{}' \
+             AND table_name IN ('gone', 'n2')",
+            dbs.name
+        ),
+    )
+    .await;
+    assert_eq!(gone, 0, "dropped and renamed tables are gone on the target");
+    let view: i64 = query_one(&mut tgt, "SELECT COUNT(*) FROM v").await;
+    assert_eq!(view, 6);
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn l3_a_gh_ost_style_swap_of_a_selected_table_keeps_every_row() {
+    let dbs = TestDatabases::new("apply_ghost").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let t = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))";
+    exec(&mut src, t).await;
+    exec(&mut tgt, t).await;
+    exec(&mut src, "CREATE TABLE other (id INT PRIMARY KEY)").await;
+    // Only `t` is selected: its helper tables follow it.
+    let sel = ApplySelection {
+        databases: vec![],
+        tables: vec![CopyTable::same(&dbs.name, "t")],
+    };
+    let start = hand_off(&dbs, &sel).await;
+    let o = options(&dbs);
+    exec(
+        &mut src,
+        "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c');
+         CREATE TABLE _t_gho LIKE t;
+         ALTER TABLE _t_gho ADD COLUMN added INT NOT NULL DEFAULT 42;
+         CREATE TABLE _t_ghc (id BIGINT AUTO_INCREMENT PRIMARY KEY, hint VARCHAR(64), value TEXT);
+         INSERT INTO _t_ghc (hint, value) VALUES ('state', 'migrating');
+         INSERT INTO _t_gho (id, v) SELECT id, v FROM t;
+         UPDATE t SET v = 'B' WHERE id = 2; UPDATE _t_gho SET v = 'B' WHERE id = 2;
+         INSERT INTO t VALUES (4, 'd'); INSERT INTO _t_gho (id, v) VALUES (4, 'd');
+         DELETE FROM t WHERE id = 1; DELETE FROM _t_gho WHERE id = 1;
+         INSERT INTO other VALUES (1);
+         RENAME TABLE t TO _t_del, _t_gho TO t;
+         DROP TABLE _t_del, _t_ghc;
+         INSERT INTO t (id, v) VALUES (5, 'after');",
+    )
+    .await;
+    apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    compare_tables(&mut src, &dbs.name, "t", &mut tgt, None, None)
+        .await
+        .assert_equal("t after the swap");
+    let other: i64 = query_one(
+        &mut tgt,
+        &format!(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '{}' \
+             AND table_name LIKE '%other%' OR table_name LIKE '\\_t\\_%'",
+            dbs.name
+        ),
+    )
+    .await;
+    assert_eq!(
+        other, 0,
+        "unselected and helper tables are not left on the target"
+    );
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn s7_conflicts_stop_naming_table_and_key_and_policies_count_what_they_did() {
+    let dbs = TestDatabases::new("apply_conflict").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let t = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))";
+    exec(&mut src, t).await;
+    exec(&mut tgt, t).await;
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let start = hand_off(&dbs, &sel).await;
+    exec(&mut tgt, "INSERT INTO t VALUES (2, 'target only')").await;
+    exec(
+        &mut src,
+        "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c'); UPDATE t SET v = 'x' WHERE id = 3",
+    )
+    .await;
+    let e = apply_to_end(&dbs, &sel, &start, &options(&dbs))
+        .await
+        .expect_err("a conflict stops the apply");
+    let msg = e.to_string();
+    assert!(
+        matches!(e, CopyError::Conflict { .. }) && msg.contains("`t`") && msg.contains("= 2"),
+        "{msg}"
+    );
+    // Nothing of the conflicting batch was kept.
+    let n: i64 = query_one(&mut tgt, "SELECT COUNT(*) FROM t").await;
+    assert_eq!(n, 1);
+    // Skip: the source's row 2 is not written; the others are.
+    let r = apply_to_end(
+        &dbs,
+        &sel,
+        &start,
+        &ApplyOptions {
+            conflict: ConflictPolicy::Ignore,
+            ..options(&dbs)
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("apply: {e}"));
+    assert_eq!(r.conflicts_skipped, 1, "{r:?}");
+    let v: String = query_one(&mut tgt, "SELECT v FROM t WHERE id = 2").await;
+    assert_eq!(v, "target only");
+    // Overwrite: a later change to a missing row writes the source's image.
+    exec(&mut tgt, "DELETE FROM t WHERE id = 1").await;
+    exec(&mut src, "UPDATE t SET v = 'y' WHERE id = 1").await;
+    let r = apply_to_end(
+        &dbs,
+        &sel,
+        &start,
+        &ApplyOptions {
+            conflict: ConflictPolicy::Overwrite,
+            ..options(&dbs)
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("apply: {e}"));
+    assert_eq!(r.conflicts_overwritten, 1, "{r:?}");
+    let v: String = query_one(&mut tgt, "SELECT v FROM t WHERE id = 1").await;
+    assert_eq!(v, "y");
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn filters_move_rows_in_and_out_and_column_subsets_and_renames_apply() {
+    let dbs = TestDatabases::new("apply_filter").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    exec(
+        &mut src,
+        "CREATE TABLE t (id INT PRIMARY KEY, region VARCHAR(5) COLLATE utf8mb4_general_ci, v INT, secret TEXT)",
+    )
+    .await;
+    exec(
+        &mut tgt,
+        "CREATE TABLE t2 (id INT PRIMARY KEY, area VARCHAR(5), v INT)",
+    )
+    .await;
+
+    let sel = ApplySelection {
+        databases: vec![],
+        tables: vec![CopyTable {
+            source_db: dbs.name.clone(),
+            source_table: "t".into(),
+            target_db: dbs.name.clone(),
+            target_table: "t2".into(),
+            columns: Some(vec![
+                bulk_copy::ColumnMap {
+                    source: "id".into(),
+                    target: "id".into(),
+                },
+                bulk_copy::ColumnMap {
+                    source: "region".into(),
+                    target: "area".into(),
+                },
+                bulk_copy::ColumnMap {
+                    source: "v".into(),
+                    target: "v".into(),
+                },
+            ]),
+            filter: Some("region = 'eu'".into()),
+        }],
+    };
+    let start = hand_off(&dbs, &sel).await;
+    exec(
+        &mut src,
+        "INSERT INTO t VALUES (1, 'EU', 1, 's'), (2, 'us', 2, 's'), (3, 'eu', 3, 's'), (4, 'us', 4, 's');
+         UPDATE t SET region = 'eu' WHERE id = 2;
+         UPDATE t SET region = 'us' WHERE id = 3;
+         UPDATE t SET v = 40 WHERE id = 4;
+         UPDATE t SET v = 10 WHERE id = 1;
+         DELETE FROM t WHERE id = 4",
+    )
+    .await;
+    apply_to_end(&dbs, &sel, &start, &options(&dbs))
+        .await
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    dts_test_support::compare_queries(
+        &mut src,
+        "SELECT id, region, v FROM t WHERE region = 'eu' ORDER BY id",
+        &mut tgt,
+        "SELECT id, area, v FROM t2 ORDER BY id",
+    )
+    .await
+    .assert_equal("filtered subset");
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn s12_a_statement_logged_instead_of_rows_stops_the_apply() {
+    let dbs = TestDatabases::new("apply_stmt").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let t = "CREATE TABLE t (id INT PRIMARY KEY)";
+    exec(&mut src, t).await;
+    exec(&mut tgt, t).await;
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let start = hand_off(&dbs, &sel).await;
+    exec(
+        &mut src,
+        "INSERT INTO t VALUES (1); SET SESSION binlog_format = 'STATEMENT'; INSERT INTO t VALUES (2); \
+         SET SESSION binlog_format = 'ROW'",
+    )
+    .await;
+    let e = apply_to_end(
+        &dbs,
+        &ApplySelection::databases(&[&dbs.name]),
+        &start,
+        &options(&dbs),
+    )
+    .await
+    .expect_err("a statement-format change stops the apply");
+    assert!(e.to_string().contains("binlog_format"), "{e}");
+    // Everything before it was applied and committed.
+    let n: i64 = query_one(&mut tgt, "SELECT COUNT(*) FROM t").await;
+    assert_eq!(n, 1);
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
