@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod apply;
 mod copy;
 mod dump;
 mod dump_stream;
@@ -32,6 +33,9 @@ enum Command {
     /// Copy whole databases or tables (the full data migration alone),
     /// resumable: run it again with the same --task after a failure.
     Copy(Box<CopyArgs>),
+    /// Apply the source's binlog to the target (incremental migration
+    /// alone), exactly once, resumable under a task name.
+    Apply(Box<ApplyArgs>),
     /// Schema migration tools.
     Schema {
         #[command(subcommand)]
@@ -42,6 +46,66 @@ enum Command {
         #[command(subcommand)]
         command: BinlogCommand,
     },
+}
+
+/// Arguments of `dts apply`.
+#[derive(Args, Debug)]
+pub(crate) struct ApplyArgs {
+    /// The source (its password from DTS_SOURCE_PASSWORD).
+    #[arg(long, value_name = "URL")]
+    pub(crate) source: String,
+    /// The target (its password from DTS_TARGET_PASSWORD).
+    #[arg(long, value_name = "URL")]
+    pub(crate) target: String,
+    /// A database to apply (every table in it); repeatable.
+    #[arg(long, value_name = "DB")]
+    pub(crate) database: Vec<String>,
+    /// Where to start when the task has no checkpoint yet (what `dts copy`
+    /// printed), as FILE:OFFSET.
+    #[arg(long, value_name = "FILE:OFFSET")]
+    pub(crate) start: Option<String>,
+    /// The end of the copy's overlap window, when it printed one.
+    #[arg(long, value_name = "FILE:OFFSET", requires = "start")]
+    pub(crate) overlap_end: Option<String>,
+    /// Stop once this position is applied.
+    #[arg(long, value_name = "FILE:OFFSET")]
+    pub(crate) until: Option<String>,
+    /// Stop at the end of the source's binlog instead of waiting for more.
+    #[arg(long)]
+    pub(crate) stop_at_end: bool,
+    /// Only record the source schema for the task (do this before the full
+    /// copy), then exit.
+    #[arg(long)]
+    pub(crate) prepare: bool,
+    /// Key conflicts: error (stop), ignore (skip the change) or overwrite.
+    #[arg(long, default_value = "error")]
+    pub(crate) conflict: String,
+    /// Skip (and report) DDL the target refuses or the apply does not
+    /// support, instead of stopping.
+    #[arg(long)]
+    pub(crate) skip_failed_ddl: bool,
+    /// The task name: runs with the same name resume each other.
+    #[arg(long, default_value = "default")]
+    pub(crate) task: String,
+    /// The metadata schema on the target.
+    #[arg(long, default_value = "dts_meta")]
+    pub(crate) meta_schema: String,
+    /// The server id to register with on the source.
+    #[arg(long, default_value_t = 0x7d75_0001)]
+    pub(crate) server_id: u32,
+    /// Row changes per second at most.
+    #[arg(long)]
+    pub(crate) max_rows_per_sec: Option<f64>,
+    /// The longest a target transaction stays open while a backlog is
+    /// applied, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    pub(crate) commit_interval_ms: u64,
+    /// Changes held before they are written, in bytes.
+    #[arg(long, default_value_t = 8 << 20)]
+    pub(crate) batch_bytes: usize,
+    /// Print progress every second (on stderr).
+    #[arg(long)]
+    pub(crate) progress: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -197,6 +261,7 @@ fn main() -> ExitCode {
     let mut out = BufWriter::new(stdout.lock());
     let result = match cli.command {
         Command::Copy(args) => copy::run(&args, &mut out),
+        Command::Apply(args) => apply::run(&args, &mut out),
         Command::Schema {
             command: SchemaCommand::Plan(args),
         } => schema::run(&args, &mut out),

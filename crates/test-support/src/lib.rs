@@ -549,42 +549,6 @@ pub async fn compare_tables(
     compare_queries(source, &s, target, &t).await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn encoding_distinguishes_null_empty_and_float_signs() {
-        let enc = |v: Value| {
-            let mut b = Vec::new();
-            encode_value(&v, &mut b);
-            b
-        };
-        assert_ne!(enc(Value::NULL), enc(Value::Bytes(vec![])));
-        assert_ne!(enc(Value::Double(0.0)), enc(Value::Double(-0.0)));
-        assert_ne!(enc(Value::Float(1.0)), enc(Value::Double(1.0)));
-        assert_ne!(
-            enc(Value::Bytes(b"a".to_vec())),
-            enc(Value::Bytes(b"A".to_vec()))
-        );
-        assert_ne!(
-            enc(Value::Bytes(b"a".to_vec())),
-            enc(Value::Bytes(b"a ".to_vec()))
-        );
-    }
-
-    #[test]
-    fn redaction_hides_passwords() {
-        assert_eq!(redact_url("mysql://u:p@w'd@h:1/db"), "mysql://u:***@h:1/db");
-        assert_eq!(redact_url("mysql://root@h:1"), "mysql://root@h:1");
-    }
-
-    #[test]
-    fn identifiers_double_backticks() {
-        assert_eq!(quote_ident("a`b"), "`a``b`");
-    }
-}
-
 /// A table with a column for every edge case of test-catalogue D1-D16
 /// (generated, invisible and spatial columns included).
 pub const EDGE_TABLE: &str = "CREATE TABLE edge (
@@ -632,3 +596,39 @@ pub const EDGE_ROWS: &[&str] = &[
     "INSERT INTO edge SET id=3, f=-0.0, d=-0.0, y=1901, vc='trailing  '",
     "INSERT INTO edge (id) VALUES (4)",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_distinguishes_null_empty_and_float_signs() {
+        let enc = |v: Value| {
+            let mut b = Vec::new();
+            encode_value(&v, &mut b);
+            b
+        };
+        assert_ne!(enc(Value::NULL), enc(Value::Bytes(vec![])));
+        assert_ne!(enc(Value::Double(0.0)), enc(Value::Double(-0.0)));
+        assert_ne!(enc(Value::Float(1.0)), enc(Value::Double(1.0)));
+        assert_ne!(
+            enc(Value::Bytes(b"a".to_vec())),
+            enc(Value::Bytes(b"A".to_vec()))
+        );
+        assert_ne!(
+            enc(Value::Bytes(b"a".to_vec())),
+            enc(Value::Bytes(b"a ".to_vec()))
+        );
+    }
+
+    #[test]
+    fn redaction_hides_passwords() {
+        assert_eq!(redact_url("mysql://u:p@w'd@h:1/db"), "mysql://u:***@h:1/db");
+        assert_eq!(redact_url("mysql://root@h:1"), "mysql://root@h:1");
+    }
+
+    #[test]
+    fn identifiers_double_backticks() {
+        assert_eq!(quote_ident("a`b"), "`a``b`");
+    }
+}

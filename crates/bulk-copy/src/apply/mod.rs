@@ -546,12 +546,12 @@ async fn run_once(
         pending: HashMap::new(),
         pending_bytes: 0,
         open: false,
-        opened_at: Instant::now(),
         committed: saved.position.clone(),
         boundary: None,
         overlap_end: saved.overlap_end.clone(),
         in_txn: false,
         txn_dirty: false,
+        batch_started: None,
         counts: Counts::default(),
         txns_uncommitted: 0,
         rows_uncommitted: 0,
@@ -580,7 +580,6 @@ struct Applier<'a> {
     pending_bytes: usize,
     /// A target transaction is open.
     open: bool,
-    opened_at: Instant,
     /// The last committed position.
     committed: FilePosition,
     /// The last source transaction boundary read (not yet committed).
@@ -588,6 +587,8 @@ struct Applier<'a> {
     overlap_end: Option<FilePosition>,
     /// Inside a source transaction.
     in_txn: bool,
+    /// When the first change not yet committed was read.
+    batch_started: Option<Instant>,
     /// Rows of the current source transaction are pending or written.
     txn_dirty: bool,
     counts: Counts,
@@ -633,7 +634,6 @@ impl Applier<'_> {
                 .await
                 .map_err(db_err("target", "starting a transaction"))?;
             self.open = true;
-            self.opened_at = Instant::now();
         }
         Ok(())
     }
@@ -687,6 +687,7 @@ impl Applier<'_> {
             .map_err(db_err("target", "committing applied changes"))?;
         failpoint("after_commit");
         self.open = false;
+        self.batch_started = None;
         self.committed = pos.clone();
         self.transactions = txns;
         self.rows = rows;
@@ -714,7 +715,9 @@ impl Applier<'_> {
     fn should_commit(&self) -> bool {
         self.rx.is_empty()
             || self.pending_bytes >= self.o.batch_bytes
-            || (self.open && self.opened_at.elapsed() >= self.o.commit_interval)
+            || self
+                .batch_started
+                .is_some_and(|t| t.elapsed() >= self.o.commit_interval)
             || self.o.stop.is_stopped()
             || self
                 .o
@@ -972,6 +975,9 @@ impl Applier<'_> {
         };
         let n = changes.len() as u64;
         self.txn_dirty |= n > 0;
+        if n > 0 && self.batch_started.is_none() {
+            self.batch_started = Some(Instant::now());
+        }
         self.o.throttle.acquire(0, n, 0).await;
         self.rows_uncommitted += n;
         if info.ordered {

