@@ -27,7 +27,13 @@ pub(crate) fn run(args: &ApplyArgs, out: &mut impl Write) -> anyhow::Result<Exit
     if args.database.is_empty() {
         bail!("nothing to apply: give --database");
     }
-    let selection = ApplySelection::databases(&args.database);
+    if args.target_database.is_some() && args.database.len() != 1 {
+        bail!("--target-database renames one database: give exactly one --database with it");
+    }
+    let mut selection = ApplySelection::databases(&args.database);
+    if let Some(t) = &args.target_database {
+        selection.databases[0].1 = t.clone();
+    }
     let handoff = match &args.start {
         Some(s) => Some(HandOff {
             start: position(s, "--start")?,

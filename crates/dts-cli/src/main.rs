@@ -60,6 +60,10 @@ pub(crate) struct ApplyArgs {
     /// A database to apply (every table in it); repeatable.
     #[arg(long, value_name = "DB")]
     pub(crate) database: Vec<String>,
+    /// Apply into this database on the target (with exactly one
+    /// --database).
+    #[arg(long, value_name = "DB")]
+    pub(crate) target_database: Option<String>,
     /// Where to start when the task has no checkpoint yet (what `dts copy`
     /// printed), as FILE:OFFSET.
     #[arg(long, value_name = "FILE:OFFSET")]
