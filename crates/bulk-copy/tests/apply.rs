@@ -588,3 +588,110 @@ async fn s12_a_statement_logged_instead_of_rows_stops_the_apply() {
     drop_shadow(&dbs).await;
     dbs.cleanup().await;
 }
+
+#[tokio::test]
+async fn n8_killed_dump_thread_and_apply_connection_are_survived_exactly() {
+    let dbs = TestDatabases::new("apply_kill").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let accounts = 300u64;
+    for d in [
+        "CREATE TABLE acct (id INT PRIMARY KEY, balance BIGINT NOT NULL)",
+        "CREATE TABLE log (id BIGINT AUTO_INCREMENT PRIMARY KEY, acct INT, delta INT)",
+    ] {
+        exec(&mut src, d).await;
+        exec(&mut tgt, d).await;
+    }
+    let seed = format!(
+        "INSERT INTO acct WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {accounts}) \
+         SELECT i, 1000 FROM s"
+    );
+    exec(&mut src, &seed).await;
+    exec(&mut tgt, &seed).await;
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let start = hand_off(&dbs, &sel).await;
+    let stop_writer = Arc::new(AtomicBool::new(false));
+    let writer = bank_writer(dbs.name.clone(), accounts, stop_writer.clone());
+    let progress = ApplyProgress::new();
+    let stop = StopSignal::new();
+    let o = ApplyOptions {
+        progress: progress.clone(),
+        stop: stop.clone(),
+        commit_interval: Duration::from_millis(20),
+        ..options(&dbs)
+    };
+    let applier = {
+        let (sel, o, start) = (sel.clone(), o.clone(), start.clone());
+        tokio::spawn(async move {
+            apply_changes(
+                &opts(Server::Source, None),
+                &opts(Server::Target, None),
+                &sel,
+                Some(&HandOff {
+                    start,
+                    overlap_end: None,
+                }),
+                &o,
+            )
+            .await
+        })
+    };
+    let mut admin_src = dts_test_support::connect(Server::Source, None).await;
+    let mut admin_tgt = dts_test_support::connect(Server::Target, None).await;
+    let mut killed = (0, 0);
+    // Alternate until each side was killed twice (an id read just before a
+    // reconnect may be gone already).
+    for round in 0..40 {
+        if killed.0 >= 2 && killed.1 >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let s = progress.status();
+        if round % 2 == 0 {
+            if let Some(id) = s.target_connection_id {
+                match admin_tgt.query_drop(format!("KILL {id}")).await {
+                    Ok(()) => killed.0 += 1,
+                    Err(e) => eprintln!("KILL {id} on the target: {e} (reconnecting already)"),
+                }
+            }
+        } else if let Some(id) = s.source_connection_id {
+            match admin_src.query_drop(format!("KILL {id}")).await {
+                Ok(()) => killed.1 += 1,
+                Err(e) => eprintln!("KILL {id} on the source: {e} (reconnecting already)"),
+            }
+        }
+    }
+    stop_writer.store(true, Ordering::SeqCst);
+    writer.await.expect("writer");
+    let end = position(&mut src).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while progress.status().position.as_ref().is_none_or(|p| *p < end) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the apply did not catch up after the kills: {:?}",
+            progress.status()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.stop();
+    let r = applier
+        .await
+        .expect("apply task")
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    assert!(
+        killed.0 >= 2 && killed.1 >= 2,
+        "kills {killed:?}: {:?}",
+        progress.status()
+    );
+    assert!(
+        r.retries >= 1,
+        "the killed apply connection was replaced: {r:?}"
+    );
+    for t in ["acct", "log"] {
+        compare_tables(&mut src, &dbs.name, t, &mut tgt, None, None)
+            .await
+            .assert_equal(t);
+    }
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}

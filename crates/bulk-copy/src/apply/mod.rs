@@ -115,6 +115,11 @@ pub struct ApplyStatus {
     pub caught_up: bool,
     /// Restarts from the checkpoint after a transient error.
     pub retries: u64,
+    /// The target connection applying changes (its id, for `KILL` and
+    /// the process list).
+    pub target_connection_id: Option<u32>,
+    /// The source connection reading the binlog.
+    pub source_connection_id: Option<u32>,
 }
 
 /// A handle on an apply's status, readable while it runs.
@@ -521,9 +526,17 @@ async fn run_once(
     let mut reader = BinlogStreamReader::connect(cfg)
         .await
         .map_err(CopyError::from)?;
+    o.progress
+        .update(|s| s.target_connection_id = Some(tgt.id()));
     let (tx, rx) = mpsc::channel::<Result<Event, CopyError>>(o.queue_events.max(1));
+    let progress = o.progress.clone();
     let reader_task = tokio::spawn(async move {
+        let mut id = None;
         loop {
+            if reader.connection_id() != id {
+                id = reader.connection_id();
+                progress.update(|s| s.source_connection_id = id);
+            }
             let r = reader.next().await;
             let done = !matches!(r, Ok(Some(_)));
             let item = match r {
