@@ -24,7 +24,7 @@ pub mod throttle;
 
 pub use apply::{
     apply_changes, prepare_incremental, ApplyOptions, ApplyProgress, ApplyReport, ApplySelection,
-    ApplyStatus, HandOff, OnlineDdlMode, StopSignal,
+    ApplyStatus, HandOff, Heartbeat, OnlineDdlMode, StopSignal,
 };
 pub use checkpoint::LoadMethod;
 pub use copy::{

@@ -234,6 +234,10 @@ async fn a_bank_workload_keeps_its_invariant_at_every_checkpoint_and_ends_equal(
         progress: progress.clone(),
         stop: stop.clone(),
         commit_interval: Duration::from_millis(50),
+        heartbeat: Some(bulk_copy::Heartbeat {
+            interval: Duration::from_millis(100),
+            ..Default::default()
+        }),
         ..options(&dbs)
     };
     let applier = {
@@ -257,11 +261,15 @@ async fn a_bank_workload_keeps_its_invariant_at_every_checkpoint_and_ends_equal(
     // Sample the target while it applies: every committed state is a
     // prefix of the source, so the sum never changes.
     let mut samples = 0;
+    let mut lags = Vec::new();
     let until = std::time::Instant::now() + Duration::from_secs(4);
     while std::time::Instant::now() < until {
         let sum: i64 = query_one(&mut tgt, "SELECT SUM(balance) FROM acct").await;
         assert_eq!(sum, accounts as i64 * 1000, "bank invariant on the target");
         samples += 1;
+        if let Some(l) = progress.status().lag {
+            lags.push(l);
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     stop_writer.store(true, Ordering::SeqCst);
@@ -284,6 +292,13 @@ async fn a_bank_workload_keeps_its_invariant_at_every_checkpoint_and_ends_equal(
         .unwrap_or_else(|e| panic!("apply: {e}"));
     assert!(transactions > 50, "the writer ran ({transactions})");
     assert!(samples > 10);
+    // The heartbeat measures the lag below the second while the apply
+    // keeps up (event timestamps alone give whole seconds).
+    assert!(
+        lags.iter()
+            .any(|l| *l < Duration::from_secs(5) && l.subsec_micros() != 0),
+        "lag samples from the heartbeat: {lags:?}"
+    );
     assert!(r.transactions >= transactions, "{r:?}");
     for t in ["acct", "log"] {
         compare_tables(&mut src, &dbs.name, t, &mut tgt, None, None)

@@ -11,7 +11,7 @@ use anyhow::{bail, Context as _};
 use dts_core::binlog_reader::position::FilePosition;
 use dts_core::bulk_copy::{
     apply_changes, prepare_incremental, ApplyOptions, ApplySelection, ConflictPolicy, HandOff,
-    ThrottleLimits,
+    Heartbeat, ThrottleLimits,
 };
 
 use crate::dump_stream::opts_from_url;
@@ -64,6 +64,10 @@ pub(crate) fn run(args: &ApplyArgs, out: &mut impl Write) -> anyhow::Result<Exit
         stop_at_end: args.stop_at_end,
         commit_interval: Duration::from_millis(args.commit_interval_ms),
         batch_bytes: args.batch_bytes,
+        heartbeat: (args.heartbeat_ms > 0).then(|| Heartbeat {
+            interval: Duration::from_millis(args.heartbeat_ms),
+            ..Heartbeat::default()
+        }),
         ..ApplyOptions::default()
     };
     options.throttle.set_limits(ThrottleLimits {

@@ -107,6 +107,12 @@ pub(crate) struct ApplyArgs {
     /// Changes held before they are written, in bytes.
     #[arg(long, default_value_t = 8 << 20)]
     pub(crate) batch_bytes: usize,
+    /// Write a heartbeat row to the source's `dts_meta`.`heartbeat` table
+    /// every this many milliseconds, for a lag measured to the millisecond
+    /// (0: off, the lag comes from event timestamps and nothing is written
+    /// to the source).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) heartbeat_ms: u64,
     /// Print progress every second (on stderr).
     #[arg(long)]
     pub(crate) progress: bool,

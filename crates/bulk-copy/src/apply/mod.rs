@@ -179,6 +179,34 @@ pub struct ApplyOptions {
     pub stop_at_end: bool,
     /// Restarts from the checkpoint after transient errors before giving up.
     pub max_retries: u32,
+    /// A heartbeat written to the source, for a lag measured to the
+    /// millisecond; `None` measures the lag from event timestamps (whole
+    /// seconds) and needs no write access to the source.
+    pub heartbeat: Option<Heartbeat>,
+}
+
+/// The heartbeat: every `interval`, the apply writes the source's current
+/// time into `database`.`table` on the source (created if missing, one row
+/// per task); when the row's change arrives in the binlog, the lag is the
+/// time since then. The row is never applied to the target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// The database on the source (created if missing).
+    pub database: String,
+    /// The table.
+    pub table: String,
+    /// How often.
+    pub interval: Duration,
+}
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Heartbeat {
+            database: "dts_meta".into(),
+            table: "heartbeat".into(),
+            interval: Duration::from_secs(1),
+        }
+    }
 }
 
 impl Default for ApplyOptions {
@@ -199,6 +227,7 @@ impl Default for ApplyOptions {
             until: None,
             stop_at_end: false,
             max_retries: 10,
+            heartbeat: None,
         }
     }
 }
@@ -269,6 +298,39 @@ async fn ensure_meta(c: &mut Conn, schema: &str) -> Result<(), CopyError> {
         ))?;
     }
     Ok(())
+}
+
+async fn start_heartbeat(
+    source: &Opts,
+    h: &Heartbeat,
+    task: &str,
+) -> Result<tokio::task::JoinHandle<()>, CopyError> {
+    let mut c = Conn::new(source.clone())
+        .await
+        .map_err(db_err("source", "connecting for the heartbeat"))?;
+    let t = format!("{}.{}", quote(&h.database), quote(&h.table));
+    c.query_drop(format!(
+        "CREATE DATABASE IF NOT EXISTS {}; CREATE TABLE IF NOT EXISTS {t} (\
+           task VARBINARY(255) NOT NULL PRIMARY KEY, ts_us BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB",
+        quote(&h.database)
+    ))
+    .await
+    .map_err(db_err(
+        "source",
+        format!("creating the heartbeat table {t} (turn the heartbeat off if the task may not write to the source)"),
+    ))?;
+    let (interval, task) = (h.interval, task.to_string());
+    let sql = format!(
+        "REPLACE INTO {t} (task, ts_us) VALUES (?, CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS UNSIGNED))"
+    );
+    Ok(tokio::spawn(async move {
+        loop {
+            if let Err(e) = c.exec_drop(&sql, (&task,)).await {
+                tracing::warn!(error = %e, "heartbeat write failed");
+            }
+            tokio::time::sleep(interval).await;
+        }
+    }))
 }
 
 async fn prepared(c: &mut Conn, o: &ApplyOptions) -> Result<bool, CopyError> {
@@ -528,6 +590,10 @@ async fn run_once(
         .map_err(CopyError::from)?;
     o.progress
         .update(|s| s.target_connection_id = Some(tgt.id()));
+    let heartbeat_task = match &o.heartbeat {
+        Some(h) => Some(start_heartbeat(source, h, &o.task).await?),
+        None => None,
+    };
     let (tx, rx) = mpsc::channel::<Result<Event, CopyError>>(o.queue_events.max(1));
     let progress = o.progress.clone();
     let reader_task = tokio::spawn(async move {
@@ -570,11 +636,15 @@ async fn run_once(
         rows_uncommitted: 0,
         fk_checks: true,
         last_event_time: 0,
+        heartbeat_us: None,
         transactions: saved.transactions,
         rows: saved.rows,
     };
     let r = a.run().await;
     reader_task.abort();
+    if let Some(h) = heartbeat_task {
+        h.abort();
+    }
     if r.is_err() && a.open {
         let _ = a.tgt.query_drop("ROLLBACK").await;
     }
@@ -610,6 +680,8 @@ struct Applier<'a> {
     /// The session's foreign_key_checks.
     fk_checks: bool,
     last_event_time: u32,
+    /// The source time (µs) of the last heartbeat read, not yet committed.
+    heartbeat_us: Option<u64>,
     transactions: u64,
     rows: u64,
 }
@@ -707,7 +779,12 @@ impl Applier<'_> {
         self.txns_uncommitted = 0;
         self.rows_uncommitted = 0;
         let c = self.counts;
-        let lag = if self.last_event_time == 0 {
+        let lag = if let Some(us) = self.heartbeat_us.take() {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as u64);
+            Some(Duration::from_micros(now.saturating_sub(us)))
+        } else if self.last_event_time == 0 {
             None
         } else {
             Some(Duration::from_secs(
@@ -919,6 +996,30 @@ impl Applier<'_> {
         Ok(())
     }
 
+    /// The lag from this task's heartbeat row.
+    fn heartbeat_rows(&mut self, r: &RowsEvent) {
+        for ch in &r.rows {
+            let after = match ch {
+                RowChange::Insert { after } | RowChange::Update { after, .. } => after,
+                RowChange::Delete { .. } => continue,
+            };
+            let task = match after.first() {
+                Some(Some(binlog_reader::Value::Bytes(b))) => b.as_slice(),
+                _ => continue,
+            };
+            if task != self.o.task.as_bytes() {
+                continue;
+            }
+            let ts = match after.get(1) {
+                Some(Some(binlog_reader::Value::UInt(u))) => *u,
+                Some(Some(binlog_reader::Value::Int(i))) => *i as u64,
+                Some(Some(binlog_reader::Value::IntUnknownSign { raw, .. })) => *raw,
+                _ => continue,
+            };
+            self.heartbeat_us = Some(ts);
+        }
+    }
+
     async fn table(&mut self, db: &str, name: &str) -> Result<Option<Arc<TableInfo>>, CopyError> {
         if let Some(t) = self.cache.get(db, name) {
             return Ok(t.clone());
@@ -935,6 +1036,12 @@ impl Applier<'_> {
 
     async fn rows_event(&mut self, r: &RowsEvent, at: &str) -> Result<(), CopyError> {
         let (db, name) = (r.table.schema.clone(), r.table.table.clone());
+        if let Some(h) = &self.o.heartbeat {
+            if h.database == db && h.table == name {
+                self.heartbeat_rows(r);
+                return Ok(());
+            }
+        }
         let Some(info) = self.table(&db, &name).await? else {
             return Ok(());
         };
