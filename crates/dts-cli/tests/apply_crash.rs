@@ -18,6 +18,10 @@ use dts_test_support::{binlog_position, compare_tables, exec, query_one, Server,
 use mysql_async::prelude::*;
 
 fn dts_apply(db: &str, task: &str) -> Command {
+    dts_apply_at(db, task, "30000")
+}
+
+fn dts_apply_at(db: &str, task: &str, rows_per_sec: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_dts"));
     c.args([
         "apply",
@@ -36,7 +40,7 @@ fn dts_apply(db: &str, task: &str) -> Command {
         "--batch-bytes",
         "200000",
         "--max-rows-per-sec",
-        "30000",
+        rows_per_sec,
     ]);
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
     c
@@ -198,6 +202,64 @@ async fn c2_c3_c5_c7_apply_killed_at_commit_points_ddl_and_random_moments_ends_e
         .expect("journal")
         .expect("a row");
     assert_eq!(journal, 0, "every DDL journaled as finished");
+    let shadow = dts_core::bulk_copy::apply::shadow_database(&task, &dbs.name);
+    exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
+    dbs.cleanup().await;
+}
+
+/// C6: a slow apply (throttled) killed while the server sends only
+/// heartbeats between the backlog's events: the saved position is never past
+/// rows not yet applied, so the target holds exactly the transactions the
+/// checkpoint counts, and a rerun finishes equal.
+#[tokio::test]
+async fn c6_a_slow_apply_killed_leaves_the_target_exactly_at_its_checkpoint() {
+    let dbs = TestDatabases::new("apply_slow").await;
+    let task = dbs.name.clone();
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let t = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))";
+    exec(&mut src, t).await;
+    exec(&mut tgt, t).await;
+    let (file, pos) = binlog_position(&mut src).await;
+    for i in 1..=400 {
+        exec(&mut src, &format!("INSERT INTO t VALUES ({i}, 'r{i}')")).await;
+    }
+    let mut slow = dts_apply_at(&dbs.name, &task, "100");
+    slow.args(["--start", &format!("{file}:{pos}")]);
+    slow.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = slow.spawn().expect("dts apply");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "still applying when killed"
+    );
+    child.kill().ok();
+    child.wait().ok();
+    let (txns,): (u64,) = tgt
+        .exec_first(
+            "SELECT transactions FROM dts_meta.cdc_checkpoint WHERE task = ?",
+            (&task,),
+        )
+        .await
+        .expect("checkpoint")
+        .expect("a checkpoint row");
+    let rows: u64 = query_one(&mut tgt, "SELECT COUNT(*) FROM t").await;
+    let max: Option<u64> = query_one(&mut tgt, "SELECT MAX(id) FROM t").await;
+    assert!(txns > 0 && txns < 400, "killed mid-way: {txns}");
+    assert_eq!(
+        rows, txns,
+        "the target holds exactly the committed transactions"
+    );
+    assert_eq!(max, Some(rows), "and they are a prefix of the source's");
+    let out = dts_apply(&dbs.name, &task).output().expect("dts apply");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    compare_tables(&mut src, &dbs.name, "t", &mut tgt, None, None)
+        .await
+        .assert_equal("t");
     let shadow = dts_core::bulk_copy::apply::shadow_database(&task, &dbs.name);
     exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
     dbs.cleanup().await;
