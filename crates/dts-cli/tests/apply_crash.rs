@@ -237,7 +237,7 @@ async fn c6_a_slow_apply_killed_leaves_the_target_exactly_at_its_checkpoint() {
     child.wait().ok();
     let (txns,): (u64,) = tgt
         .exec_first(
-            "SELECT transactions FROM dts_meta.cdc_checkpoint WHERE task = ?",
+            "SELECT rows_applied FROM dts_meta.cdc_checkpoint WHERE task = ?",
             (&task,),
         )
         .await
