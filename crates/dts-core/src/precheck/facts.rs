@@ -99,6 +99,8 @@ pub struct ServerFacts {
     pub engines: BTreeSet<String>,
     /// Collations it has, lower case.
     pub collations: BTreeSet<String>,
+    /// Whether table partitioning is available.
+    pub partitioning: bool,
 }
 
 impl ServerFacts {
@@ -232,7 +234,17 @@ pub async fn read_facts(conn: &mut Conn) -> DbResult<ServerFacts> {
     let collations: Vec<String> = conn
         .query("SELECT COLLATION_NAME FROM information_schema.COLLATIONS")
         .await?;
+    // MariaDB has partitioning as a plugin; MySQL 8 builds it in (InnoDB's
+    // native partitioning), MySQL 5.7 lists it as a plugin too.
+    let plugin: Option<String> = conn
+        .query_first(
+            "SELECT PLUGIN_STATUS FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'partition'",
+        )
+        .await?;
+    let partitioning =
+        plugin.as_deref() == Some("ACTIVE") || (!version.is_mariadb() && version.at_least(8, 0));
     Ok(ServerFacts {
+        partitioning,
         version_text,
         version,
         variables,

@@ -211,7 +211,7 @@ pub async fn run_precheck(task: &TaskConfig) -> PrecheckReport {
     let src = connect(&task.source, "source", &mut checks).await;
     let tgt = connect(&task.target, "target", &mut checks).await;
     if let (Some(mut s), Some(mut t)) = (src, tgt) {
-        match gather(task, &mut s, &mut t).await {
+        match gather(task, &mut s, &mut t, &mut checks).await {
             Ok(ctx) => judge(task, &ctx, &mut checks),
             Err((id, e)) => checks.push(fail(
                 id,
@@ -401,7 +401,76 @@ struct Ctx {
 
 type GatherError = (&'static str, mysql_async::Error);
 
-async fn gather(task: &TaskConfig, s: &mut Conn, t: &mut Conn) -> Result<Ctx, GatherError> {
+/// What the selected databases hold, from `information_schema` alone (so it
+/// is known even when the account lacks the privileges to read the
+/// definitions).
+struct Inventory {
+    /// Selected (database, table).
+    tables: Vec<(String, String)>,
+    /// Per selected database: (name, has views, triggers, routines, events);
+    /// only for whole-database selections.
+    dbs: Vec<(String, [bool; 4])>,
+}
+
+async fn inventory(
+    task: &TaskConfig,
+    s: &mut Conn,
+    dbs: &[String],
+) -> Result<Inventory, mysql_async::Error> {
+    let mut inv = Inventory {
+        tables: Vec::new(),
+        dbs: Vec::new(),
+    };
+    for db in dbs {
+        let rows: Vec<(String, String)> = s
+            .exec(
+                "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+                (db,),
+            )
+            .await?;
+        let mut views = false;
+        for (name, ty) in rows {
+            if ty == "VIEW" {
+                views = true;
+            } else if task.selected(db, &name).is_some() {
+                inv.tables.push((db.clone(), name));
+            }
+        }
+        let whole = task.objects.iter().any(|o| &o.database == db && o.whole());
+        if !whole {
+            continue;
+        }
+        let mut flags = [views, false, false, false];
+        for (i, sql) in [
+            (
+                1,
+                "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?",
+            ),
+            (
+                2,
+                "SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?",
+            ),
+            (
+                3,
+                "SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?",
+            ),
+        ] {
+            let n: Option<u64> = s.exec_first(sql, (db,)).await?;
+            if let Some(f) = flags.get_mut(i) {
+                *f = n.unwrap_or(0) > 0;
+            }
+        }
+        inv.dbs.push((db.clone(), flags));
+    }
+    Ok(inv)
+}
+
+async fn gather(
+    task: &TaskConfig,
+    s: &mut Conn,
+    t: &mut Conn,
+    checks: &mut Vec<Check>,
+) -> Result<Ctx, GatherError> {
     let src = read_facts(s).await.map_err(|e| ("source.connect", e))?;
     let tgt = read_facts(t).await.map_err(|e| ("target.connect", e))?;
     let mut selection_errors = Vec::new();
@@ -419,6 +488,11 @@ async fn gather(task: &TaskConfig, s: &mut Conn, t: &mut Conn) -> Result<Ctx, Ga
             ));
         }
     }
+    // Privileges first: they decide whether the definitions can be read.
+    let inv = inventory(task, s, &dbs)
+        .await
+        .map_err(|e| ("source.objects", e))?;
+    privilege_checks(task, &src, &tgt, &inv, checks);
     let whole = extract_schema(s, &dbs)
         .await
         .map_err(|e| ("source.objects", schema_err(e)))?;
@@ -659,7 +733,6 @@ fn judge(task: &TaskConfig, ctx: &Ctx, out: &mut Vec<Check>) {
     }
 
     binlog_checks(task, src, ctx, out);
-    privilege_checks(task, ctx, out);
 
     // source.primary_keys
     let keyless: Vec<String> = ctx
@@ -1175,19 +1248,18 @@ fn missing_grants(f: &ServerFacts, needs: &[Need]) -> (Vec<String>, Vec<String>)
     (found, fixes)
 }
 
-fn privilege_checks(task: &TaskConfig, ctx: &Ctx, out: &mut Vec<Check>) {
-    let src = &ctx.src;
-    let tgt = &ctx.tgt;
+fn privilege_checks(
+    task: &TaskConfig,
+    src: &ServerFacts,
+    tgt: &ServerFacts,
+    inv: &Inventory,
+    out: &mut Vec<Check>,
+) {
     let incremental = task.migration.has(MigrationType::Incremental);
     let schema_phase = task.migration.has(MigrationType::Schema);
     let mut s = Vec::new();
-    for t in &ctx.tables {
-        s.push(need(
-            &["SELECT"],
-            Some(&t.db),
-            Some(&t.name),
-            "reading the data",
-        ));
+    for (db, t) in &inv.tables {
+        s.push(need(&["SELECT"], Some(db), Some(t), "reading the data"));
     }
     if incremental {
         s.push(need(
@@ -1203,27 +1275,27 @@ fn privilege_checks(task: &TaskConfig, ctx: &Ctx, out: &mut Vec<Check>) {
             "reading binlog positions",
         ));
     }
-    for d in &ctx.schema.databases {
-        if schema_phase && !d.views.is_empty() {
+    for (db, [views, triggers, _, events]) in &inv.dbs {
+        if schema_phase && *views {
             s.push(need(
                 &["SHOW VIEW"],
-                Some(&d.name),
+                Some(db),
                 None,
                 "reading view definitions",
             ));
         }
-        if schema_phase && !d.triggers.is_empty() {
+        if schema_phase && *triggers {
             s.push(need(
                 &["TRIGGER"],
-                Some(&d.name),
+                Some(db),
                 None,
                 "reading trigger definitions",
             ));
         }
-        if schema_phase && !d.events.is_empty() {
+        if schema_phase && *events {
             s.push(need(
                 &["EVENT"],
-                Some(&d.name),
+                Some(db),
                 None,
                 "reading event definitions",
             ));
@@ -1271,22 +1343,22 @@ fn privilege_checks(task: &TaskConfig, ctx: &Ctx, out: &mut Vec<Check>) {
     let ddl: &[&'static str] = &["CREATE", "DROP", "ALTER", "INDEX"];
     let dml: &[&'static str] = &["SELECT", "INSERT", "UPDATE", "DELETE"];
     let mut tdbs = BTreeSet::new();
-    for x in &ctx.tables {
-        tdbs.insert(x.target_db.clone());
-    }
     let names = task.name_map();
-    for d in &ctx.schema.databases {
-        let td = names.database(&d.name);
+    for (db, _) in &inv.tables {
+        tdbs.insert(names.database(db));
+    }
+    for (db, [views, triggers, routines, events]) in &inv.dbs {
+        let td = names.database(db);
         tdbs.insert(td.clone());
         if schema_phase {
-            if !d.views.is_empty() {
+            if *views {
                 t.push(need(&["CREATE VIEW"], Some(&td), None, "creating views"));
                 t.push(need(&["SHOW VIEW"], Some(&td), None, "checking views"));
             }
-            if !d.triggers.is_empty() {
+            if *triggers {
                 t.push(need(&["TRIGGER"], Some(&td), None, "creating triggers"));
             }
-            if !d.routines.is_empty() {
+            if *routines {
                 t.push(need(
                     &["CREATE ROUTINE"],
                     Some(&td),
@@ -1300,7 +1372,7 @@ fn privilege_checks(task: &TaskConfig, ctx: &Ctx, out: &mut Vec<Check>) {
                     "replacing routines",
                 ));
             }
-            if !d.events.is_empty() {
+            if *events {
                 t.push(need(&["EVENT"], Some(&td), None, "creating events"));
             }
         }
@@ -1742,13 +1814,21 @@ fn settings_checks(ctx: &Ctx, out: &mut Vec<Check>) {
             "set [migration] name_case = \"lower\" so the names are lower-cased explicitly, or \
              use a target initialised with lower_case_table_names = 0",
         ));
-    } else if tl != sl {
+    } else if tl != sl && tl == 0 {
         out.push(warn(
             "pair.lower_case_table_names",
             format!("lower_case_table_names: source {sl}, target {tl}"),
             "applications that spell names in another case behave differently on the target; \
              initialise the target with the source's lower_case_table_names, or acknowledge \
              pair.lower_case_table_names",
+        ));
+    } else if tl != sl {
+        out.push(pass(
+            "pair.lower_case_table_names",
+            format!(
+                "lower_case_table_names: source {sl}, target {tl}; every target name is in \
+                 lower case"
+            ),
         ));
     } else {
         out.push(pass(
@@ -2007,7 +2087,7 @@ fn object_checks(task: &TaskConfig, ctx: &Ctx, out: &mut Vec<Check>) {
         pass("source.engines", "every selected table is InnoDB")
     });
 
-    let have_partitioning = ctx.tgt.engines.contains("PARTITION") || !ctx.tgt.version.is_mariadb();
+    let have_partitioning = ctx.tgt.partitioning;
     out.push(if partitioned.is_empty() {
         pass("source.partitioning", "no partitioned table")
     } else if !have_partitioning {
