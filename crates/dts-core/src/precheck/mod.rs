@@ -2127,3 +2127,195 @@ fn object_checks(task: &TaskConfig, ctx: &Ctx, out: &mut Vec<Check>) {
         )
     });
 }
+
+/// The judging of conditions no test server here can show (MySQL and
+/// PolarDB settings, server_id 0, older and other-flavour targets, missing
+/// collations and engines), on facts written by hand. The real-server tests
+/// are in `tests/precheck.rs`.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use schema_diff::model::{Column, Database, Table};
+
+    fn facts(version: &str, vars: &[(&str, &str)]) -> ServerFacts {
+        ServerFacts {
+            version_text: version.into(),
+            version: ServerVersion::parse(version).unwrap(),
+            variables: vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ssl_cipher: String::new(),
+            privileges: facts::Privileges::default(),
+            is_replica: Some(false),
+            engines: ["INNODB", "MYISAM"].map(String::from).into_iter().collect(),
+            collations: ["utf8mb4_general_ci", "utf8mb4_bin"]
+                .map(String::from)
+                .into_iter()
+                .collect(),
+            partitioning: true,
+        }
+    }
+
+    fn task() -> TaskConfig {
+        TaskConfig::from_toml(
+            "[source]\nurl = \"mysql://a@h:1\"\n[target]\nurl = \"mysql://a@h:2\"\n\
+             [[objects]]\ndatabase = \"d\"\n",
+            None,
+        )
+        .unwrap()
+    }
+
+    fn ctx(src: ServerFacts, tgt: ServerFacts, schema: Schema) -> Ctx {
+        Ctx {
+            src,
+            tgt,
+            whole: schema.clone(),
+            schema,
+            selection_errors: vec![],
+            tables: vec![],
+            target_objects: BTreeSet::new(),
+            target_nonempty: BTreeSet::new(),
+            expected: Ok(Schema::default()),
+        }
+    }
+
+    fn binlog(vars: &[(&str, &str)]) -> Vec<Check> {
+        let src = facts("8.0.36", vars);
+        let c = ctx(src.clone(), facts("8.0.36", &[]), Schema::default());
+        let mut out = vec![];
+        binlog_checks(&task(), &src, &c, &mut out);
+        out
+    }
+
+    fn status(out: &[Check], id: &str) -> Status {
+        let c = out.iter().find(|c| c.id == id).unwrap();
+        assert!(c.status == Status::Pass || !c.fix.is_empty(), "{c:?}");
+        c.status
+    }
+
+    const GOOD: &[(&str, &str)] = &[
+        ("log_bin", "ON"),
+        ("binlog_format", "ROW"),
+        ("binlog_row_image", "FULL"),
+        ("binlog_row_value_options", ""),
+        ("binlog_checksum", "CRC32"),
+        ("server_id", "1"),
+        ("gtid_mode", "ON"),
+        ("binlog_expire_logs_seconds", "2592000"),
+    ];
+
+    fn with(over: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut v: Vec<_> = GOOD
+            .iter()
+            .filter(|(k, _)| !over.iter().any(|(o, _)| o == k))
+            .copied()
+            .collect();
+        v.extend_from_slice(over);
+        v
+    }
+
+    #[test]
+    fn mysql_binlog_settings() {
+        let out = binlog(GOOD);
+        assert!(out.iter().all(|c| c.status == Status::Pass), "{out:#?}");
+        let out = binlog(&with(&[("binlog_row_value_options", "PARTIAL_JSON")]));
+        assert_eq!(
+            status(&out, "source.binlog_row_value_options"),
+            Status::Failure
+        );
+        let out = binlog(&with(&[("gtid_mode", "OFF")]));
+        assert_eq!(status(&out, "source.gtid_mode"), Status::Warning);
+        let out = binlog(&with(&[("server_id", "0")]));
+        assert_eq!(status(&out, "source.server_id"), Status::Failure);
+        let out = binlog(&with(&[("binlog_transaction_compression", "ON")]));
+        assert_eq!(status(&out, "source.binlog_compress"), Status::Pass);
+        // PolarDB: loose_polar_log_bin shows as polar_log_bin.
+        let out = binlog(&with(&[("polar_log_bin", "OFF")]));
+        assert_eq!(status(&out, "source.log_bin"), Status::Failure);
+        let c = out.iter().find(|c| c.id == "source.log_bin").unwrap();
+        assert!(c.fix.contains("loose_polar_log_bin"), "{c:?}");
+        let out = binlog(&with(&[("polar_log_bin", "ON"), ("log_bin", "OFF")]));
+        assert_eq!(status(&out, "source.log_bin"), Status::Pass);
+    }
+
+    #[test]
+    fn version_pairs() {
+        let v = |s: &str, t: &str| {
+            versions(
+                &ServerVersion::parse(s).unwrap(),
+                &ServerVersion::parse(t).unwrap(),
+            )
+            .status
+        };
+        assert_eq!(v("10.11.6-MariaDB", "11.4.2-MariaDB"), Status::Pass);
+        assert_eq!(v("8.0.36", "8.4.0"), Status::Pass);
+        assert_eq!(v("11.4.2-MariaDB", "10.11.6-MariaDB"), Status::Warning);
+        assert_eq!(v("8.0.36", "10.11.6-MariaDB"), Status::Warning);
+        assert_eq!(v("5.6.51", "8.0.36"), Status::Failure);
+    }
+
+    fn one_table(collation: &str, engine: &str) -> Schema {
+        Schema {
+            server: None,
+            databases: vec![Database {
+                name: "d".into(),
+                charset: "utf8mb4".into(),
+                collation: "utf8mb4_general_ci".into(),
+                create_sql: "CREATE DATABASE `d`".into(),
+                tables: vec![Table {
+                    name: "t".into(),
+                    table_type: "BASE TABLE".into(),
+                    engine: Some(engine.into()),
+                    collation: Some(collation.into()),
+                    columns: vec![Column {
+                        name: "c".into(),
+                        column_type: "varchar(10)".into(),
+                        collation: Some(collation.into()),
+                        ..Column::default()
+                    }],
+                    create_sql: format!(
+                        "CREATE TABLE `t` (\n  `c` varchar(10) COLLATE {collation}\n) ENGINE={engine}"
+                    ),
+                    ..Table::default()
+                }],
+                ..Database::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn target_lacks_a_collation_or_an_engine() {
+        let src = facts("8.0.36", &[]);
+        let tgt = facts("10.6.1-MariaDB", &[]);
+        // utf8mb4_0900_ai_ci maps to utf8mb4_unicode_520_ci on MariaDB 10.6,
+        // which this target does not have.
+        let c = ctx(
+            src.clone(),
+            tgt.clone(),
+            one_table("utf8mb4_0900_ai_ci", "InnoDB"),
+        );
+        let chk = target_features(&task(), &c);
+        assert_eq!(chk.status, Status::Failure, "{chk:?}");
+        assert!(chk.found.contains("utf8mb4_unicode_520_ci"), "{chk:?}");
+        let c = ctx(
+            src.clone(),
+            tgt.clone(),
+            one_table("utf8mb4_general_ci", "InnoDB"),
+        );
+        assert_eq!(target_features(&task(), &c).status, Status::Pass);
+        // An engine the target lacks.
+        let c = ctx(src, tgt, one_table("utf8mb4_general_ci", "ARCHIVE"));
+        let mut out = vec![];
+        object_checks(&task(), &c, &mut out);
+        assert_eq!(status(&out, "source.engines"), Status::Failure);
+    }
+
+    #[test]
+    fn schema_grant_patterns() {
+        assert!(facts::like("dtst\\_%", "dtst_x"));
+        assert!(!facts::like("dtst\\_%", "dtstax"));
+        assert!(facts::like("a_c", "abc"));
+        assert!(!facts::like("abc", "abcd"));
+    }
+}
