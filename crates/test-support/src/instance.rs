@@ -159,7 +159,7 @@ impl Instance {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("dts-instance-{}-{n}", std::process::id()));
         std::fs::remove_dir_all(&dir).ok();
-        std::fs::create_dir_all(&dir)
+        std::fs::create_dir_all(dir.join("tmp"))
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
         copy_dir(&template(), &dir.join("data"));
         let init = dir.join("init.sql");
@@ -236,6 +236,10 @@ impl Instance {
             "--bind-address=127.0.0.1".into(),
             "--skip-name-resolve".into(),
             format!("--init-file={}", d.join("init.sql").display()),
+            // A tmpdir of its own: at start a server deletes every `#sql*`
+            // file in its tmpdir, which would pull the temporary tables
+            // from under other servers sharing /tmp.
+            format!("--tmpdir={}", d.join("tmp").display()),
             "--innodb-buffer-pool-size=16M".into(),
             "--innodb-log-file-size=8M".into(),
             "--character-set-server=utf8mb4".into(),

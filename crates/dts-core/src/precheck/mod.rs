@@ -216,8 +216,9 @@ pub async fn run_precheck(task: &TaskConfig) -> PrecheckReport {
             Err((id, e)) => checks.push(fail(
                 id,
                 format!("reading the server failed: {}", scrub_err(task, &e)),
-                "grant the account the privileges listed in docs/precheck.md, then run the \
-                 precheck again",
+                "fix what the server reported (a missing privilege: see source.privileges \
+                 and target.privileges and docs/precheck.md), then run the precheck again; \
+                 the remaining checks run once the servers can be read",
             )),
         }
         s.disconnect().await.ok();
