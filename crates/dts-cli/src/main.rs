@@ -19,6 +19,7 @@ mod copy;
 mod dump;
 mod dump_stream;
 mod schema;
+mod task;
 
 /// Live MySQL and MariaDB migration, exact and resumable.
 #[derive(Parser, Debug)]
@@ -41,6 +42,15 @@ enum Command {
         #[command(subcommand)]
         command: SchemaCommand,
     },
+    /// The task file.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Check both servers and the selected objects before a task starts.
+    /// Exit code 2 on any failure, 1 when a warning is not acknowledged in
+    /// [precheck] acknowledge, 0 when the task may start.
+    Precheck(TaskFileArgs),
     /// Binlog tools.
     Binlog {
         #[command(subcommand)]
@@ -116,6 +126,23 @@ pub(crate) struct ApplyArgs {
     /// Print progress every second (on stderr).
     #[arg(long)]
     pub(crate) progress: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Print the task with every default filled in (passwords as ***).
+    Show(TaskFileArgs),
+}
+
+/// A task file argument.
+#[derive(Args, Debug)]
+pub(crate) struct TaskFileArgs {
+    /// The task file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: PathBuf,
+    /// Print JSON instead.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -278,6 +305,10 @@ fn main() -> ExitCode {
         Command::Binlog {
             command: BinlogCommand::Dump(args),
         } => dump::run(&args, &mut out),
+        Command::Config {
+            command: ConfigCommand::Show(args),
+        } => task::show(&args.config, args.json, &mut out),
+        Command::Precheck(args) => task::precheck(&args.config, args.json, &mut out),
     };
     let flushed = out.flush().map_err(anyhow::Error::from);
     match result.and_then(|code| flushed.map(|()| code)) {

@@ -14,6 +14,8 @@
 //!   byte-exactly: every column's exact value is hashed (strings and blobs as
 //!   their bytes with no transcoding, FLOAT/DOUBLE by their bits, temporal
 //!   values by their fields), and rows are compared as multisets.
+//! - [`Instance`] starts a throwaway MariaDB server with options of the
+//!   test's choosing, for settings the shared servers must keep.
 #![deny(missing_docs)]
 
 use std::collections::HashMap;
@@ -22,6 +24,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts, OptsBuilder, Value};
+
+pub mod instance;
+pub use instance::Instance;
 
 /// The environment variable naming the source server.
 pub const SOURCE_URL_VAR: &str = "DTS_TEST_SOURCE_URL";

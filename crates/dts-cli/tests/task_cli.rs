@@ -1,0 +1,120 @@
+//! `dts config show` and `dts precheck`: output, exit codes, and a password
+//! with a quote, a double quote, a backslash and a backtick that never shows
+//! (it is only ever in the task file, never in argv).
+
+use std::process::{Command, Output};
+
+use dts_test_support::{Server, TestDatabases};
+
+const NASTY: &str = "p'a\"s\\s`w0rd";
+const NASTY_IN_URL: &str = "p'a%22s%5Cs%60w0rd";
+
+fn dts(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dts"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn file(dir: &std::path::Path, name: &str, source: &str, db: &str, extra: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(
+        &p,
+        format!(
+            "[source]\nurl = \"{source}\"\n[target]\nurl = \"{}\"\n[[objects]]\n\
+             database = \"{db}\"\n[migration]\ntypes = [\"schema\", \"full\", \"incremental\"]\n{extra}",
+            Server::Target.url()
+        ),
+    )
+    .unwrap();
+    p.display().to_string()
+}
+
+#[tokio::test]
+async fn config_show_and_precheck() {
+    let dbs = TestDatabases::new("cli_precheck").await;
+    dbs.exec(Server::Source, "CREATE TABLE t (id INT PRIMARY KEY)")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let minimal = file(
+        dir.path(),
+        "shop.toml",
+        &Server::Source.url(),
+        &dbs.name,
+        "",
+    );
+    let o = dts(&["config", "show", "--config", &minimal]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("task = \"shop\"") && out.contains("connection_minutes = 720"),
+        "{out}"
+    );
+
+    // The root account of the test servers warns (documented): exit 1.
+    let o = dts(&["precheck", "--config", &minimal, "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    // Acknowledged: exit 0, and the table says the task may start.
+    let acked = file(
+        dir.path(),
+        "acked.toml",
+        &Server::Source.url(),
+        &dbs.name,
+        "[precheck]\nacknowledge = [\"source.privileges_excessive\", \"target.privileges_excessive\"]\n",
+    );
+    let o = dts(&["precheck", "--config", &acked]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("the task may start"));
+
+    // A password in the URL of the file: a failure (root has none), exit 2,
+    // and the password appears nowhere.
+    let with_pw = Server::Source
+        .url()
+        .replace("root@", &format!("root:{NASTY_IN_URL}@"));
+    let secret = file(dir.path(), "secret.toml", &with_pw, &dbs.name, "");
+    for args in [
+        vec!["config", "show", "--config", &secret],
+        vec!["config", "show", "--json", "--config", &secret],
+        vec!["precheck", "--config", &secret],
+        vec!["precheck", "--json", "--config", &secret],
+    ] {
+        let o = dts(&args);
+        let out = text(&o);
+        assert!(
+            !out.contains(NASTY) && !out.contains("w0rd"),
+            "{args:?}: {out}"
+        );
+        if args[0] == "precheck" {
+            assert_eq!(o.status.code(), Some(2), "{out}");
+            assert!(out.contains("source.connect"), "{out}");
+        }
+    }
+
+    // A bad file: exit 2, the key and what is allowed.
+    let bad = file(
+        dir.path(),
+        "bad.toml",
+        &Server::Source.url(),
+        &dbs.name,
+        "[retry]\nother_minutes = 2000\n",
+    );
+    let o = dts(&["precheck", "--config", &bad]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("retry.other_minutes") && err.contains("1 to 1440"),
+        "{err}"
+    );
+    dbs.cleanup().await;
+}
