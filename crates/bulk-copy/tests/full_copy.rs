@@ -258,7 +258,8 @@ async fn handoff(mode: SnapshotMode, readers: usize) {
 
     // Replicate this database only, from the reported position, with a
     // connection of its own (MariaDB multi-source), then compare.
-    let name = format!("h{}", std::process::id());
+    // One channel per test: the two hand-off tests run in parallel.
+    let name = format!("h{}_{readers}", std::process::id());
     let src_opts = opts(Server::Source, None);
     let mut admin = dts_test_support::connect(Server::Target, None).await;
     exec(
