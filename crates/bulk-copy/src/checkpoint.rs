@@ -176,6 +176,26 @@ impl Checkpoint {
                 format!("creating the metadata schema {s}"),
             ))?;
         }
+        // Added later: the snapshot of a one-transaction load.
+        let has: Option<i64> = c
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = ? \
+                 AND table_name = 'copy_range' AND column_name = 'snap_pos'",
+                (self.schema.trim_matches('`').replace("``", "`"),),
+            )
+            .await
+            .map_err(db_err("target", "reading the metadata schema"))?;
+        if has == Some(0) {
+            c.query_drop(format!(
+                "ALTER TABLE {s}.`copy_range` ADD COLUMN `snap_file` VARBINARY(512) NULL, \
+                 ADD COLUMN `snap_pos` BIGINT UNSIGNED NULL"
+            ))
+            .await
+            .map_err(db_err(
+                "target",
+                format!("updating the metadata schema {s}"),
+            ))?;
+        }
         Ok(())
     }
 
@@ -271,6 +291,15 @@ impl Checkpoint {
             "INSERT INTO {}.`copy_range` (`task`, `target_db`, `target_table`, `range_no`, `method`,
                `lo_key`, `hi_key`, `done_key`, `finished`, `rows_copied`, `bytes_copied`)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.schema
+        )
+    }
+
+    /// Records the snapshot a one-transaction load was read at.
+    pub(crate) fn snapshot_sql(&self) -> String {
+        format!(
+            "UPDATE {}.`copy_range` SET `snap_file` = ?, `snap_pos` = ?
+             WHERE `task` = ? AND `target_db` = ? AND `target_table` = ? AND `range_no` = ?",
             self.schema
         )
     }

@@ -555,6 +555,10 @@ struct Unit {
     hi: Option<Vec<Value>>,
     /// Unique checks stay on when the target table held rows of its own.
     unique_checks: bool,
+    /// The snapshot position of the reader that reads it (set when a reader
+    /// takes it): a one-transaction load records it, so that incremental
+    /// migration skips the changes the load already holds.
+    snapshot: Option<FilePosition>,
 }
 
 /// Rows on their way from a reader to a writer.
@@ -669,6 +673,7 @@ pub async fn copy_tables(
                     hi: r.hi,
                     // Off again only when the table started empty (below).
                     unique_checks: !r.started_empty,
+                    snapshot: None,
                 })
                 .collect()
         };
@@ -723,7 +728,7 @@ pub async fn copy_tables(
         }));
     }
     let mut reader_tasks = Vec::new();
-    for mut src in conns {
+    for (mut src, snapshot) in conns.into_iter().zip(positions.clone()) {
         let shared = shared.clone();
         let units = units.clone();
         let job_tx = job_tx.clone();
@@ -733,7 +738,8 @@ pub async fn copy_tables(
                     break;
                 }
                 let next = units.lock().ok().and_then(|mut q| q.pop_front());
-                let Some(unit) = next else { break };
+                let Some(mut unit) = next else { break };
+                unit.snapshot = snapshot.clone();
                 let (tx, rx) = mpsc::channel(shared.options.queue_buffers.max(1));
                 let table = unit.table;
                 let (after, hi) = (unit.after.clone(), unit.hi.clone());
@@ -840,6 +846,7 @@ async fn plan_table(
         lo: None,
         hi: None,
         unique_checks: !empty,
+        snapshot: None,
     };
     if p.key_names.is_empty() {
         return Ok(vec![one(LoadMethod::Whole)]);
@@ -889,6 +896,7 @@ async fn plan_table(
             lo: lo.clone(),
             hi: hi.clone(),
             unique_checks: !empty,
+            snapshot: None,
         });
         lo = hi;
     }
@@ -1180,6 +1188,21 @@ async fn write_unit(
                     )
                     .await
                     .map_err(db_err("target", format!("checkpointing {}", p.target)))?;
+                    if let Some(snap) = &unit.snapshot {
+                        c.exec_drop(
+                            cp.snapshot_sql(),
+                            (
+                                &snap.file,
+                                snap.offset,
+                                &cp.task,
+                                &p.target_db,
+                                &p.target_table,
+                                unit.range_no,
+                            ),
+                        )
+                        .await
+                        .map_err(db_err("target", format!("checkpointing {}", p.target)))?;
+                    }
                 }
             } else {
                 c.exec_drop(

@@ -656,7 +656,7 @@ async fn n8_killed_dump_thread_and_apply_connection_are_survived_exactly() {
     let mut killed = (0, 0);
     // Alternate until each side was killed twice (an id read just before a
     // reconnect may be gone already).
-    for round in 0..40 {
+    for round in 0..100 {
         if killed.0 >= 2 && killed.1 >= 2 {
             break;
         }

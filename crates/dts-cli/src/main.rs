@@ -18,6 +18,7 @@ mod apply;
 mod copy;
 mod dump;
 mod dump_stream;
+mod run;
 mod schema;
 mod task;
 
@@ -51,11 +52,30 @@ enum Command {
     /// Exit code 2 on any failure, 1 when a warning is not acknowledged in
     /// [precheck] acknowledge, 0 when the task may start.
     Precheck(TaskFileArgs),
+    /// Run the task: precheck, schema, full copy, foreign keys, then
+    /// incremental migration until stopped or cut over (the offline
+    /// strategy finishes by itself). Run it again to resume.
+    Run(TaskFileOnly),
+    /// The task's phase, progress, position and lag (--json: versioned).
+    Status(TaskFileArgs),
+    /// Ask the running task to stop, with its checkpoint flushed.
+    Stop(TaskFileOnly),
+    /// Cut over: wait for a small lag, fence the source, drain, create
+    /// triggers and events, align AUTO_INCREMENT, mark the task finished.
+    Cutover(TaskFileOnly),
     /// Binlog tools.
     Binlog {
         #[command(subcommand)]
         command: BinlogCommand,
     },
+}
+
+/// The task file alone.
+#[derive(Args, Debug)]
+pub(crate) struct TaskFileOnly {
+    /// The task file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: PathBuf,
 }
 
 /// Arguments of `dts apply`.
@@ -309,6 +329,10 @@ fn main() -> ExitCode {
             command: ConfigCommand::Show(args),
         } => task::show(&args.config, args.json, &mut out),
         Command::Precheck(args) => task::precheck(&args.config, args.json, &mut out),
+        Command::Run(args) => run::run(&args.config, &mut out),
+        Command::Status(args) => run::status(&args.config, args.json, &mut out),
+        Command::Stop(args) => run::stop(&args.config, &mut out),
+        Command::Cutover(args) => run::cut_over(&args.config, &mut out),
     };
     let flushed = out.flush().map_err(anyhow::Error::from);
     match result.and_then(|code| flushed.map(|()| code)) {

@@ -36,6 +36,7 @@
 pub mod config;
 pub mod precheck;
 pub mod secret;
+pub mod task;
 
 /// The library crates, for callers that drive one capability directly
 /// (`dts copy`, `dts binlog dump`) before the task wiring exists for it.

@@ -51,7 +51,7 @@ impl ApplySelection {
     }
 
     /// The source databases involved.
-    pub(crate) fn source_databases(&self) -> Vec<String> {
+    pub fn source_databases(&self) -> Vec<String> {
         let mut v: Vec<String> = self
             .databases
             .iter()
@@ -235,6 +235,9 @@ pub(crate) struct TableInfo {
     /// its changes are applied one by one in source order, so that the
     /// target's FK checks and cascades see what the source's saw.
     pub(crate) ordered: bool,
+    /// The snapshot position the full copy loaded the whole table at (one
+    /// transaction): changes before it are already in the target.
+    pub(crate) copied_at: Option<binlog_reader::position::FilePosition>,
 }
 
 impl TableInfo {
@@ -256,6 +259,7 @@ pub(crate) fn shadow_name(task: &str, db: &str) -> String {
 /// involvement from the target.
 pub(crate) async fn load_table(
     target: &mut Conn,
+    meta_schema: &str,
     task: &str,
     db: &str,
     table: &str,
@@ -347,7 +351,38 @@ pub(crate) async fn load_table(
             format!("reading the foreign keys of {target_q}"),
         ))?;
     let ordered = key.is_empty() || fks.is_some_and(|f| f.0 > 0);
+    let has_copy: Option<i64> = target
+        .exec_first(
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = ? \
+             AND table_name = 'copy_range' AND column_name = 'snap_pos'",
+            (meta_schema,),
+        )
+        .await
+        .map_err(db_err("target", "reading the metadata schema"))?;
+    let copied_at = if has_copy == Some(1) {
+        let rows: Vec<(Option<Vec<u8>>, Option<u64>)> = target
+            .exec(
+                format!(
+                    "SELECT snap_file, snap_pos FROM {}.`copy_range` WHERE task = ? AND target_db = ? \
+                     AND target_table = ? AND finished = 1",
+                    quote(meta_schema)
+                ),
+                (task, &route.target_db, &route.target_table),
+            )
+            .await
+            .map_err(db_err("target", "reading the copy's checkpoint"))?;
+        match rows.as_slice() {
+            [(Some(f), Some(p))] => Some(binlog_reader::position::FilePosition::new(
+                String::from_utf8_lossy(f),
+                *p,
+            )),
+            _ => None,
+        }
+    } else {
+        None
+    };
     Ok(TableInfo {
+        copied_at,
         meta,
         target: target_q,
         written,

@@ -1,0 +1,181 @@
+//! `dts run`, `dts status`, `dts stop` and `dts cutover`: one task from its
+//! task file, driven by dts-core's task runner.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use dts_core::config::TaskConfig;
+use dts_core::task::{cutover, request_stop, run_task, task_status, RunHandles, RunOutcome};
+
+use crate::line;
+
+fn load(path: &Path) -> anyhow::Result<TaskConfig> {
+    Ok(TaskConfig::from_file(path)?)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn handles() -> RunHandles {
+    RunHandles {
+        report: Arc::new(|s: &str| eprintln!("dts: {s}")),
+        ..RunHandles::default()
+    }
+}
+
+/// `dts run`: runs the task until it finishes (offline), is stopped (Ctrl-C,
+/// `dts stop`) or cut over.
+pub(crate) fn run(path: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let cfg = load(path)?;
+    let rt = runtime()?;
+    let h = handles();
+    let outcome = rt.block_on(async {
+        let stop = h.stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("dts: stopping at the next safe point (the checkpoint is kept)");
+                stop.stop();
+            }
+        });
+        let ticker = {
+            let (copy, apply) = (h.copy.clone(), h.apply.clone());
+            let tty = std::io::stderr().is_terminal();
+            tokio::spawn(async move {
+                let mut last = String::new();
+                loop {
+                    tokio::time::sleep(Duration::from_secs(if tty { 1 } else { 10 })).await;
+                    let c = copy.snapshot();
+                    let a = apply.status();
+                    let msg = if a.position.is_some() {
+                        format!(
+                            "incremental: at {}, {} transactions, {} row changes, lag {}",
+                            a.position.map(|p| p.to_string()).unwrap_or_default(),
+                            a.transactions,
+                            a.rows,
+                            a.lag
+                                .map(|l| format!("{:.1} s", l.as_secs_f64()))
+                                .unwrap_or_else(|| "unknown".into())
+                        )
+                    } else if c.rows > 0 {
+                        format!(
+                            "full: {} of ~{} rows, {:.0} rows/s{}",
+                            c.rows,
+                            c.estimated_rows,
+                            c.rows_per_sec,
+                            c.eta
+                                .map(|e| format!(", ETA {:.0} s", e.as_secs_f64()))
+                                .unwrap_or_default()
+                        )
+                    } else {
+                        continue;
+                    };
+                    if msg != last {
+                        eprintln!("dts: {msg}");
+                        last = msg;
+                    }
+                }
+            })
+        };
+        let r = run_task(&cfg, &h).await;
+        ticker.abort();
+        r
+    })?;
+    match outcome {
+        RunOutcome::Finished => line(out, format_args!("task {:?} finished", cfg.task))?,
+        RunOutcome::Stopped { phase } => line(
+            out,
+            format_args!(
+                "task {:?} stopped at phase {phase}; `dts run` resumes it",
+                cfg.task
+            ),
+        )?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `dts status`: the task's phase, progress, position and lag.
+pub(crate) fn status(path: &Path, json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let cfg = load(path)?;
+    let st = runtime()?.block_on(task_status(&cfg))?;
+    if json {
+        line(out, format_args!("{}", serde_json::to_string_pretty(&st)?))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(s) = &st.state else {
+        line(out, format_args!("task {:?} has not run yet", cfg.task))?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    line(
+        out,
+        format_args!(
+            "task {:?}: phase {}, {}{}",
+            cfg.task,
+            s.phase,
+            s.state,
+            if st.running {
+                " (a run holds it now)"
+            } else {
+                ""
+            }
+        ),
+    )?;
+    if let Some(e) = &s.error {
+        line(out, format_args!("last error: {e}"))?;
+    }
+    for t in &st.copy {
+        line(
+            out,
+            format_args!(
+                "  {}: {} rows copied, {}/{} ranges finished",
+                t.table, t.rows, t.ranges_finished, t.ranges
+            ),
+        )?;
+    }
+    if let Some(i) = &st.incremental {
+        line(
+            out,
+            format_args!(
+                "  incremental: at {}, {} transactions, {} row changes, lag {}",
+                i.position,
+                i.transactions,
+                i.rows,
+                i.lag_seconds
+                    .map(|l| format!("{l} s"))
+                    .unwrap_or_else(|| "unknown".into())
+            ),
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `dts stop`: asks the running task to stop with its checkpoint flushed.
+pub(crate) fn stop(path: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let cfg = load(path)?;
+    if runtime()?.block_on(request_stop(&cfg))? {
+        line(out, format_args!("asked task {:?} to stop", cfg.task))?;
+        Ok(ExitCode::SUCCESS)
+    } else {
+        anyhow::bail!("task {:?} has not run yet: nothing to stop", cfg.task)
+    }
+}
+
+/// `dts cutover`: each step printed as it goes.
+pub(crate) fn cut_over(path: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let cfg = load(path)?;
+    let h = RunHandles {
+        report: Arc::new(|s: &str| println!("{s}")),
+        ..RunHandles::default()
+    };
+    runtime()?.block_on(cutover(&cfg, &h))?;
+    line(out, format_args!("task {:?} cut over", cfg.task))?;
+    Ok(ExitCode::SUCCESS)
+}
