@@ -120,12 +120,49 @@ async fn cleanup(dbs: TestDatabases) {
     dbs.cleanup().await;
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// GET /metrics, as (name with labels, value) pairs.
+async fn metrics(port: u16) -> Vec<(String, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("the metrics endpoint answers");
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("request");
+    let mut body = String::new();
+    s.read_to_string(&mut body).await.expect("response");
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    body.lines()
+        .filter(|l| l.starts_with("dts_"))
+        .filter_map(|l| l.rsplit_once(' '))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn metric(m: &[(String, String)], prefix: &str) -> Option<String> {
+    m.iter()
+        .find(|(k, _)| k.starts_with(prefix))
+        .map(|(_, v)| v.clone())
+}
+
 #[tokio::test]
 async fn the_minimal_task_migrates_under_writes_cuts_over_and_refuses_a_second_run() {
     let dbs = TestDatabases::new("task_e2e").await;
     setup(&dbs).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = task_file(dir.path(), &dbs.name, "");
+    let port = free_port();
+    let config = task_file(
+        dir.path(),
+        &dbs.name,
+        &format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n"),
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let w = writer(dbs.name.clone(), stop.clone());
     let mut run = dts(&["run"], &config)
@@ -154,6 +191,65 @@ async fn the_minimal_task_migrates_under_writes_cuts_over_and_refuses_a_second_r
     stop.store(true, Ordering::SeqCst);
     let writes = w.await.expect("writer");
     assert!(writes > 20, "the writer ran ({writes})");
+    // Once the apply has caught up, /metrics and `dts status` tell the same
+    // story as the target: every row change the writer made is applied.
+    let mut src = dbs.source().await;
+    let (file, pos) = dts_test_support::binlog_position(&mut src).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let st = dts(&["status", "--json"], &config)
+            .output()
+            .expect("dts status");
+        let v: serde_json::Value = serde_json::from_slice(&st.stdout).expect("status json");
+        let at = v["incremental"]["position"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let m = metrics(port).await;
+        let end = dts_core::binlog_reader::position::FilePosition::new(file.clone(), pos);
+        let caught_up =
+            dts_core::binlog_reader::position::FilePosition::parse(&at).is_ok_and(|p| p >= end);
+        if caught_up {
+            let rows = v["incremental"]["rows"].as_u64().expect("rows");
+            // The writer started before the copy: part of its changes came
+            // with the copy, the rest through the binlog.
+            assert!(rows > 0, "changes applied through the binlog");
+            assert_eq!(
+                metric(&m, "dts_rows_applied_total").as_deref(),
+                Some(rows.to_string().as_str())
+            );
+            assert!(
+                metric(&m, "dts_phase{").is_some()
+                    && m.iter().any(|(k, _)| k.contains("phase=\"incremental\"")),
+                "{m:?}"
+            );
+            let lag: f64 = metric(&m, "dts_lag_seconds")
+                .expect("lag")
+                .parse()
+                .expect("a number");
+            assert!(
+                (0.0..5.0).contains(&lag),
+                "caught up, so the lag is small: {lag}"
+            );
+            let copied: u64 = metric(&m, "dts_rows_copied_total")
+                .expect("copied")
+                .parse()
+                .expect("n");
+            let total: u64 = v["copy"]
+                .as_array()
+                .expect("copy")
+                .iter()
+                .map(|t| t["rows"].as_u64().unwrap_or(0))
+                .sum();
+            assert_eq!(
+                copied, total,
+                "rows copied: /metrics and the checkpoint agree"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never caught up: {v}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     let cut = dts(&["cutover"], &config).output().expect("dts cutover");
     assert!(
         cut.status.success(),
@@ -169,7 +265,6 @@ async fn the_minimal_task_migrates_under_writes_cuts_over_and_refuses_a_second_r
     assert!(status.success(), "dts run ends when cut over");
     assert_equal(&dbs).await;
     // AUTO_INCREMENT aligned.
-    let mut src = dbs.source().await;
     let mut tgt = dbs.target().await;
     let q = format!(
         "SELECT auto_increment FROM information_schema.tables WHERE table_schema = '{}' AND table_name = 'orders'",
@@ -244,4 +339,142 @@ async fn dts_run_killed_in_every_phase_then_cut_over_ends_exact() {
     run.wait().expect("dts run");
     assert_equal(&dbs).await;
     cleanup(dbs).await;
+}
+
+#[tokio::test]
+async fn a_failing_task_is_marked_failed_and_fires_the_alert_command() {
+    let dbs = TestDatabases::new("task_alert").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let flag = dir.path().join("alert.txt");
+    // A database the source does not have: the precheck fails.
+    let config = task_file(
+        dir.path(),
+        &format!("{}_missing", dbs.name),
+        &format!(
+            "[alert]\ncommand = [\"sh\", \"-c\", \"echo \\\"$DTS_ALERT\\\" > '{}'\"]\n",
+            flag.display()
+        ),
+    );
+    let out = dts(&["run"], &config).output().expect("dts run");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alert = std::fs::read_to_string(&flag).expect("the alert command ran");
+    assert!(alert.contains("failed"), "{alert}");
+    let st = dts(&["status", "--json"], &config)
+        .output()
+        .expect("dts status");
+    let v: serde_json::Value = serde_json::from_slice(&st.stdout).expect("json");
+    assert_eq!(v["state"]["state"], "failed", "{v}");
+    assert!(
+        v["state"]["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("dts run"),
+        "{v}"
+    );
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_password_with_quotes_backslash_and_backtick_never_shows() {
+    let dbs = TestDatabases::new("task_pw").await;
+    let user = format!("dtspw{}", std::process::id());
+    let pw = "p'w\"d\\x`y";
+    let enc = "p%27w%22d%5Cx%60y";
+    for server in [Server::Source, Server::Target] {
+        let mut c = connect(server, None).await;
+        exec(
+            &mut c,
+            &format!(
+                "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'p\\'w\"d\\\\x`y'; \
+                 GRANT ALL ON *.* TO '{user}'@'%'"
+            ),
+        )
+        .await;
+    }
+    let mut src = dbs.source().await;
+    exec(
+        &mut src,
+        "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(5)); INSERT INTO t VALUES (1, 'a')",
+    )
+    .await;
+    let mut tgt = connect(Server::Target, None).await;
+    exec(&mut tgt, &format!("DROP DATABASE `{}`", dbs.name)).await;
+    let (sp, tp) = (
+        dts_test_support::opts(Server::Source, None).tcp_port(),
+        dts_test_support::opts(Server::Target, None).tcp_port(),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("pw.toml");
+    let write = |target_env: &str| {
+        std::fs::write(
+            &file,
+            format!(
+                "task = \"{name}\"\n[source]\nurl = \"mysql://{user}:{enc}@127.0.0.1:{sp}\"\n\
+                 [target]\nurl = \"mysql://{user}@127.0.0.1:{tp}\"\npassword_env = \"{target_env}\"\n\
+                 [[objects]]\ndatabase = \"{name}\"\n[migration]\ntypes = [\"schema\", \"full\"]\n",
+                name = dbs.name
+            ),
+        )
+        .expect("task file");
+    };
+    let shown = |o: &std::process::Output| {
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            !all.contains(pw) && !all.contains(enc) && !all.contains("p'w"),
+            "{all}"
+        );
+        all
+    };
+    // A wrong password first: the error says what failed, without it.
+    write("DTS_PW_WRONG");
+    let wrong = format!("{pw}-wrong");
+    let out = dts(&["run"], &file)
+        .env("DTS_PW_WRONG", &wrong)
+        .output()
+        .expect("dts run");
+    assert_eq!(out.status.code(), Some(2));
+    let text = shown(&out);
+    assert!(!text.contains(&wrong) && text.contains("target"), "{text}");
+    // Then the right one, from the environment and from the url.
+    write("DTS_PW_TARGET");
+    let out = dts(&["run"], &file)
+        .env("DTS_PW_TARGET", pw)
+        .output()
+        .expect("dts run");
+    let text = shown(&out);
+    assert!(out.status.success(), "{text}");
+    let st = dts(&["status", "--json"], &file)
+        .env("DTS_PW_TARGET", pw)
+        .output()
+        .expect("status");
+    shown(&st);
+    let show = dts(&["config", "show"], &file)
+        .env("DTS_PW_TARGET", pw)
+        .output()
+        .expect("config show");
+    shown(&show);
+    compare_tables(
+        &mut src,
+        &dbs.name,
+        "t",
+        &mut dbs.target().await,
+        None,
+        None,
+    )
+    .await
+    .assert_equal("t");
+    for server in [Server::Source, Server::Target] {
+        let mut c = connect(server, None).await;
+        exec(&mut c, &format!("DROP USER IF EXISTS '{user}'@'%'")).await;
+    }
+    dbs.cleanup().await;
 }

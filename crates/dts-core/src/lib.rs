@@ -34,6 +34,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod metrics;
 pub mod precheck;
 pub mod secret;
 pub mod task;

@@ -172,6 +172,8 @@ struct Store {
     conn: Conn,
     meta: String,
     task: String,
+    /// Where the run publishes its phase (metrics).
+    phase: Option<Arc<std::sync::Mutex<String>>>,
 }
 
 impl Store {
@@ -199,6 +201,7 @@ impl Store {
             conn,
             meta: meta.to_string(),
             task: task.to_string(),
+            phase: None,
         })
     }
 
@@ -262,6 +265,11 @@ impl Store {
     }
 
     async fn set_phase(&mut self, phase: &str) -> Result<(), TaskError> {
+        if let Some(p) = &self.phase {
+            if let Ok(mut g) = p.lock() {
+                *g = phase.to_string();
+            }
+        }
         self.conn
             .exec_drop(
                 format!(
@@ -382,6 +390,12 @@ pub struct RunHandles {
     pub apply: ApplyProgress,
     /// Lines for the user.
     pub report: Reporter,
+    /// The phase being run.
+    pub phase: Arc<std::sync::Mutex<String>>,
+    /// Errors met (retried or not).
+    pub errors: Arc<std::sync::atomic::AtomicU64>,
+    /// Retries of the task's phases.
+    pub retries: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Default for RunHandles {
@@ -391,6 +405,9 @@ impl Default for RunHandles {
             copy: Progress::new(),
             apply: ApplyProgress::new(),
             report: Arc::new(|_| {}),
+            phase: Arc::default(),
+            errors: Arc::default(),
+            retries: Arc::default(),
         }
     }
 }
@@ -592,9 +609,47 @@ pub async fn run_task(cfg: &TaskConfig, h: &RunHandles) -> Result<RunOutcome, Ta
         return Err(TaskError::Finished(cfg.task.clone()));
     }
     store.lease().await?;
+    store.phase = Some(h.phase.clone());
+    if let Ok(mut g) = h.phase.lock() {
+        *g = existing
+            .as_ref()
+            .map_or("precheck".into(), |s| s.phase.clone());
+    }
+    let metrics = match cfg.metrics_listen {
+        Some(addr) => Some(
+            crate::metrics::serve(addr, cfg.task.clone(), h.clone())
+                .await
+                .map_err(|e| {
+                    TaskError::Other(format!(
+                        "cannot serve metrics on {addr} ([metrics] listen): {e}"
+                    ))
+                })?,
+        ),
+        None => None,
+    };
+    let watcher = crate::metrics::watch_lag(cfg.alert.clone(), cfg.task.clone(), h.clone());
+    let r = run_with_retries(cfg, h, &source, &target, &mut store, existing.is_none()).await;
+    watcher.abort();
+    if let Some(m) = metrics {
+        m.abort();
+    }
+    if let Err(e) = &r {
+        crate::metrics::alert(&cfg.alert, &cfg.task, &format!("the task failed: {e}")).await;
+    }
+    r
+}
+
+async fn run_with_retries(
+    cfg: &TaskConfig,
+    h: &RunHandles,
+    source: &Opts,
+    target: &Opts,
+    store: &mut Store,
+    fresh: bool,
+) -> Result<RunOutcome, TaskError> {
     let mut first_error: Option<Instant> = None;
     loop {
-        match run_phases(cfg, h, &source, &target, &mut store, existing.is_none()).await {
+        match run_phases(cfg, h, source, target, store, fresh).await {
             Ok(o) => {
                 let st = if o == RunOutcome::Finished {
                     "finished"
@@ -605,6 +660,7 @@ pub async fn run_task(cfg: &TaskConfig, h: &RunHandles) -> Result<RunOutcome, Ta
                 return Ok(o);
             }
             Err(e) => {
+                h.errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let now = Instant::now();
                 let since = *first_error.get_or_insert(now);
                 let window = if e.is_connection() {
@@ -623,11 +679,15 @@ pub async fn run_task(cfg: &TaskConfig, h: &RunHandles) -> Result<RunOutcome, Ta
                         window.as_secs() / 60
                     ));
                     tokio::time::sleep(backoff).await;
+                    h.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     // The state connection may be the one that broke.
-                    if let Ok(s) = Store::open(&target, &cfg.target.meta_schema, &cfg.task).await {
-                        if store.conn.ping().await.is_err() {
-                            store = s;
-                            store.lease().await?;
+                    if store.conn.ping().await.is_err() {
+                        if let Ok(mut s) =
+                            Store::open(target, &cfg.target.meta_schema, &cfg.task).await
+                        {
+                            s.phase = store.phase.clone();
+                            s.lease().await?;
+                            *store = s;
                         }
                     }
                     continue;
@@ -937,6 +997,7 @@ pub async fn task_status(cfg: &TaskConfig) -> Result<TaskStatus, TaskError> {
         conn: c,
         meta: meta.clone(),
         task: cfg.task.clone(),
+        phase: None,
     };
     let name = store.lock_name();
     let mut c = store.conn;
