@@ -42,8 +42,15 @@ pub(crate) fn run(path: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode>
         let stop = h.stop.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("dts: stopping at the next safe point (the checkpoint is kept)");
+                eprintln!(
+                    "dts: stopping at the next safe point (the checkpoint is kept); \
+                     Ctrl-C again exits at once (every committed chunk and change is kept)"
+                );
                 stop.stop();
+            }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("dts: exiting now; `dts run` resumes from the last checkpoint");
+                std::process::exit(130);
             }
         });
         let ticker = {
