@@ -29,6 +29,38 @@ fn task_file(dir: &std::path::Path, db: &str, extra: &str) -> std::path::PathBuf
     p
 }
 
+/// A child process killed when the test ends, whatever happens.
+struct Running(Option<std::process::Child>);
+
+impl Running {
+    fn spawn(mut c: Command) -> Running {
+        Running(Some(c.spawn().expect("spawning dts")))
+    }
+
+    fn still_running(&mut self) -> bool {
+        self.0
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
+    fn wait(mut self) -> std::process::Output {
+        self.0
+            .take()
+            .expect("a child")
+            .wait_with_output()
+            .expect("waiting for dts")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            c.kill().ok();
+            c.wait().ok();
+        }
+    }
+}
+
 fn dts(args: &[&str], config: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_dts"));
     c.args(args).arg("--config").arg(config);
@@ -165,11 +197,9 @@ async fn the_minimal_task_migrates_under_writes_cuts_over_and_refuses_a_second_r
     );
     let stop = Arc::new(AtomicBool::new(false));
     let w = writer(dbs.name.clone(), stop.clone());
-    let mut run = dts(&["run"], &config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("dts run");
+    let mut cmd = dts(&["run"], &config);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let run = Running::spawn(cmd);
     wait_for_phase(&config, "incremental").await;
     // A second run while the first holds the task is refused (C11).
     let second = dts(&["run"], &config).output().expect("dts run");
@@ -261,7 +291,7 @@ async fn the_minimal_task_migrates_under_writes_cuts_over_and_refuses_a_second_r
     for step in ["1/7", "2/7", "3/7", "4/7", "5/7", "6/7", "7/7"] {
         assert!(out.contains(step), "cutover prints each step: {out}");
     }
-    let status = run.wait().expect("dts run");
+    let status = run.wait().status;
     assert!(status.success(), "dts run ends when cut over");
     assert_equal(&dbs).await;
     // AUTO_INCREMENT aligned.
@@ -320,11 +350,9 @@ async fn dts_run_killed_in_every_phase_then_cut_over_ends_exact() {
         phases.contains("full") && phases.contains("incremental"),
         "kills in the copy and in the apply: {phases:?}"
     );
-    let mut run = dts(&["run"], &config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("dts run");
+    let mut cmd = dts(&["run"], &config);
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    let run = Running::spawn(cmd);
     wait_for_phase(&config, "incremental").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     stop.store(true, Ordering::SeqCst);
@@ -336,7 +364,7 @@ async fn dts_run_killed_in_every_phase_then_cut_over_ends_exact() {
         String::from_utf8_lossy(&cut.stdout),
         String::from_utf8_lossy(&cut.stderr)
     );
-    run.wait().expect("dts run");
+    run.wait();
     assert_equal(&dbs).await;
     cleanup(dbs).await;
 }
@@ -477,4 +505,77 @@ async fn a_password_with_quotes_backslash_and_backtick_never_shows() {
         exec(&mut c, &format!("DROP USER IF EXISTS '{user}'@'%'")).await;
     }
     dbs.cleanup().await;
+}
+
+/// N3: the target unreachable for a few seconds during the full copy and
+/// again during incremental migration: the run retries inside its
+/// connection window and ends exact. (Several threads: the proxy runs while
+/// the test waits on the dts processes.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n3_a_target_cut_off_for_seconds_is_retried_and_the_task_ends_exact() {
+    let dbs = TestDatabases::new("task_net").await;
+    setup(&dbs).await;
+    let tp = dts_test_support::opts(Server::Target, None).tcp_port();
+    let proxy = dts_test_support::proxy::Proxy::start(tp).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("net.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "task = \"{name}\"\n[source]\nurl = \"{}\"\n[target]\nurl = \"mysql://root@127.0.0.1:{}?prefer_socket=false\"\n\
+             [[objects]]\ndatabase = \"{name}\"\n[migration]\ntypes = [\"schema\", \"full\", \"incremental\"]\n\
+             [full]\nmax_rows_per_sec = 10000\nreaders = 2\n[cutover]\nfence = \"none\"\n",
+            Server::Source.url(),
+            proxy.port,
+            name = dbs.name
+        ),
+    )
+    .expect("task file");
+    let stop = Arc::new(AtomicBool::new(false));
+    let w = writer(dbs.name.clone(), stop.clone());
+    let mut cmd = dts(&["run"], &p);
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut run = Running::spawn(cmd);
+    // During the copy (about three seconds at 10,000 rows/s).
+    let accepted = || proxy.accepted.load(Ordering::SeqCst);
+    let mut reconnects = Vec::new();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    proxy.cut();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = accepted();
+    proxy.heal();
+    wait_for_phase(&p, "incremental").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    reconnects.push(accepted() - before);
+    // During incremental migration.
+    proxy.cut();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = accepted();
+    proxy.heal();
+    // The apply reconnects after its backoff.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while accepted() == before && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    reconnects.push(accepted() - before);
+    stop.store(true, Ordering::SeqCst);
+    w.await.expect("writer");
+    assert!(run.still_running(), "dts run survived both cuts");
+    let cut = dts(&["cutover"], &p).output().expect("dts cutover");
+    assert!(
+        cut.status.success(),
+        "cutover: {}{}",
+        String::from_utf8_lossy(&cut.stdout),
+        String::from_utf8_lossy(&cut.stderr)
+    );
+    let out = run.wait();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        reconnects.iter().all(|n| *n > 0),
+        "new connections after each cut: {reconnects:?}\n{log}"
+    );
+    assert_equal(&dbs).await;
+    cleanup(dbs).await;
 }

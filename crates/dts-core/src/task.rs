@@ -174,6 +174,16 @@ struct Store {
     task: String,
     /// Where the run publishes its phase (metrics).
     phase: Option<Arc<std::sync::Mutex<String>>>,
+    /// The task holding the lease's connection.
+    keeper: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(k) = self.keeper.take() {
+            k.abort();
+        }
+    }
 }
 
 impl Store {
@@ -202,26 +212,30 @@ impl Store {
             meta: meta.to_string(),
             task: task.to_string(),
             phase: None,
+            keeper: None,
         })
     }
 
     fn lock_name(&self) -> String {
-        let mut h = crc32fast::Hasher::new();
-        h.update(self.meta.as_bytes());
-        h.update(&[0]);
-        h.update(self.task.as_bytes());
-        format!(
-            "dts-task-{:08x}-{}",
-            h.finalize(),
-            &self.task.chars().take(30).collect::<String>()
-        )
+        lock_name(&self.meta, &self.task)
     }
 
-    /// Takes the lease: fails when another run holds it.
-    async fn lease(&mut self) -> Result<(), TaskError> {
-        let got: Option<Option<i64>> = self
-            .conn
-            .exec_first("SELECT GET_LOCK(?, 0)", (self.lock_name(),))
+    /// Takes the lease on a connection of its own, kept (and re-taken after
+    /// a network cut) by a keeper task until the store is dropped; fails
+    /// when another run holds it. When the keeper finds the lease taken by
+    /// another run after a cut, it raises `stop` and sets `lost`.
+    async fn lease_with(
+        &mut self,
+        target: &Opts,
+        stop: Option<StopSignal>,
+        lost: Arc<std::sync::atomic::AtomicBool>,
+    ) -> Result<(), TaskError> {
+        let name = self.lock_name();
+        let mut lc = Conn::new(target.clone())
+            .await
+            .map_err(db("target", "connecting for the task's lease"))?;
+        let got: Option<Option<i64>> = lc
+            .exec_first("SELECT GET_LOCK(?, 0)", (&name,))
             .await
             .map_err(db("target", "taking the task's lease"))?;
         if got.flatten() != Some(1) {
@@ -257,7 +271,50 @@ impl Store {
                 (&self.task, me),
             )
             .await
-            .map_err(db("target", "recording the task state"))
+            .map_err(db("target", "recording the task state"))?;
+        if let Some(k) = self.keeper.take() {
+            k.abort();
+        }
+        let target = target.clone();
+        self.keeper = Some(tokio::spawn(async move {
+            let mut conn = Some(lc);
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let alive = match conn.as_mut() {
+                    Some(c) => c.ping().await.is_ok(),
+                    None => false,
+                };
+                if alive {
+                    continue;
+                }
+                conn = None;
+                let Ok(mut c) = Conn::new(target.clone()).await else {
+                    continue;
+                };
+                let got: Option<Option<i64>> = c
+                    .exec_first("SELECT GET_LOCK(?, 0)", (&name,))
+                    .await
+                    .unwrap_or(None);
+                if got.flatten() == Some(1) {
+                    conn = Some(c);
+                } else {
+                    tracing::error!(
+                        "the task's lease was taken by another run during a network cut"
+                    );
+                    lost.store(true, std::sync::atomic::Ordering::SeqCst);
+                    if let Some(s) = &stop {
+                        s.stop();
+                    }
+                    return;
+                }
+            }
+        }));
+        Ok(())
+    }
+
+    /// Takes the lease (see [`Store::lease_with`]).
+    async fn lease(&mut self, target: &Opts) -> Result<(), TaskError> {
+        self.lease_with(target, None, Arc::default()).await
     }
 
     async fn state(&mut self) -> Result<Option<TaskState>, TaskError> {
@@ -281,6 +338,23 @@ impl Store {
             )
             .await
             .map_err(db("target", "recording the task's phase"))
+    }
+
+    /// [`Store::set_state`], reconnecting once when the connection broke
+    /// (after a network cut).
+    async fn set_state_again(
+        &mut self,
+        target: &Opts,
+        state: &str,
+        error: Option<&str>,
+    ) -> Result<(), TaskError> {
+        if self.set_state(state, error).await.is_ok() {
+            return Ok(());
+        }
+        self.conn = Conn::new(target.clone())
+            .await
+            .map_err(db("target", "reconnecting to record the task's state"))?;
+        self.set_state(state, error).await
     }
 
     async fn set_state(&mut self, state: &str, error: Option<&str>) -> Result<(), TaskError> {
@@ -330,6 +404,19 @@ impl Store {
             .map_err(db("target", "reading the task state"))?;
         Ok(r == Some(1))
     }
+}
+
+/// The name of a task's lease (`GET_LOCK`), at most 64 characters.
+fn lock_name(meta: &str, task: &str) -> String {
+    let mut h = crc32fast::Hasher::new();
+    h.update(meta.as_bytes());
+    h.update(&[0]);
+    h.update(task.as_bytes());
+    format!(
+        "dts-task-{:08x}-{}",
+        h.finalize(),
+        task.chars().take(30).collect::<String>()
+    )
 }
 
 async fn read_state(c: &mut Conn, meta: &str, task: &str) -> Result<Option<TaskState>, TaskError> {
@@ -608,7 +695,10 @@ pub async fn run_task(cfg: &TaskConfig, h: &RunHandles) -> Result<RunOutcome, Ta
     if existing.as_ref().is_some_and(|s| s.phase == "finished") {
         return Err(TaskError::Finished(cfg.task.clone()));
     }
-    store.lease().await?;
+    let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    store
+        .lease_with(&target, Some(h.stop.clone()), lost.clone())
+        .await?;
     store.phase = Some(h.phase.clone());
     if let Ok(mut g) = h.phase.lock() {
         *g = existing
@@ -628,7 +718,14 @@ pub async fn run_task(cfg: &TaskConfig, h: &RunHandles) -> Result<RunOutcome, Ta
         None => None,
     };
     let watcher = crate::metrics::watch_lag(cfg.alert.clone(), cfg.task.clone(), h.clone());
-    let r = run_with_retries(cfg, h, &source, &target, &mut store, existing.is_none()).await;
+    let mut r = run_with_retries(cfg, h, &source, &target, &mut store, existing.is_none()).await;
+    if lost.load(std::sync::atomic::Ordering::SeqCst) {
+        r = Err(TaskError::Other(
+            "another run took this task while the network to the target was cut; this run \
+             stopped (its checkpoint is kept) and leaves the task to it"
+                .into(),
+        ));
+    }
     watcher.abort();
     if let Some(m) = metrics {
         m.abort();
@@ -648,6 +745,8 @@ async fn run_with_retries(
     fresh: bool,
 ) -> Result<RunOutcome, TaskError> {
     let mut first_error: Option<Instant> = None;
+    let mut last_error: Option<Instant> = None;
+    let mut attempts = 0u32;
     loop {
         match run_phases(cfg, h, source, target, store, fresh).await {
             Ok(o) => {
@@ -656,12 +755,18 @@ async fn run_with_retries(
                 } else {
                     "stopped"
                 };
-                store.set_state(st, None).await?;
+                store.set_state_again(target, st, None).await?;
                 return Ok(o);
             }
             Err(e) => {
                 h.errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let now = Instant::now();
+                // A run that went well for a minute starts a new window.
+                if last_error.is_some_and(|l| now.duration_since(l) > Duration::from_secs(60)) {
+                    first_error = None;
+                    attempts = 0;
+                }
+                last_error = Some(now);
                 let since = *first_error.get_or_insert(now);
                 let window = if e.is_connection() {
                     Duration::from_secs(u64::from(cfg.retry.connection_minutes) * 60)
@@ -671,8 +776,8 @@ async fn run_with_retries(
                     Duration::ZERO
                 };
                 if now.duration_since(since) < window && !h.stop.is_stopped() {
-                    let tries = now.duration_since(since).as_secs() / 2 + 1;
-                    let backoff = Duration::from_secs((1u64 << tries.min(5)).min(30));
+                    attempts += 1;
+                    let backoff = Duration::from_secs((1u64 << attempts.min(5)).min(30));
                     (h.report)(&format!(
                         "retrying in {} s after: {e} (retry window {} min)",
                         backoff.as_secs(),
@@ -680,14 +785,11 @@ async fn run_with_retries(
                     ));
                     tokio::time::sleep(backoff).await;
                     h.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    // The state connection may be the one that broke.
+                    // The state connection may be the one that broke (the
+                    // lease has a keeper of its own).
                     if store.conn.ping().await.is_err() {
-                        if let Ok(mut s) =
-                            Store::open(target, &cfg.target.meta_schema, &cfg.task).await
-                        {
-                            s.phase = store.phase.clone();
-                            s.lease().await?;
-                            *store = s;
+                        if let Ok(c) = Conn::new(target.clone()).await {
+                            store.conn = c;
                         }
                     }
                     continue;
@@ -696,7 +798,7 @@ async fn run_with_retries(
                     "{e}. The checkpoint is intact: fix the cause, then run `dts run` again with the same \
                      task file to resume"
                 );
-                let _ = store.set_state("failed", Some(&msg)).await;
+                let _ = store.set_state_again(target, "failed", Some(&msg)).await;
                 return Err(e);
             }
         }
@@ -886,14 +988,21 @@ async fn run_phases(
             let target = target.clone();
             let (meta, task) = (cfg.target.meta_schema.clone(), cfg.task.clone());
             tokio::spawn(async move {
-                let Ok(mut s) = Store::open(&target, &meta, &task).await else {
-                    return;
-                };
+                let mut s: Option<Store> = None;
                 loop {
                     tokio::time::sleep(Duration::from_millis(500)).await;
-                    if s.stop_requested().await.unwrap_or(false) {
-                        stop.stop();
-                        return;
+                    if s.is_none() {
+                        // (Re)connect: the network may have been cut.
+                        s = Store::open(&target, &meta, &task).await.ok();
+                    }
+                    let Some(st) = s.as_mut() else { continue };
+                    match st.stop_requested().await {
+                        Ok(true) => {
+                            stop.stop();
+                            return;
+                        }
+                        Ok(false) => {}
+                        Err(_) => s = None,
                     }
                 }
             })
@@ -993,14 +1102,7 @@ pub async fn task_status(cfg: &TaskConfig) -> Result<TaskStatus, TaskError> {
         .map_err(db("target", "connecting"))?;
     let meta = &cfg.target.meta_schema;
     let state = read_state(&mut c, meta, &cfg.task).await?;
-    let store = Store {
-        conn: c,
-        meta: meta.clone(),
-        task: cfg.task.clone(),
-        phase: None,
-    };
-    let name = store.lock_name();
-    let mut c = store.conn;
+    let name = lock_name(meta, &cfg.task);
     let free: Option<Option<i64>> = c
         .exec_first("SELECT IS_FREE_LOCK(?)", (name,))
         .await
@@ -1164,7 +1266,7 @@ pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> 
     request_stop(cfg).await?;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        match store.lease().await {
+        match store.lease(&target).await {
             Ok(()) => break,
             Err(TaskError::Running { .. }) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(300)).await;
