@@ -104,6 +104,9 @@ pub struct ApplyStatus {
     /// DDL statements not applied to the target, by the task's choice or
     /// because they wait for cut-over (triggers), with why.
     pub ddl_skipped: Vec<String>,
+    /// Row changes of online-DDL tools' helper tables not applied
+    /// ([`OnlineDdlMode::ApplyOriginalDdl`]).
+    pub online_ddl_rows_skipped: u64,
     /// Statements in the binlog that change no selected object (GRANT,
     /// FLUSH, DDL of other databases, ...).
     pub statements_ignored: u64,
@@ -252,6 +255,9 @@ fn failpoint(name: &str) {
 }
 
 const CHECKPOINT_TABLE: &str = "cdc_checkpoint";
+/// The ALTERs online-DDL tools ran on their ghost tables, kept until the
+/// swap (see [`OnlineDdlMode::ApplyOriginalDdl`]).
+const ONLINE_DDL_TABLE: &str = "cdc_online_ddl";
 
 async fn ensure_meta(c: &mut Conn, schema: &str) -> Result<(), CopyError> {
     let s = quote(schema);
@@ -289,6 +295,19 @@ async fn ensure_meta(c: &mut Conn, schema: &str) -> Result<(), CopyError> {
                `updated_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
                   ON UPDATE CURRENT_TIMESTAMP(6),
                PRIMARY KEY (`task`, `binlog_file`, `binlog_pos`)
+             ) ENGINE=InnoDB"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {s}.`{ONLINE_DDL_TABLE}` (
+               `task` VARBINARY(255) NOT NULL,
+               `source_db` VARBINARY(255) NOT NULL,
+               `ghost` VARBINARY(255) NOT NULL,
+               `binlog_file` VARBINARY(512) NOT NULL,
+               `binlog_pos` BIGINT UNSIGNED NOT NULL,
+               `default_db` VARBINARY(255) NOT NULL,
+               `statement` MEDIUMBLOB NOT NULL,
+               `applied` TINYINT NOT NULL DEFAULT 0,
+               PRIMARY KEY (`task`, `source_db`, `ghost`, `binlog_file`, `binlog_pos`)
              ) ENGINE=InnoDB"
         ),
     ] {
@@ -571,6 +590,13 @@ async fn run_once(
     };
     check_not_purged(&mut src, &saved.position).await?;
     drop(src);
+    let mut routes = routes;
+    if o.online_ddl == OnlineDdlMode::ApplyOriginalDdl {
+        for db in selection.source_databases() {
+            let t = table::shadow_tables(&mut tgt, &o.task, &db).await?;
+            routes.set_tables(&db, &t);
+        }
+    }
     o.progress.update(|s| {
         s.position = Some(saved.position.clone());
         s.transactions = saved.transactions;
@@ -1043,6 +1069,10 @@ impl Applier<'_> {
             }
         }
         let Some(info) = self.table(&db, &name).await? else {
+            if self.routes.is_helper(&db, &name) {
+                let n = r.rows.len() as u64;
+                self.o.progress.update(|s| s.online_ddl_rows_skipped += n);
+            }
             return Ok(());
         };
         check_table_map(&info, &r.table).map_err(|reason| CopyError::Table {
