@@ -1018,3 +1018,183 @@ async fn n8_killed_dump_thread_and_apply_connection_are_survived_exactly() {
     drop_shadow(&dbs).await;
     dbs.cleanup().await;
 }
+
+#[tokio::test]
+async fn s6_a_lock_wait_timeout_on_the_target_retries_the_whole_transaction_and_counts_match() {
+    let dbs = TestDatabases::new("apply_lockwait").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let t = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))";
+    exec(&mut src, t).await;
+    exec(&mut tgt, t).await;
+    exec(&mut src, "INSERT INTO t VALUES (1, 'a'), (2, 'b')").await;
+    exec(&mut tgt, "INSERT INTO t VALUES (1, 'a'), (2, 'b')").await;
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let start = hand_off(&dbs, &sel).await;
+    // 5 row changes in 3 source transactions; the second needs row 1.
+    exec(
+        &mut src,
+        "INSERT INTO t VALUES (3, 'c');
+         BEGIN; UPDATE t SET v = 'locked' WHERE id = 1; INSERT INTO t VALUES (4, 'd'); COMMIT;
+         BEGIN; DELETE FROM t WHERE id = 2; INSERT INTO t VALUES (5, 'e'); COMMIT",
+    )
+    .await;
+    // Another session holds row 1.
+    let mut holder = dbs.target().await;
+    exec(
+        &mut holder,
+        "BEGIN; SELECT * FROM t WHERE id = 1 FOR UPDATE",
+    )
+    .await;
+    let progress = ApplyProgress::new();
+    let o = ApplyOptions {
+        progress: progress.clone(),
+        lock_wait_timeout: Some(Duration::from_secs(1)),
+        ..options(&dbs)
+    };
+    let applier = {
+        let (dbs_name, sel, start, o) = (dbs.name.clone(), sel.clone(), start.clone(), o.clone());
+        let mut src = dts_test_support::connect(Server::Source, Some(&dbs_name)).await;
+        let end = position(&mut src).await;
+        tokio::spawn(async move {
+            apply_changes(
+                &opts(Server::Source, None),
+                &opts(Server::Target, None),
+                &sel,
+                Some(&HandOff {
+                    start,
+                    overlap_end: None,
+                }),
+                &ApplyOptions {
+                    until: Some(end),
+                    ..o
+                },
+            )
+            .await
+        })
+    };
+    // Release the lock once the apply has been refused it and restarted.
+    while progress.status().retries == 0 {
+        assert!(
+            !applier.is_finished(),
+            "the apply ended while the row was locked: {:?}",
+            progress.status()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let during: i64 = query_one(&mut holder, "SELECT COUNT(*) FROM t WHERE id = 4").await;
+    assert_eq!(
+        during, 0,
+        "nothing of the source transaction waiting for the lock is visible"
+    );
+    exec(&mut holder, "ROLLBACK").await;
+    let r = applier
+        .await
+        .expect("apply task")
+        .unwrap_or_else(|e| panic!("apply after the lock was released: {e}"));
+    assert!(r.retries >= 1, "{r:?}");
+    assert_eq!(r.rows, 5, "each row change counted once: {r:?}");
+    compare_tables(&mut src, &dbs.name, "t", &mut tgt, None, None)
+        .await
+        .assert_equal("t after the retried transaction");
+    let (tx, rows): (u64, u64) = query_one(
+        &mut tgt,
+        &format!(
+            "SELECT transactions, rows_applied FROM dts_meta.cdc_checkpoint WHERE task = '{}'",
+            dbs.name
+        ),
+    )
+    .await;
+    assert_eq!(rows, 5);
+    assert_eq!(tx, r.transactions);
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn s9_insert_revoked_on_the_target_stops_at_once_and_resumes_after_the_grant() {
+    let dbs = TestDatabases::new("apply_revoke").await;
+    let db = dbs.name.clone();
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let t = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))";
+    exec(&mut src, t).await;
+    exec(&mut tgt, t).await;
+    let sel = ApplySelection::databases(&[&db]);
+    let start = hand_off(&dbs, &sel).await;
+    // The apply's account on the target may do everything but INSERT.
+    let user = format!("dts_s9_{}", std::process::id());
+    let shadow = bulk_copy::apply::shadow_database(&db, &db);
+    exec(
+        &mut tgt,
+        &format!(
+            "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'pw-s9';
+             GRANT ALL ON `dts_meta`.* TO '{user}'@'%';
+             GRANT ALL ON `{shadow}`.* TO '{user}'@'%';
+             GRANT ALL ON `{db}`.* TO '{user}'@'%';
+             REVOKE INSERT ON `{db}`.* FROM '{user}'@'%'"
+        ),
+    )
+    .await;
+    let limited = mysql_async::OptsBuilder::from_opts(opts(Server::Target, None))
+        .user(Some(user.clone()))
+        .pass(Some("pw-s9"));
+    exec(
+        &mut src,
+        "INSERT INTO t VALUES (1, 'a'); INSERT INTO t VALUES (2, 'b')",
+    )
+    .await;
+    let end = position(&mut src).await;
+    let progress = ApplyProgress::new();
+    let o = ApplyOptions {
+        progress: progress.clone(),
+        until: Some(end),
+        ..options(&dbs)
+    };
+    let run = |o: ApplyOptions| {
+        let (sel, start, limited) = (sel.clone(), start.clone(), limited.clone());
+        async move {
+            apply_changes(
+                &opts(Server::Source, None),
+                &limited.into(),
+                &sel,
+                Some(&HandOff {
+                    start,
+                    overlap_end: None,
+                }),
+                &o,
+            )
+            .await
+        }
+    };
+    let e = run(o.clone())
+        .await
+        .expect_err("INSERT is not allowed on the target");
+    let msg = e.to_string();
+    assert!(!e.is_retryable(), "{msg}");
+    assert!(
+        msg.contains("1142") && msg.contains("`t`") && msg.contains("grant it"),
+        "{msg}"
+    );
+    assert_eq!(
+        progress.status().retries,
+        0,
+        "a missing privilege is not retried"
+    );
+    let n: i64 = query_one(&mut tgt, "SELECT COUNT(*) FROM t").await;
+    assert_eq!(n, 0);
+    exec(
+        &mut tgt,
+        &format!("GRANT INSERT ON `{db}`.* TO '{user}'@'%'"),
+    )
+    .await;
+    run(o)
+        .await
+        .unwrap_or_else(|e| panic!("apply after the grant: {e}"));
+    compare_tables(&mut src, &db, "t", &mut tgt, None, None)
+        .await
+        .assert_equal("t after the grant");
+    exec(&mut tgt, &format!("DROP USER '{user}'@'%'")).await;
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}

@@ -61,6 +61,7 @@ pub(crate) fn run(args: &ApplyArgs, out: &mut impl Write) -> anyhow::Result<Exit
             "apply-original-ddl" => OnlineDdlMode::ApplyOriginalDdl,
             other => bail!("--online-ddl {other:?}: expected replicate or apply-original-ddl"),
         },
+        lock_wait_timeout: args.lock_wait_timeout.map(Duration::from_secs),
         until: args
             .until
             .as_deref()

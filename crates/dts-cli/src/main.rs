@@ -129,6 +129,10 @@ pub(crate) struct ApplyArgs {
     /// helper tables and apply the tool's ALTER to the table at its swap.
     #[arg(long, default_value = "replicate", value_name = "MODE")]
     pub(crate) online_ddl: String,
+    /// Seconds the apply waits for a row lock on the target before the
+    /// target transaction is retried (the server's default when absent).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) lock_wait_timeout: Option<u64>,
     /// Print progress every second (on stderr).
     #[arg(long)]
     pub(crate) progress: bool,

@@ -186,6 +186,11 @@ pub struct ApplyOptions {
     /// millisecond; `None` measures the lag from event timestamps (whole
     /// seconds) and needs no write access to the source.
     pub heartbeat: Option<Heartbeat>,
+    /// How long the apply session waits for a row lock on the target
+    /// (`innodb_lock_wait_timeout`, whole seconds, at least 1) before the
+    /// target transaction is rolled back and retried from the checkpoint;
+    /// `None` keeps the server's setting.
+    pub lock_wait_timeout: Option<Duration>,
 }
 
 /// The heartbeat: every `interval`, the apply writes the source's current
@@ -231,6 +236,7 @@ impl Default for ApplyOptions {
             stop_at_end: false,
             max_retries: 10,
             heartbeat: None,
+            lock_wait_timeout: None,
         }
     }
 }
@@ -383,7 +389,7 @@ pub async fn prepare_incremental(
     selection: &ApplySelection,
     o: &ApplyOptions,
 ) -> Result<(), CopyError> {
-    let mut tgt = target_conn(target).await?;
+    let mut tgt = target_conn(target, o).await?;
     ensure_meta(&mut tgt, &o.meta_schema).await?;
     let mut src = Conn::new(source.clone())
         .await
@@ -468,7 +474,7 @@ pub async fn apply_changes(
     }
 }
 
-async fn target_conn(target: &Opts) -> Result<Conn, CopyError> {
+async fn target_conn(target: &Opts, o: &ApplyOptions) -> Result<Conn, CopyError> {
     let opts = OptsBuilder::from_opts(target.clone()).client_found_rows(true);
     let mut c = Conn::new(opts)
         .await
@@ -483,6 +489,15 @@ async fn target_conn(target: &Opts) -> Result<Conn, CopyError> {
     c.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
         .await
         .map_err(db_err("target", "setting the apply session"))?;
+    if let Some(t) = o.lock_wait_timeout {
+        let secs = t.as_secs_f64().ceil().max(1.0) as u64;
+        c.query_drop(format!("SET SESSION innodb_lock_wait_timeout = {secs}"))
+            .await
+            .map_err(db_err(
+                "target",
+                "setting the apply session's lock wait timeout",
+            ))?;
+    }
     Ok(c)
 }
 
@@ -521,7 +536,7 @@ async fn run_once(
     handoff: Option<&HandOff>,
     o: &ApplyOptions,
 ) -> Result<(), CopyError> {
-    let mut tgt = target_conn(target).await?;
+    let mut tgt = target_conn(target, o).await?;
     ensure_meta(&mut tgt, &o.meta_schema).await?;
     let mut src = Conn::new(source.clone())
         .await
