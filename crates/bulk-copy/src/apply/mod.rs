@@ -24,6 +24,39 @@
 //! Deadlocks, lock-wait timeouts and lost connections roll back the target
 //! transaction; [`apply_changes`] then restarts from the checkpoint committed
 //! on the target, which also settles a COMMIT whose answer was lost (rule 14).
+//! Other server errors (a missing privilege, a read-only target) are not
+//! retried: they return at once, saying what to fix.
+//!
+//! # Why one target connection
+//!
+//! Writing a batch's coalesced keys over N connections, partitioned by table
+//! and key hash, each in its own transaction, does not keep design rule 13
+//! for readers of the target, XA or not. XA (`XA PREPARE` on every branch,
+//! the checkpoint in one of them, then `XA COMMIT` on each) makes the batch
+//! all-or-nothing across crashes, but each `XA COMMIT` becomes visible on its
+//! own: between the first and the last, a reader sees some partitions of the
+//! batch and not the others. A source transaction whose rows fall in two
+//! partitions (a transfer between two accounts) is then half visible: the
+//! bank invariant breaks for that reader, and the state seen is no prefix of
+//! the source. InnoDB has no way to make several connections' commits
+//! visible at once, so no partitioning of one batch can avoid this.
+//!
+//! A design that would keep the rule is the one MariaDB's optimistic
+//! parallel replication uses: parallel execution, commits in order. Cut the
+//! stream into successive batches B1, B2, ...; run each on its own
+//! connection concurrently, but let Bk update the checkpoint row and commit
+//! only after Bk-1 committed (the checkpoint row's lock orders them anyway).
+//! Readers then only ever see B1, then B1+B2: prefixes. The cost is
+//! handling the order inversions: when Bk reaches a key before Bk-1 does,
+//! Bk's conflict counts are wrong (the key's earlier state is not applied
+//! yet) or Bk-1 blocks on Bk's row lock while Bk waits for Bk-1's commit.
+//! Every such case must roll Bk back and run it again after Bk-1 commits
+//! (a lock wait or a count mismatch in a batch that is not the oldest is
+//! not an error, only a reason to retry it in order), with a lock-wait
+//! detector for the head batch. That is not built: the single connection
+//! already beats native parallel replication on the sysbench backlog of
+//! `benches/apply.sh`, and the retry logic must first be proven against the
+//! bank and crash tests.
 
 mod batch;
 mod ddl;
