@@ -812,8 +812,16 @@ impl Applier<'_> {
         Ok(())
     }
 
-    /// Commits everything up to the last boundary.
+    /// Commits everything up to the last boundary. Never while rows of an
+    /// unfinished source transaction are pending or written (the reader
+    /// paused inside a transaction): they would be committed with a
+    /// position before them, a partial transaction visible on the target
+    /// and applied again after a restart. The commit then waits for that
+    /// transaction's end.
     async fn commit(&mut self) -> Result<(), CopyError> {
+        if self.in_txn && self.txn_dirty {
+            return Ok(());
+        }
         let Some(pos) = self.boundary.take() else {
             return Ok(());
         };
