@@ -5,7 +5,7 @@
 #[non_exhaustive]
 pub enum CopyError {
     /// A database call failed.
-    #[error("{what} on {server} failed: {error}")]
+    #[error("{what} on {server} failed: {error}{}", advice(.server, .error))]
     Database {
         /// Which server: `source` or `target`.
         server: &'static str,
@@ -56,8 +56,10 @@ impl From<binlog_reader::StreamError> for CopyError {
 }
 
 impl CopyError {
-    /// Whether retrying the same work may succeed: lost connections,
-    /// deadlocks (1213) and lock-wait timeouts (1205).
+    /// Whether retrying the same work may succeed: lost connections
+    /// (I/O and driver errors, 2006, 2013), deadlocks (1213) and lock-wait
+    /// timeouts (1205). Everything else, a missing privilege (1142, 1044)
+    /// or a read-only server (1290) included, is not: it needs a fix first.
     pub fn is_retryable(&self) -> bool {
         match self {
             CopyError::Database { error, .. } => match error {
@@ -76,6 +78,30 @@ impl CopyError {
     }
 }
 
+/// What to do about a server error that retrying does not cure.
+fn advice(server: &str, error: &mysql_async::Error) -> String {
+    let mysql_async::Error::Server(e) = error else {
+        return String::new();
+    };
+    match e.code {
+        1044 | 1045 | 1142 | 1143 | 1227 | 1370 => format!(
+            ". The {server} account lacks a privilege (not retried): grant it, then run the \
+             task again; it resumes from its checkpoint"
+        ),
+        1290 | 1836 => format!(
+            ". The {server} is read-only (read_only, or a replica) (not retried): make it \
+             writable for the task's account, then run the task again; it resumes from its \
+             checkpoint"
+        ),
+        1205 | 1213 => format!(
+            ". Another session on the {server} held locks the task needed (transient: the \
+             apply retries from its checkpoint; this shows once the retries ran out): find that \
+             session in the process list"
+        ),
+        _ => String::new(),
+    }
+}
+
 pub(crate) fn db_err(
     server: &'static str,
     what: impl Into<String>,
@@ -85,5 +111,39 @@ pub(crate) fn db_err(
         server,
         what,
         error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(code: u16) -> CopyError {
+        CopyError::Database {
+            server: "target",
+            what: "applying changes to `d`.`t`".into(),
+            error: mysql_async::Error::Server(mysql_async::ServerError {
+                code,
+                message: format!("error {code}"),
+                state: "HY000".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn lock_waits_deadlocks_and_lost_connections_are_transient_privileges_and_read_only_not() {
+        for code in [1205, 1213, 2006, 2013] {
+            assert!(server(code).is_retryable(), "{code}");
+        }
+        for code in [1044, 1142, 1290, 1062, 1146] {
+            assert!(!server(code).is_retryable(), "{code}");
+        }
+        let m = server(1142).to_string();
+        assert!(
+            m.contains("`d`.`t`") && m.contains("lacks a privilege") && m.contains("grant"),
+            "{m}"
+        );
+        assert!(server(1290).to_string().contains("read-only"));
+        assert!(!server(1146).to_string().contains("privilege"));
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bulk_copy::{
     apply_changes, ApplyOptions, ApplyProgress, ApplySelection, ConflictPolicy, CopyError,
-    CopyTable, HandOff, StopSignal,
+    CopyTable, HandOff, OnlineDdlMode, StopSignal,
 };
 use dts_test_support::{
     binlog_position, compare_tables, exec, opts, query_one, Server, TestDatabases, EDGE_ROWS,
@@ -387,58 +387,366 @@ async fn l2_ddl_interleaved_with_dml_decodes_each_row_with_the_schema_of_its_pos
     dbs.cleanup().await;
 }
 
-#[tokio::test]
-async fn l3_a_gh_ost_style_swap_of_a_selected_table_keeps_every_row() {
-    let dbs = TestDatabases::new("apply_ghost").await;
+/// The column names and types of `db`.`t` on a server.
+async fn columns(c: &mut mysql_async::Conn, db: &str, t: &str) -> String {
+    query_one(
+        c,
+        &format!(
+            "SELECT GROUP_CONCAT(column_name, ' ', column_type ORDER BY ordinal_position) \
+             FROM information_schema.columns WHERE table_schema = '{db}' AND table_name = '{t}'"
+        ),
+    )
+    .await
+}
+
+/// Tables of the test database on the target whose names start with `_t_`.
+async fn helper_tables_on_target(tgt: &mut mysql_async::Conn, db: &str) -> i64 {
+    query_one(
+        tgt,
+        &format!(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '{db}' \
+             AND table_name LIKE '\\_t\\_%'"
+        ),
+    )
+    .await
+}
+
+async fn remembered(tgt: &mut mysql_async::Conn, task: &str) -> i64 {
+    query_one(
+        tgt,
+        &format!("SELECT COUNT(*) FROM dts_meta.cdc_online_ddl WHERE task = '{task}'"),
+    )
+    .await
+}
+
+/// L3 with gh-ost's statements as gh-ost writes them (comments, qualified
+/// names), in online-DDL mode `mode`, for a whole-database or a
+/// single-table selection; the apply runs twice, split between the ghost
+/// table's ALTER and the swap (a restart there must not lose the ALTER).
+async fn gh_ost_swap(mode: OnlineDdlMode, whole: bool) {
+    let dbs = TestDatabases::new(&format!("apply_ghost_{mode:?}_{whole}")).await;
+    let db = dbs.name.clone();
     let mut src = dbs.source().await;
     let mut tgt = dbs.target().await;
     let t = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))";
     exec(&mut src, t).await;
     exec(&mut tgt, t).await;
     exec(&mut src, "CREATE TABLE other (id INT PRIMARY KEY)").await;
-    // Only `t` is selected: its helper tables follow it.
-    let sel = ApplySelection {
-        databases: vec![],
-        tables: vec![CopyTable::same(&dbs.name, "t")],
+    if whole {
+        exec(&mut tgt, "CREATE TABLE other (id INT PRIMARY KEY)").await;
+    }
+    let sel = if whole {
+        ApplySelection::databases(&[&db])
+    } else {
+        // Only `t` is selected: its helper tables follow it.
+        ApplySelection {
+            databases: vec![],
+            tables: vec![CopyTable::same(&db, "t")],
+        }
     };
     let start = hand_off(&dbs, &sel).await;
-    let o = options(&dbs);
+    let progress = ApplyProgress::new();
+    let o = ApplyOptions {
+        online_ddl: mode,
+        progress: progress.clone(),
+        ..options(&dbs)
+    };
     exec(
         &mut src,
-        "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c');
-         CREATE TABLE _t_gho LIKE t;
-         ALTER TABLE _t_gho ADD COLUMN added INT NOT NULL DEFAULT 42;
-         CREATE TABLE _t_ghc (id BIGINT AUTO_INCREMENT PRIMARY KEY, hint VARCHAR(64), value TEXT);
-         INSERT INTO _t_ghc (hint, value) VALUES ('state', 'migrating');
-         INSERT INTO _t_gho (id, v) SELECT id, v FROM t;
-         UPDATE t SET v = 'B' WHERE id = 2; UPDATE _t_gho SET v = 'B' WHERE id = 2;
-         INSERT INTO t VALUES (4, 'd'); INSERT INTO _t_gho (id, v) VALUES (4, 'd');
-         DELETE FROM t WHERE id = 1; DELETE FROM _t_gho WHERE id = 1;
-         INSERT INTO other VALUES (1);
-         RENAME TABLE t TO _t_del, _t_gho TO t;
-         DROP TABLE _t_del, _t_ghc;
-         INSERT INTO t (id, v) VALUES (5, 'after');",
+        &format!(
+            "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c');
+             create /* gh-ost */ table `{db}`.`_t_gho` like `{db}`.`t`;
+             alter /* gh-ost */ table `{db}`.`_t_gho` add column added int not null default 42, modify v varchar(30);
+             create /* gh-ost */ table `{db}`.`_t_ghc` (id bigint auto_increment primary key, hint varchar(64), value text);
+             insert into `{db}`.`_t_ghc` (hint, value) values ('state', 'migrating');
+             insert /* gh-ost */ ignore into `{db}`.`_t_gho` (id, v) select id, v from `{db}`.`t`;
+             UPDATE t SET v = 'B' WHERE id = 2; UPDATE _t_gho SET v = 'B' WHERE id = 2;"
+        ),
     )
     .await;
     apply_to_end(&dbs, &sel, &start, &o)
         .await
-        .unwrap_or_else(|e| panic!("apply: {e}"));
-    compare_tables(&mut src, &dbs.name, "t", &mut tgt, None, None)
-        .await
-        .assert_equal("t after the swap");
-    let other: i64 = query_one(
-        &mut tgt,
+        .unwrap_or_else(|e| panic!("apply up to the ghost's ALTER: {e}"));
+    if mode == OnlineDdlMode::ApplyOriginalDdl {
+        assert_eq!(helper_tables_on_target(&mut tgt, &db).await, 0);
+        assert_eq!(remembered(&mut tgt, &db).await, 1, "the ALTER is kept");
+    }
+    // The second run starts from the checkpoint between the ALTER and the
+    // swap.
+    exec(
+        &mut src,
         &format!(
-            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '{}' \
-             AND table_name LIKE '%other%' OR table_name LIKE '\\_t\\_%'",
-            dbs.name
+            "INSERT INTO t VALUES (4, 'd'); INSERT INTO _t_gho (id, v) VALUES (4, 'd');
+             DELETE FROM t WHERE id = 1; DELETE FROM _t_gho WHERE id = 1;
+             INSERT INTO other VALUES (1);
+             rename /* gh-ost */ table `{db}`.`t` to `{db}`.`_t_del`, `{db}`.`_t_gho` to `{db}`.`t`;
+             drop /* gh-ost */ table if exists `{db}`.`_t_del`;
+             drop /* gh-ost */ table if exists `{db}`.`_t_ghc`;
+             INSERT INTO t (id, v, added) VALUES (5, 'after the swap, longer', 7);
+             UPDATE t SET added = 8 WHERE id = 2;"
         ),
     )
     .await;
+    apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply through the swap: {e}"));
+    compare_tables(&mut src, &db, "t", &mut tgt, None, None)
+        .await
+        .assert_equal("t after the swap");
     assert_eq!(
-        other, 0,
-        "unselected and helper tables are not left on the target"
+        columns(&mut src, &db, "t").await,
+        columns(&mut tgt, &db, "t").await,
+        "the target's t has the source's definition"
     );
+    let shadow = bulk_copy::apply::shadow_database(&db, &db);
+    assert_eq!(
+        columns(&mut src, &db, "t").await,
+        columns(&mut tgt, &shadow, "t").await,
+        "the shadow's t is the source's after the swap"
+    );
+    assert_eq!(
+        helper_tables_on_target(&mut tgt, &db).await,
+        0,
+        "no helper table is left on the target"
+    );
+    let others: i64 = query_one(
+        &mut tgt,
+        &format!(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '{db}' \
+             AND table_name = 'other'"
+        ),
+    )
+    .await;
+    if whole {
+        compare_tables(&mut src, &db, "other", &mut tgt, None, None)
+            .await
+            .assert_equal("other");
+    } else {
+        assert_eq!(others, 0, "an unselected table is not created");
+    }
+    let s = progress.status();
+    match mode {
+        OnlineDdlMode::ApplyOriginalDdl => {
+            assert_eq!(
+                remembered(&mut tgt, &db).await,
+                0,
+                "forgotten after the swap"
+            );
+            // Rows of _t_ghc (1), _t_gho (3 copied + 1 + 1 + 1).
+            assert_eq!(s.online_ddl_rows_skipped, 7, "{s:?}");
+            for what in ["`_t_ghc`", "is kept and applied to", "dropping gh-ost's"] {
+                assert!(
+                    s.ddl_skipped.iter().any(|d| d.contains(what)),
+                    "{what} in {:?}",
+                    s.ddl_skipped
+                );
+            }
+        }
+        _ => assert_eq!(s.online_ddl_rows_skipped, 0, "{s:?}"),
+    }
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn l3_gh_ost_swap_replicated_whole_database() {
+    gh_ost_swap(OnlineDdlMode::Replicate, true).await;
+}
+
+#[tokio::test]
+async fn l3_gh_ost_swap_replicated_single_table() {
+    gh_ost_swap(OnlineDdlMode::Replicate, false).await;
+}
+
+#[tokio::test]
+async fn l3_gh_ost_swap_original_ddl_whole_database_across_a_restart() {
+    gh_ost_swap(OnlineDdlMode::ApplyOriginalDdl, true).await;
+}
+
+#[tokio::test]
+async fn l3_gh_ost_swap_original_ddl_single_table_across_a_restart() {
+    gh_ost_swap(OnlineDdlMode::ApplyOriginalDdl, false).await;
+}
+
+/// L3 with pt-online-schema-change's sequence: `_t_new` created like `t`
+/// and altered, triggers on `t` copying changes into it (their row changes
+/// are logged as row events on `_t_new`), chunked INSERT ... SELECT, the
+/// swap, the triggers and the old table dropped. The apply is split between
+/// the ALTER and the swap.
+async fn pt_osc_swap(mode: OnlineDdlMode, whole: bool) {
+    let dbs = TestDatabases::new(&format!("apply_ptosc_{mode:?}_{whole}")).await;
+    let db = dbs.name.clone();
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let t = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))";
+    exec(&mut src, t).await;
+    exec(&mut tgt, t).await;
+    exec(
+        &mut src,
+        "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')",
+    )
+    .await;
+    exec(
+        &mut tgt,
+        "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')",
+    )
+    .await;
+    let sel = if whole {
+        ApplySelection::databases(&[&db])
+    } else {
+        ApplySelection {
+            databases: vec![],
+            tables: vec![CopyTable::same(&db, "t")],
+        }
+    };
+    let start = hand_off(&dbs, &sel).await;
+    let progress = ApplyProgress::new();
+    let o = ApplyOptions {
+        online_ddl: mode,
+        progress: progress.clone(),
+        ..options(&dbs)
+    };
+    for st in [
+        format!("CREATE TABLE `{db}`.`_t_new` (id INT PRIMARY KEY, v VARCHAR(20))"),
+        format!("ALTER TABLE `{db}`.`_t_new` ADD COLUMN added INT NOT NULL DEFAULT 42"),
+        format!(
+            "CREATE TRIGGER `pt_osc_{db}_t_del` AFTER DELETE ON `{db}`.`t` FOR EACH ROW \
+             DELETE IGNORE FROM `{db}`.`_t_new` WHERE `{db}`.`_t_new`.`id` <=> OLD.`id`"
+        ),
+        format!(
+            "CREATE TRIGGER `pt_osc_{db}_t_upd` AFTER UPDATE ON `{db}`.`t` FOR EACH ROW \
+             REPLACE INTO `{db}`.`_t_new` (`id`, `v`) VALUES (NEW.`id`, NEW.`v`)"
+        ),
+        format!(
+            "CREATE TRIGGER `pt_osc_{db}_t_ins` AFTER INSERT ON `{db}`.`t` FOR EACH ROW \
+             REPLACE INTO `{db}`.`_t_new` (`id`, `v`) VALUES (NEW.`id`, NEW.`v`)"
+        ),
+        format!(
+            "INSERT LOW_PRIORITY IGNORE INTO `{db}`.`_t_new` (`id`, `v`) SELECT `id`, `v` \
+             FROM `{db}`.`t` FORCE INDEX(`PRIMARY`) WHERE ((`id` >= '1')) AND ((`id` <= '2')) \
+             LOCK IN SHARE MODE"
+        ),
+        "INSERT INTO t VALUES (10, 'x')".into(),
+        "UPDATE t SET v = 'y' WHERE id = 3".into(),
+    ] {
+        exec(&mut src, &st).await;
+    }
+    apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply up to the ghost's ALTER: {e}"));
+    if mode == OnlineDdlMode::ApplyOriginalDdl {
+        assert_eq!(remembered(&mut tgt, &db).await, 1, "the ALTER is kept");
+    }
+    for st in [
+        "DELETE FROM t WHERE id = 2".into(),
+        format!(
+            "INSERT LOW_PRIORITY IGNORE INTO `{db}`.`_t_new` (`id`, `v`) SELECT `id`, `v` \
+             FROM `{db}`.`t` FORCE INDEX(`PRIMARY`) WHERE ((`id` >= '3')) AND ((`id` <= '10')) \
+             LOCK IN SHARE MODE"
+        ),
+        "UPDATE t SET v = 'z' WHERE id = 4".into(),
+        format!("RENAME TABLE `{db}`.`t` TO `{db}`.`_t_old`, `{db}`.`_t_new` TO `{db}`.`t`"),
+        format!("DROP TRIGGER IF EXISTS `{db}`.`pt_osc_{db}_t_del`"),
+        format!("DROP TRIGGER IF EXISTS `{db}`.`pt_osc_{db}_t_upd`"),
+        format!("DROP TRIGGER IF EXISTS `{db}`.`pt_osc_{db}_t_ins`"),
+        format!("DROP TABLE IF EXISTS `{db}`.`_t_old`"),
+        "INSERT INTO t VALUES (11, 'after', 1)".into(),
+    ] {
+        exec(&mut src, &st).await;
+    }
+    apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply through the swap: {e}"));
+    compare_tables(&mut src, &db, "t", &mut tgt, None, None)
+        .await
+        .assert_equal("t after pt-osc's swap");
+    assert_eq!(
+        columns(&mut src, &db, "t").await,
+        columns(&mut tgt, &db, "t").await
+    );
+    assert_eq!(helper_tables_on_target(&mut tgt, &db).await, 0);
+    let triggers: i64 = query_one(
+        &mut tgt,
+        &format!("SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_schema = '{db}'"),
+    )
+    .await;
+    assert_eq!(triggers, 0, "pt-osc's triggers never reach the target");
+    let s = progress.status();
+    let trigger_notes = s
+        .ddl_skipped
+        .iter()
+        .filter(|d| d.contains("pt-online-schema-change's trigger"))
+        .count();
+    assert_eq!(trigger_notes, 6, "{:?}", s.ddl_skipped);
+    if mode == OnlineDdlMode::ApplyOriginalDdl {
+        assert_eq!(remembered(&mut tgt, &db).await, 0);
+        assert!(s.online_ddl_rows_skipped >= 6, "{s:?}");
+    }
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn l3_pt_osc_swap_original_ddl_whole_database_across_a_restart() {
+    pt_osc_swap(OnlineDdlMode::ApplyOriginalDdl, true).await;
+}
+
+#[tokio::test]
+async fn l3_pt_osc_swap_original_ddl_single_table_across_a_restart() {
+    pt_osc_swap(OnlineDdlMode::ApplyOriginalDdl, false).await;
+}
+
+#[tokio::test]
+async fn l3_pt_osc_swap_replicated_whole_database() {
+    pt_osc_swap(OnlineDdlMode::Replicate, true).await;
+}
+
+/// A swap whose ghost ALTER ran before the task's start: the target's `t`
+/// would keep the old definition, so the apply stops before the swap and
+/// says what differs and what to do.
+#[tokio::test]
+async fn l3_a_swap_whose_alter_the_apply_never_saw_stops_before_it() {
+    let dbs = TestDatabases::new("apply_ghost_unseen").await;
+    let db = dbs.name.clone();
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    exec(
+        &mut src,
+        "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))",
+    )
+    .await;
+    exec(
+        &mut tgt,
+        "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))",
+    )
+    .await;
+    exec(
+        &mut src,
+        "CREATE TABLE _t_gho LIKE t; ALTER TABLE _t_gho ADD COLUMN added INT",
+    )
+    .await;
+    let sel = ApplySelection::databases(&[&db]);
+    let start = hand_off(&dbs, &sel).await;
+    let o = ApplyOptions {
+        online_ddl: OnlineDdlMode::ApplyOriginalDdl,
+        ..options(&dbs)
+    };
+    exec(
+        &mut src,
+        "INSERT INTO t VALUES (1, 'a'); INSERT INTO _t_gho VALUES (1, 'a', NULL);
+         RENAME TABLE t TO _t_del, _t_gho TO t",
+    )
+    .await;
+    let e = apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .expect_err("the target's t does not match the source's after the swap");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("`added` int(11)") && msg.contains("before the task's start"),
+        "{msg}"
+    );
+    let n: i64 = query_one(&mut tgt, "SELECT COUNT(*) FROM t").await;
+    assert_eq!(n, 1, "the rows before the swap were committed");
     drop_shadow(&dbs).await;
     dbs.cleanup().await;
 }
@@ -707,6 +1015,186 @@ async fn n8_killed_dump_thread_and_apply_connection_are_survived_exactly() {
             .await
             .assert_equal(t);
     }
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn s6_a_lock_wait_timeout_on_the_target_retries_the_whole_transaction_and_counts_match() {
+    let dbs = TestDatabases::new("apply_lockwait").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let t = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))";
+    exec(&mut src, t).await;
+    exec(&mut tgt, t).await;
+    exec(&mut src, "INSERT INTO t VALUES (1, 'a'), (2, 'b')").await;
+    exec(&mut tgt, "INSERT INTO t VALUES (1, 'a'), (2, 'b')").await;
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let start = hand_off(&dbs, &sel).await;
+    // 5 row changes in 3 source transactions; the second needs row 1.
+    exec(
+        &mut src,
+        "INSERT INTO t VALUES (3, 'c');
+         BEGIN; UPDATE t SET v = 'locked' WHERE id = 1; INSERT INTO t VALUES (4, 'd'); COMMIT;
+         BEGIN; DELETE FROM t WHERE id = 2; INSERT INTO t VALUES (5, 'e'); COMMIT",
+    )
+    .await;
+    // Another session holds row 1.
+    let mut holder = dbs.target().await;
+    exec(
+        &mut holder,
+        "BEGIN; SELECT * FROM t WHERE id = 1 FOR UPDATE",
+    )
+    .await;
+    let progress = ApplyProgress::new();
+    let o = ApplyOptions {
+        progress: progress.clone(),
+        lock_wait_timeout: Some(Duration::from_secs(1)),
+        ..options(&dbs)
+    };
+    let applier = {
+        let (dbs_name, sel, start, o) = (dbs.name.clone(), sel.clone(), start.clone(), o.clone());
+        let mut src = dts_test_support::connect(Server::Source, Some(&dbs_name)).await;
+        let end = position(&mut src).await;
+        tokio::spawn(async move {
+            apply_changes(
+                &opts(Server::Source, None),
+                &opts(Server::Target, None),
+                &sel,
+                Some(&HandOff {
+                    start,
+                    overlap_end: None,
+                }),
+                &ApplyOptions {
+                    until: Some(end),
+                    ..o
+                },
+            )
+            .await
+        })
+    };
+    // Release the lock once the apply has been refused it and restarted.
+    while progress.status().retries == 0 {
+        assert!(
+            !applier.is_finished(),
+            "the apply ended while the row was locked: {:?}",
+            progress.status()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let during: i64 = query_one(&mut holder, "SELECT COUNT(*) FROM t WHERE id = 4").await;
+    assert_eq!(
+        during, 0,
+        "nothing of the source transaction waiting for the lock is visible"
+    );
+    exec(&mut holder, "ROLLBACK").await;
+    let r = applier
+        .await
+        .expect("apply task")
+        .unwrap_or_else(|e| panic!("apply after the lock was released: {e}"));
+    assert!(r.retries >= 1, "{r:?}");
+    assert_eq!(r.rows, 5, "each row change counted once: {r:?}");
+    compare_tables(&mut src, &dbs.name, "t", &mut tgt, None, None)
+        .await
+        .assert_equal("t after the retried transaction");
+    let (tx, rows): (u64, u64) = query_one(
+        &mut tgt,
+        &format!(
+            "SELECT transactions, rows_applied FROM dts_meta.cdc_checkpoint WHERE task = '{}'",
+            dbs.name
+        ),
+    )
+    .await;
+    assert_eq!(rows, 5);
+    assert_eq!(tx, r.transactions);
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn s9_insert_revoked_on_the_target_stops_at_once_and_resumes_after_the_grant() {
+    let dbs = TestDatabases::new("apply_revoke").await;
+    let db = dbs.name.clone();
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let t = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))";
+    exec(&mut src, t).await;
+    exec(&mut tgt, t).await;
+    let sel = ApplySelection::databases(&[&db]);
+    let start = hand_off(&dbs, &sel).await;
+    // The apply's account on the target may do everything but INSERT.
+    let user = format!("dts_s9_{}", std::process::id());
+    let shadow = bulk_copy::apply::shadow_database(&db, &db);
+    exec(
+        &mut tgt,
+        &format!(
+            "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'pw-s9';
+             GRANT ALL ON `dts_meta`.* TO '{user}'@'%';
+             GRANT ALL ON `{shadow}`.* TO '{user}'@'%';
+             GRANT ALL ON `{db}`.* TO '{user}'@'%';
+             REVOKE INSERT ON `{db}`.* FROM '{user}'@'%'"
+        ),
+    )
+    .await;
+    let limited = mysql_async::OptsBuilder::from_opts(opts(Server::Target, None))
+        .user(Some(user.clone()))
+        .pass(Some("pw-s9"));
+    exec(
+        &mut src,
+        "INSERT INTO t VALUES (1, 'a'); INSERT INTO t VALUES (2, 'b')",
+    )
+    .await;
+    let end = position(&mut src).await;
+    let progress = ApplyProgress::new();
+    let o = ApplyOptions {
+        progress: progress.clone(),
+        until: Some(end),
+        ..options(&dbs)
+    };
+    let run = |o: ApplyOptions| {
+        let (sel, start, limited) = (sel.clone(), start.clone(), limited.clone());
+        async move {
+            apply_changes(
+                &opts(Server::Source, None),
+                &limited.into(),
+                &sel,
+                Some(&HandOff {
+                    start,
+                    overlap_end: None,
+                }),
+                &o,
+            )
+            .await
+        }
+    };
+    let e = run(o.clone())
+        .await
+        .expect_err("INSERT is not allowed on the target");
+    let msg = e.to_string();
+    assert!(!e.is_retryable(), "{msg}");
+    assert!(
+        msg.contains("1142") && msg.contains("`t`") && msg.contains("grant it"),
+        "{msg}"
+    );
+    assert_eq!(
+        progress.status().retries,
+        0,
+        "a missing privilege is not retried"
+    );
+    let n: i64 = query_one(&mut tgt, "SELECT COUNT(*) FROM t").await;
+    assert_eq!(n, 0);
+    exec(
+        &mut tgt,
+        &format!("GRANT INSERT ON `{db}`.* TO '{user}'@'%'"),
+    )
+    .await;
+    run(o)
+        .await
+        .unwrap_or_else(|e| panic!("apply after the grant: {e}"));
+    compare_tables(&mut src, &db, "t", &mut tgt, None, None)
+        .await
+        .assert_equal("t after the grant");
+    exec(&mut tgt, &format!("DROP USER '{user}'@'%'")).await;
     drop_shadow(&dbs).await;
     dbs.cleanup().await;
 }

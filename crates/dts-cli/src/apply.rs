@@ -11,7 +11,7 @@ use anyhow::{bail, Context as _};
 use dts_core::binlog_reader::position::FilePosition;
 use dts_core::bulk_copy::{
     apply_changes, prepare_incremental, ApplyOptions, ApplySelection, ConflictPolicy, HandOff,
-    Heartbeat, ThrottleLimits,
+    Heartbeat, OnlineDdlMode, ThrottleLimits,
 };
 
 use crate::dump_stream::opts_from_url;
@@ -56,6 +56,12 @@ pub(crate) fn run(args: &ApplyArgs, out: &mut impl Write) -> anyhow::Result<Exit
             other => bail!("--conflict {other:?}: expected error, ignore or overwrite"),
         },
         skip_failed_ddl: args.skip_failed_ddl,
+        online_ddl: match args.online_ddl.as_str() {
+            "replicate" => OnlineDdlMode::Replicate,
+            "apply-original-ddl" => OnlineDdlMode::ApplyOriginalDdl,
+            other => bail!("--online-ddl {other:?}: expected replicate or apply-original-ddl"),
+        },
+        lock_wait_timeout: args.lock_wait_timeout.map(Duration::from_secs),
         until: args
             .until
             .as_deref()
@@ -142,6 +148,15 @@ pub(crate) fn run(args: &ApplyArgs, out: &mut impl Write) -> anyhow::Result<Exit
             }
         ),
     )?;
+    if r.online_ddl_rows_skipped > 0 {
+        line(
+            out,
+            format_args!(
+                "not applied: {} row changes of online-DDL tools' helper tables",
+                r.online_ddl_rows_skipped
+            ),
+        )?;
+    }
     for s in &r.ddl_skipped {
         line(out, format_args!("not applied: {s}"))?;
     }

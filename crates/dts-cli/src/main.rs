@@ -143,6 +143,16 @@ pub(crate) struct ApplyArgs {
     /// to the source).
     #[arg(long, default_value_t = 0)]
     pub(crate) heartbeat_ms: u64,
+    /// Online-DDL tools (gh-ost, pt-online-schema-change) on selected
+    /// tables: `replicate` their helper tables so the tool's swap renames
+    /// complete tables on the target, or `apply-original-ddl`: skip the
+    /// helper tables and apply the tool's ALTER to the table at its swap.
+    #[arg(long, default_value = "replicate", value_name = "MODE")]
+    pub(crate) online_ddl: String,
+    /// Seconds the apply waits for a row lock on the target before the
+    /// target transaction is retried (the server's default when absent).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) lock_wait_timeout: Option<u64>,
     /// Print progress every second (on stderr).
     #[arg(long)]
     pub(crate) progress: bool,

@@ -264,3 +264,116 @@ async fn c6_a_slow_apply_killed_leaves_the_target_exactly_at_its_checkpoint() {
     exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
     dbs.cleanup().await;
 }
+
+/// C7 for `--online-ddl apply-original-ddl`: `dts apply` aborted right after
+/// the ghost table's ALTER was handled (before its position and the
+/// remembered ALTER were committed), then right after the swap ran the
+/// remembered ALTER on the target (before the swap's position was saved).
+/// The reruns keep the ALTER, apply it once, and the target ends equal.
+#[tokio::test]
+async fn c7_apply_original_ddl_killed_after_the_ghost_alter_and_after_the_swap_ends_exact() {
+    let dbs = TestDatabases::new("apply_crash_ghost").await;
+    let (db, task) = (dbs.name.clone(), dbs.name.clone());
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let t = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))";
+    exec(&mut src, t).await;
+    exec(&mut tgt, t).await;
+    let apply = |extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_dts"));
+        c.args([
+            "apply",
+            "--source",
+            &Server::Source.url(),
+            "--target",
+            &Server::Target.url(),
+            "--database",
+            &db,
+            "--task",
+            &task,
+            "--online-ddl",
+            "apply-original-ddl",
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        c
+    };
+    let out = apply(&["--prepare"]).output().expect("dts apply --prepare");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (file, pos) = binlog_position(&mut src).await;
+    let start = format!("{file}:{pos}");
+    exec(
+        &mut src,
+        &format!(
+            "INSERT INTO t VALUES (1, 'a'), (2, 'b');
+             create /* gh-ost */ table `{db}`.`_t_gho` like `{db}`.`t`;
+             alter /* gh-ost */ table `{db}`.`_t_gho` add column added int not null default 42;
+             insert into `{db}`.`_t_gho` (id, v) select id, v from `{db}`.`t`;
+             UPDATE t SET v = 'B' WHERE id = 2; UPDATE _t_gho SET v = 'B' WHERE id = 2;
+             rename /* gh-ost */ table `{db}`.`t` to `{db}`.`_t_del`, `{db}`.`_t_gho` to `{db}`.`t`;
+             drop /* gh-ost */ table if exists `{db}`.`_t_del`;
+             INSERT INTO t VALUES (3, 'c', 3);"
+        ),
+    )
+    .await;
+    // DDL hits of the first run: CREATE _t_gho (1), ALTER _t_gho (2); of
+    // the second, which replays the ALTER: ALTER (1), RENAME (2).
+    for (n, fp) in ["after_ddl:2", "after_ddl:2"].iter().enumerate() {
+        let mut extra = vec!["--stop-at-end"];
+        if n == 0 {
+            extra.extend(["--start", &start]);
+        }
+        let out = apply(&extra)
+            .env("DTS_FAILPOINT", fp)
+            .output()
+            .expect("dts apply");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains("failpoint after_ddl"),
+            "run {n} ({fp}) was to abort: {stderr}"
+        );
+    }
+    let kept: i64 = query_one(
+        &mut tgt,
+        &format!(
+            "SELECT COUNT(*) FROM dts_meta.cdc_online_ddl WHERE task = '{task}' AND applied = 1"
+        ),
+    )
+    .await;
+    assert_eq!(
+        kept, 1,
+        "the ALTER was kept across the first abort and ran at the swap"
+    );
+    let out = apply(&["--stop-at-end"]).output().expect("dts apply");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    compare_tables(&mut src, &db, "t", &mut tgt, None, None)
+        .await
+        .assert_equal("t after the swap");
+    let cols = format!(
+        "SELECT GROUP_CONCAT(column_name, ' ', column_type ORDER BY ordinal_position) \
+         FROM information_schema.columns WHERE table_schema = '{db}' AND table_name = 't'"
+    );
+    let (a, b): (String, String) = (
+        query_one(&mut src, &cols).await,
+        query_one(&mut tgt, &cols).await,
+    );
+    assert_eq!(a, b);
+    let left: i64 = query_one(
+        &mut tgt,
+        &format!("SELECT COUNT(*) FROM dts_meta.cdc_online_ddl WHERE task = '{task}'"),
+    )
+    .await;
+    assert_eq!(left, 0);
+    let shadow = dts_core::bulk_copy::apply::shadow_database(&task, &db);
+    exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
+    dbs.cleanup().await;
+}

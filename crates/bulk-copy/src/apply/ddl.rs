@@ -30,10 +30,62 @@ use schema_diff::names::{NameMap, Renames};
 use schema_diff::translate::{DefinerPolicy, TranslateOptions, Translator};
 use schema_diff::version::ServerVersion;
 
-use super::table::{shadow_name, Routes};
-use super::{failpoint, ApplyOptions, CHECKPOINT_TABLE};
+use super::table::{
+    helper_kind, helper_of, helper_tool, shadow_name, shadow_tables, HelperKind, OnlineDdlMode,
+    Routes,
+};
+use super::{failpoint, ApplyOptions, CHECKPOINT_TABLE, ONLINE_DDL_TABLE};
 use crate::error::{db_err, CopyError};
 use crate::meta::quote;
+
+/// A change to the remembered ALTERs of online-DDL tools, committed with
+/// the statement's position.
+pub(crate) enum OnlineStep {
+    /// An ALTER of ghost table `db`.`ghost`, to apply at the swap.
+    Remember {
+        db: String,
+        ghost: String,
+        default_db: String,
+        statement: String,
+    },
+    /// The ALTERs of `db`.`ghost` are applied, or the ghost is gone.
+    Forget { db: String, ghost: String },
+}
+
+/// What [`Context::original_ddl`] decided: the outcome, the statements
+/// run on the target, the remembered ALTERs' changes; `None` when the
+/// statement is handled as usual.
+type OnlineOutcome = Option<(Outcome, Option<String>, Vec<OnlineStep>)>;
+
+fn mixed(at: &str, sql: &str) -> CopyError {
+    CopyError::Table {
+        table: String::new(),
+        reason: format!(
+            "at {at}: a statement that names both an online-DDL tool's helper tables and other \
+             selected tables: {}. The apply-original-DDL mode cannot split it; run the task in \
+             the replicate mode, or apply it to the target yourself and skip it",
+            sql.chars().take(200).collect::<String>()
+        ),
+    }
+}
+
+/// The columns (name, type) of a table, in order.
+async fn columns_of(
+    tgt: &mut Conn,
+    db: &str,
+    table: &str,
+) -> Result<Vec<(String, String)>, CopyError> {
+    tgt.exec(
+        "SELECT column_name, column_type FROM information_schema.columns \
+         WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        (db, table),
+    )
+    .await
+    .map_err(db_err(
+        "target",
+        format!("reading the columns of {}.{}", quote(db), quote(table)),
+    ))
+}
 
 /// What happened to a statement.
 pub(crate) enum Outcome {
@@ -255,7 +307,7 @@ impl Context {
                     ),
                 });
             }
-            self.finish(tgt, &end, &start, None, o).await?;
+            self.finish(tgt, &end, &start, None, &[], o).await?;
             return Ok(Outcome::Skipped(format!(
                 "at {at}: unsupported statement skipped as the task allows: {}",
                 sql.chars().take(200).collect::<String>()
@@ -263,7 +315,7 @@ impl Context {
         }
         if st.kind == Other || !self.involved(&st, default_db) {
             outcome = Outcome::Ignored;
-            self.finish(tgt, &end, &start, None, o).await?;
+            self.finish(tgt, &end, &start, None, &[], o).await?;
             return Ok(outcome);
         }
         let replay = self.replay.contains(&start);
@@ -277,6 +329,7 @@ impl Context {
         )
         .await
         .map_err(db_err("target", "journaling a DDL"))?;
+        let helpers_before = routes.helpers().clone();
         // 3. The shadow.
         let table_ddl = matches!(
             st.kind,
@@ -320,6 +373,58 @@ impl Context {
             }
             _ => &objects,
         };
+        if table_ddl && routes.mode() == OnlineDdlMode::ApplyOriginalDdl {
+            // The helper tables after the statement, from the shadow.
+            let mut dbs: Vec<&str> = objects.iter().map(|o| o.0.as_str()).collect();
+            dbs.push(default_db);
+            dbs.sort_unstable();
+            dbs.dedup();
+            for db in dbs {
+                if self.dbs.iter().any(|d| d == db) {
+                    let t = shadow_tables(tgt, &self.task, db).await?;
+                    routes.set_tables(db, &t);
+                }
+            }
+        }
+        let pt_osc_trigger = matches!(st.kind, CreateTrigger | DropTrigger)
+            && objects
+                .first()
+                .is_some_and(|o| o.1.to_ascii_lowercase().starts_with("pt_osc_"));
+        let online = if pt_osc_trigger {
+            // Never created on the target (triggers wait for cut-over), in
+            // either mode: their row changes are in the binlog.
+            Some((
+                Outcome::Skipped(format!(
+                    "at {at}: pt-online-schema-change's trigger {} is not applied (its row \
+                     changes are in the binlog)",
+                    objects.first().map_or("?".into(), |o| quote(&o.1))
+                )),
+                None,
+                Vec::new(),
+            ))
+        } else if routes.mode() == OnlineDdlMode::ApplyOriginalDdl {
+            self.original_ddl(
+                tgt,
+                routes,
+                st.kind,
+                &objects,
+                &sql,
+                default_db,
+                &at,
+                replay,
+                &helpers_before,
+            )
+            .await?
+        } else {
+            None
+        };
+        if let Some((outcome, applied, steps)) = online {
+            failpoint("after_ddl");
+            self.finish(tgt, &end, &start, Some(applied.as_deref()), &steps, o)
+                .await?;
+            self.replay.remove(&start);
+            return Ok(outcome);
+        }
         let selected = |routes: &Routes, (d, t): &(String, String)| routes.route(d, t).is_some();
         let mut outcome_target: Result<Option<String>, String> = Ok(None);
         match st.kind {
@@ -443,10 +548,294 @@ impl Context {
         };
         let (outcome, applied) = result?;
         failpoint("after_ddl");
-        self.finish(tgt, &end, &start, Some(applied.as_deref()), o)
+        self.finish(tgt, &end, &start, Some(applied.as_deref()), &[], o)
             .await?;
         self.replay.remove(&start);
         Ok(outcome)
+    }
+
+    /// [`OnlineDdlMode::ApplyOriginalDdl`]: what a statement touching an
+    /// online-DDL tool's helper tables does on the target (the outcome, the
+    /// statements run there, the remembered ALTERs' changes), or `None` for
+    /// a statement that touches none (handled as usual). The shadow has
+    /// already run it; `before` are the helper tables before it.
+    #[allow(clippy::too_many_arguments)]
+    async fn original_ddl(
+        &mut self,
+        tgt: &mut Conn,
+        routes: &Routes,
+        kind: DdlKind,
+        objects: &[(String, String)],
+        sql: &str,
+        default_db: &str,
+        at: &str,
+        replay: bool,
+        before: &HashSet<(String, String)>,
+    ) -> Result<OnlineOutcome, CopyError> {
+        use DdlKind::*;
+        // A helper before the statement (or by its name, when replaying a
+        // statement the shadow already ran).
+        let was_helper = |(d, t): &(String, String)| {
+            before.contains(&(d.clone(), t.clone()))
+                || (replay && helper_of(t).is_some_and(|b| routes.base_selected(d, b)))
+        };
+        let describe = |(d, t): &(String, String)| {
+            format!(
+                "{}'s helper table {}.{}",
+                helper_tool(t),
+                quote(d),
+                quote(t)
+            )
+        };
+        let skipped = |what: String| {
+            Outcome::Skipped(format!(
+                "at {at}: {what} is not applied (online-DDL mode: apply the original DDL)"
+            ))
+        };
+        let forget = |(d, t): &(String, String)| {
+            helper_kind(t)
+                .is_some_and(|h| h.1 == HelperKind::Ghost)
+                .then(|| OnlineStep::Forget {
+                    db: d.clone(),
+                    ghost: t.clone(),
+                })
+        };
+        match kind {
+            CreateTable => {
+                let Some(o) = objects.first() else {
+                    return Ok(None);
+                };
+                if !routes.is_helper(&o.0, &o.1) && !was_helper(o) {
+                    return Ok(None);
+                }
+                // A new run of the tool: nothing of an older one remains.
+                let steps = forget(o).into_iter().collect();
+                Ok(Some((
+                    skipped(format!("creating {}", describe(o))),
+                    None,
+                    steps,
+                )))
+            }
+            AlterTable | CreateIndex | DropIndex | TruncateTable => {
+                let t = if matches!(kind, CreateIndex | DropIndex) {
+                    objects.get(1)
+                } else {
+                    objects.first()
+                };
+                let Some(o) = t else { return Ok(None) };
+                if !was_helper(o) {
+                    return Ok(None);
+                }
+                match helper_kind(&o.1) {
+                    Some((base, HelperKind::Ghost))
+                        if kind != TruncateTable && routes.route(&o.0, base).is_some() =>
+                    {
+                        Ok(Some((
+                            Outcome::Skipped(format!(
+                                "at {at}: {kind:?} of {} is kept and applied to {}.{} when the \
+                                 tool swaps the tables",
+                                describe(o),
+                                quote(&o.0),
+                                quote(base)
+                            )),
+                            None,
+                            vec![OnlineStep::Remember {
+                                db: o.0.clone(),
+                                ghost: o.1.clone(),
+                                default_db: default_db.to_string(),
+                                statement: sql.to_string(),
+                            }],
+                        )))
+                    }
+                    _ => Ok(Some((
+                        skipped(format!("{kind:?} of {}", describe(o))),
+                        None,
+                        Vec::new(),
+                    ))),
+                }
+            }
+            DropTable => {
+                let (helpers, others): (Vec<_>, Vec<_>) =
+                    objects.iter().partition(|o| was_helper(o));
+                if helpers.is_empty() {
+                    return Ok(None);
+                }
+                if others.iter().any(|o| routes.route(&o.0, &o.1).is_some()) {
+                    return Err(mixed(at, sql));
+                }
+                let what: Vec<String> = helpers.iter().map(|o| describe(o)).collect();
+                Ok(Some((
+                    skipped(format!("dropping {}", what.join(", "))),
+                    None,
+                    helpers.iter().filter_map(|o| forget(o)).collect(),
+                )))
+            }
+            RenameTable => {
+                let mut swaps = Vec::new();
+                let (mut special, mut normal) = (false, false);
+                for pair in objects.chunks(2) {
+                    let [a, b] = pair else { continue };
+                    let same_db = a.0 == b.0;
+                    let swap_out = same_db
+                        && helper_kind(&b.1)
+                            .is_some_and(|(base, k)| k == HelperKind::Old && base == a.1)
+                        && routes.base_selected(&a.0, &a.1);
+                    let swap_in = same_db
+                        && helper_kind(&a.1)
+                            .is_some_and(|(base, k)| k == HelperKind::Ghost && base == b.1)
+                        && routes.base_selected(&b.0, &b.1);
+                    if swap_in {
+                        swaps.push((a.clone(), b.1.clone()));
+                        special = true;
+                    } else if swap_out || was_helper(a) {
+                        special = true;
+                    } else if routes.route(&a.0, &a.1).is_some()
+                        || routes.route(&b.0, &b.1).is_some()
+                    {
+                        normal = true;
+                    }
+                }
+                if !special {
+                    return Ok(None);
+                }
+                if normal {
+                    return Err(mixed(at, sql));
+                }
+                let mut applied = Vec::new();
+                let mut steps = Vec::new();
+                for ((db, ghost), base) in &swaps {
+                    applied.extend(
+                        self.apply_remembered(tgt, routes, db, ghost, base, at, replay)
+                            .await?,
+                    );
+                    steps.push(OnlineStep::Forget {
+                        db: db.clone(),
+                        ghost: ghost.clone(),
+                    });
+                }
+                let outcome = if applied.is_empty() {
+                    skipped(format!(
+                        "the swap of an online-DDL tool's tables, with no ALTER of the ghost \
+                         table since the task started ({})",
+                        sql.chars().take(200).collect::<String>()
+                    ))
+                } else {
+                    Outcome::Applied
+                };
+                let journal = (!applied.is_empty()).then(|| applied.join(";\n"));
+                Ok(Some((outcome, journal, steps)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// At an online-DDL tool's swap of `db`.`ghost` into `db`.`base`: runs
+    /// the ALTERs remembered for the ghost on the target table of `base`
+    /// (each marked applied as it runs, so a restart runs only the rest),
+    /// then checks that the target table has the source's columns.
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_remembered(
+        &self,
+        tgt: &mut Conn,
+        routes: &Routes,
+        db: &str,
+        ghost: &str,
+        base: &str,
+        at: &str,
+        replay: bool,
+    ) -> Result<Vec<String>, CopyError> {
+        let source_t = format!("{}.{}", quote(db), quote(base));
+        let (Some(route), Some(names)) = (
+            routes.route(db, base),
+            routes.names_for_ghost(db, ghost, base),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let target_t = format!("{}.{}", quote(&route.target_db), quote(&route.target_table));
+        type Row = (Vec<u8>, u64, Vec<u8>, Vec<u8>, u8);
+        let mut rows: Vec<Row> = tgt
+            .exec(
+                format!(
+                    "SELECT binlog_file, binlog_pos, default_db, statement, applied \
+                     FROM {}.`{ONLINE_DDL_TABLE}` WHERE task = ? AND source_db = ? AND ghost = ?",
+                    quote(&self.meta)
+                ),
+                (&self.task, db, ghost),
+            )
+            .await
+            .map_err(db_err("target", "reading the remembered online-DDL ALTERs"))?;
+        rows.sort_by(|a, b| {
+            FilePosition::new(String::from_utf8_lossy(&a.0), a.1)
+                .partial_cmp(&FilePosition::new(String::from_utf8_lossy(&b.0), b.1))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let opts = TranslateOptions {
+            target: self.target_version.clone(),
+            names,
+            definer: DefinerPolicy::Invoker,
+        };
+        let mut applied = Vec::new();
+        for (file, pos, default_db, statement, done) in rows {
+            let statement = String::from_utf8_lossy(&statement).into_owned();
+            let s = rewrite_statement(&statement, &String::from_utf8_lossy(&default_db), &opts)
+                .map_err(schema_err)?;
+            if done != 0 {
+                continue;
+            }
+            self.exec(
+                tgt,
+                &route.target_db,
+                &s,
+                replay,
+                &format!(
+                    "applying to {target_t} the ALTER {} ran on {} at {file}:{pos}, at its swap \
+                     at {at}",
+                    helper_tool(ghost),
+                    quote(ghost),
+                    file = String::from_utf8_lossy(&file)
+                ),
+            )
+            .await?;
+            tgt.exec_drop(
+                format!(
+                    "UPDATE {}.`{ONLINE_DDL_TABLE}` SET applied = 1 WHERE task = ? AND \
+                     source_db = ? AND ghost = ? AND binlog_file = ? AND binlog_pos = ?",
+                    quote(&self.meta)
+                ),
+                (&self.task, db, ghost, &file, pos),
+            )
+            .await
+            .map_err(db_err("target", "marking an online-DDL ALTER applied"))?;
+            applied.push(s);
+        }
+        if route.columns.is_none() {
+            let shadow = shadow_name(&self.task, db);
+            let a = columns_of(tgt, &shadow, base).await?;
+            let b = columns_of(tgt, &route.target_db, &route.target_table).await?;
+            if a != b {
+                let show = |c: &[(String, String)]| {
+                    c.iter()
+                        .map(|(n, t)| format!("{} {t}", quote(n)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                return Err(CopyError::Table {
+                    table: target_t,
+                    reason: format!(
+                        "after {}'s swap at {at}, the source's {source_t} has the columns ({}) \
+                         but the target table has ({}): the tool's ALTER of {} ran before the \
+                         task's start position, so the apply never saw it. Alter the target \
+                         table to match the source, then start the apply again (it resumes \
+                         before the swap)",
+                        helper_tool(ghost),
+                        show(&a),
+                        show(&b),
+                        quote(ghost)
+                    ),
+                });
+            }
+        }
+        Ok(applied)
     }
 
     /// Commits the position after a statement, and its journal entry.
@@ -456,11 +845,53 @@ impl Context {
         end: &FilePosition,
         start: &FilePosition,
         journal: Option<Option<&str>>,
+        online: &[OnlineStep],
         o: &ApplyOptions,
     ) -> Result<(), CopyError> {
         tgt.query_drop("BEGIN")
             .await
             .map_err(db_err("target", "starting a transaction"))?;
+        for step in online {
+            match step {
+                OnlineStep::Remember {
+                    db,
+                    ghost,
+                    default_db,
+                    statement,
+                } => tgt
+                    .exec_drop(
+                        format!(
+                            "INSERT INTO {}.`{ONLINE_DDL_TABLE}` (task, source_db, ghost, \
+                             binlog_file, binlog_pos, default_db, statement, applied) \
+                             VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON DUPLICATE KEY UPDATE \
+                             statement = VALUES(statement), applied = 0",
+                            quote(&self.meta)
+                        ),
+                        (
+                            &self.task,
+                            db,
+                            ghost,
+                            &start.file,
+                            start.offset,
+                            default_db,
+                            statement.as_bytes(),
+                        ),
+                    )
+                    .await
+                    .map_err(db_err("target", "remembering an online-DDL tool's ALTER"))?,
+                OnlineStep::Forget { db, ghost } => tgt
+                    .exec_drop(
+                        format!(
+                            "DELETE FROM {}.`{ONLINE_DDL_TABLE}` WHERE task = ? AND \
+                             source_db = ? AND ghost = ?",
+                            quote(&self.meta)
+                        ),
+                        (&self.task, db, ghost),
+                    )
+                    .await
+                    .map_err(db_err("target", "forgetting an online-DDL tool's ALTER"))?,
+            }
+        }
         tgt.exec_drop(
             format!(
                 "UPDATE {}.`{CHECKPOINT_TABLE}` SET binlog_file = ?, binlog_pos = ?, \

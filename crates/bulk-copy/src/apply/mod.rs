@@ -24,6 +24,39 @@
 //! Deadlocks, lock-wait timeouts and lost connections roll back the target
 //! transaction; [`apply_changes`] then restarts from the checkpoint committed
 //! on the target, which also settles a COMMIT whose answer was lost (rule 14).
+//! Other server errors (a missing privilege, a read-only target) are not
+//! retried: they return at once, saying what to fix.
+//!
+//! # Why one target connection
+//!
+//! Writing a batch's coalesced keys over N connections, partitioned by table
+//! and key hash, each in its own transaction, does not keep design rule 13
+//! for readers of the target, XA or not. XA (`XA PREPARE` on every branch,
+//! the checkpoint in one of them, then `XA COMMIT` on each) makes the batch
+//! all-or-nothing across crashes, but each `XA COMMIT` becomes visible on its
+//! own: between the first and the last, a reader sees some partitions of the
+//! batch and not the others. A source transaction whose rows fall in two
+//! partitions (a transfer between two accounts) is then half visible: the
+//! bank invariant breaks for that reader, and the state seen is no prefix of
+//! the source. InnoDB has no way to make several connections' commits
+//! visible at once, so no partitioning of one batch can avoid this.
+//!
+//! A design that would keep the rule is the one MariaDB's optimistic
+//! parallel replication uses: parallel execution, commits in order. Cut the
+//! stream into successive batches B1, B2, ...; run each on its own
+//! connection concurrently, but let Bk update the checkpoint row and commit
+//! only after Bk-1 committed (the checkpoint row's lock orders them anyway).
+//! Readers then only ever see B1, then B1+B2: prefixes. The cost is
+//! handling the order inversions: when Bk reaches a key before Bk-1 does,
+//! Bk's conflict counts are wrong (the key's earlier state is not applied
+//! yet) or Bk-1 blocks on Bk's row lock while Bk waits for Bk-1's commit.
+//! Every such case must roll Bk back and run it again after Bk-1 commits
+//! (a lock wait or a count mismatch in a batch that is not the oldest is
+//! not an error, only a reason to retry it in order), with a lock-wait
+//! detector for the head batch. That is not built: the single connection
+//! already beats native parallel replication on the sysbench backlog of
+//! `benches/apply.sh`, and the retry logic must first be proven against the
+//! bank and crash tests.
 
 mod batch;
 mod ddl;
@@ -104,6 +137,9 @@ pub struct ApplyStatus {
     /// DDL statements not applied to the target, by the task's choice or
     /// because they wait for cut-over (triggers), with why.
     pub ddl_skipped: Vec<String>,
+    /// Row changes of online-DDL tools' helper tables not applied
+    /// ([`OnlineDdlMode::ApplyOriginalDdl`]).
+    pub online_ddl_rows_skipped: u64,
     /// Statements in the binlog that change no selected object (GRANT,
     /// FLUSH, DDL of other databases, ...).
     pub statements_ignored: u64,
@@ -183,6 +219,11 @@ pub struct ApplyOptions {
     /// millisecond; `None` measures the lag from event timestamps (whole
     /// seconds) and needs no write access to the source.
     pub heartbeat: Option<Heartbeat>,
+    /// How long the apply session waits for a row lock on the target
+    /// (`innodb_lock_wait_timeout`, whole seconds, at least 1) before the
+    /// target transaction is rolled back and retried from the checkpoint;
+    /// `None` keeps the server's setting.
+    pub lock_wait_timeout: Option<Duration>,
 }
 
 /// The heartbeat: every `interval`, the apply writes the source's current
@@ -228,6 +269,7 @@ impl Default for ApplyOptions {
             stop_at_end: false,
             max_retries: 10,
             heartbeat: None,
+            lock_wait_timeout: None,
         }
     }
 }
@@ -252,6 +294,9 @@ fn failpoint(name: &str) {
 }
 
 const CHECKPOINT_TABLE: &str = "cdc_checkpoint";
+/// The ALTERs online-DDL tools ran on their ghost tables, kept until the
+/// swap (see [`OnlineDdlMode::ApplyOriginalDdl`]).
+const ONLINE_DDL_TABLE: &str = "cdc_online_ddl";
 
 async fn ensure_meta(c: &mut Conn, schema: &str) -> Result<(), CopyError> {
     let s = quote(schema);
@@ -289,6 +334,19 @@ async fn ensure_meta(c: &mut Conn, schema: &str) -> Result<(), CopyError> {
                `updated_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
                   ON UPDATE CURRENT_TIMESTAMP(6),
                PRIMARY KEY (`task`, `binlog_file`, `binlog_pos`)
+             ) ENGINE=InnoDB"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {s}.`{ONLINE_DDL_TABLE}` (
+               `task` VARBINARY(255) NOT NULL,
+               `source_db` VARBINARY(255) NOT NULL,
+               `ghost` VARBINARY(255) NOT NULL,
+               `binlog_file` VARBINARY(512) NOT NULL,
+               `binlog_pos` BIGINT UNSIGNED NOT NULL,
+               `default_db` VARBINARY(255) NOT NULL,
+               `statement` MEDIUMBLOB NOT NULL,
+               `applied` TINYINT NOT NULL DEFAULT 0,
+               PRIMARY KEY (`task`, `source_db`, `ghost`, `binlog_file`, `binlog_pos`)
              ) ENGINE=InnoDB"
         ),
     ] {
@@ -364,7 +422,7 @@ pub async fn prepare_incremental(
     selection: &ApplySelection,
     o: &ApplyOptions,
 ) -> Result<(), CopyError> {
-    let mut tgt = target_conn(target).await?;
+    let mut tgt = target_conn(target, o).await?;
     ensure_meta(&mut tgt, &o.meta_schema).await?;
     let mut src = Conn::new(source.clone())
         .await
@@ -449,7 +507,7 @@ pub async fn apply_changes(
     }
 }
 
-async fn target_conn(target: &Opts) -> Result<Conn, CopyError> {
+async fn target_conn(target: &Opts, o: &ApplyOptions) -> Result<Conn, CopyError> {
     let opts = OptsBuilder::from_opts(target.clone()).client_found_rows(true);
     let mut c = Conn::new(opts)
         .await
@@ -464,6 +522,15 @@ async fn target_conn(target: &Opts) -> Result<Conn, CopyError> {
     c.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
         .await
         .map_err(db_err("target", "setting the apply session"))?;
+    if let Some(t) = o.lock_wait_timeout {
+        let secs = t.as_secs_f64().ceil().max(1.0) as u64;
+        c.query_drop(format!("SET SESSION innodb_lock_wait_timeout = {secs}"))
+            .await
+            .map_err(db_err(
+                "target",
+                "setting the apply session's lock wait timeout",
+            ))?;
+    }
     Ok(c)
 }
 
@@ -502,7 +569,7 @@ async fn run_once(
     handoff: Option<&HandOff>,
     o: &ApplyOptions,
 ) -> Result<(), CopyError> {
-    let mut tgt = target_conn(target).await?;
+    let mut tgt = target_conn(target, o).await?;
     ensure_meta(&mut tgt, &o.meta_schema).await?;
     let mut src = Conn::new(source.clone())
         .await
@@ -571,6 +638,13 @@ async fn run_once(
     };
     check_not_purged(&mut src, &saved.position).await?;
     drop(src);
+    let mut routes = routes;
+    if o.online_ddl == OnlineDdlMode::ApplyOriginalDdl {
+        for db in selection.source_databases() {
+            let t = table::shadow_tables(&mut tgt, &o.task, &db).await?;
+            routes.set_tables(&db, &t);
+        }
+    }
     o.progress.update(|s| {
         s.position = Some(saved.position.clone());
         s.transactions = saved.transactions;
@@ -738,8 +812,16 @@ impl Applier<'_> {
         Ok(())
     }
 
-    /// Commits everything up to the last boundary.
+    /// Commits everything up to the last boundary. Never while rows of an
+    /// unfinished source transaction are pending or written (the reader
+    /// paused inside a transaction): they would be committed with a
+    /// position before them, a partial transaction visible on the target
+    /// and applied again after a restart. The commit then waits for that
+    /// transaction's end.
     async fn commit(&mut self) -> Result<(), CopyError> {
+        if self.in_txn && self.txn_dirty {
+            return Ok(());
+        }
         let Some(pos) = self.boundary.take() else {
             return Ok(());
         };
@@ -1057,6 +1139,10 @@ impl Applier<'_> {
             }
         }
         let Some(info) = self.table(&db, &name).await? else {
+            if self.routes.is_helper(&db, &name) {
+                let n = r.rows.len() as u64;
+                self.o.progress.update(|s| s.online_ddl_rows_skipped += n);
+            }
             return Ok(());
         };
         check_table_map(&info, &r.table).map_err(|reason| CopyError::Table {

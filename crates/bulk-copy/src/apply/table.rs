@@ -13,7 +13,7 @@
 //! is checked against it (column count and type family) before any row is
 //! written: a mismatch stops the apply (design rule 11).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use binlog_reader::event::TableMapEvent;
@@ -65,6 +65,11 @@ impl ApplySelection {
 
     /// The names every source object gets on the target, for DDL.
     pub(crate) fn name_map(&self) -> NameMap {
+        NameMap::new(self.renames(), Default::default())
+    }
+
+    /// The renames of the selection.
+    pub(crate) fn renames(&self) -> Renames {
         let mut r = Renames::default();
         for (s, t) in &self.databases {
             if s != t {
@@ -84,7 +89,7 @@ impl ApplySelection {
                 }
             }
         }
-        NameMap::new(r, Default::default())
+        r
     }
 }
 
@@ -96,19 +101,62 @@ pub enum OnlineDdlMode {
     /// tool's final RENAME swaps complete tables on the target too.
     #[default]
     Replicate,
+    /// Skip them and apply only the original DDL: the helper tables' rows
+    /// and DDL are not applied (reported as skipped), pt-online-schema-change's
+    /// `pt_osc_*` triggers neither; the ALTERs the tool ran on its ghost
+    /// table (`_t_gho`, `_t_new`) are remembered in the metadata schema
+    /// (`cdc_online_ddl`, committed with the checkpoint), and the tool's swap
+    /// (`RENAME TABLE t TO _t_del, _t_gho TO t`, or to `_t_old`, `_t_new`)
+    /// applies them to the target's `t` instead of the rename. Rows changed
+    /// on `t` while the tool runs are applied to `t` as usual. A table counts
+    /// as a helper when its name is a helper name of a selected table that
+    /// exists at that position (so a table `_x_new` without a table `x` is
+    /// an ordinary table), and stays one until dropped or renamed.
+    ApplyOriginalDdl,
 }
 
 /// The helper-table names of the online-DDL tools for table `t`.
 pub(crate) fn helper_of(name: &str) -> Option<&str> {
+    helper_kind(name).map(|h| h.0)
+}
+
+/// What an online-DDL helper table is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HelperKind {
+    /// The table being built with the new definition (`_t_gho`, `_t_new`).
+    Ghost,
+    /// The original table after the swap (`_t_del`, `_t_old`).
+    Old,
+    /// gh-ost's changelog (`_t_ghc`).
+    Changelog,
+}
+
+/// The base table and kind of a helper-table name.
+pub(crate) fn helper_kind(name: &str) -> Option<(&str, HelperKind)> {
     let s = name.strip_prefix('_')?;
-    for suffix in ["_gho", "_ghc", "_del", "_new", "_old"] {
+    for (suffix, kind) in [
+        ("_gho", HelperKind::Ghost),
+        ("_ghc", HelperKind::Changelog),
+        ("_del", HelperKind::Old),
+        ("_new", HelperKind::Ghost),
+        ("_old", HelperKind::Old),
+    ] {
         if let Some(base) = s.strip_suffix(suffix) {
             if !base.is_empty() {
-                return Some(base);
+                return Some((base, kind));
             }
         }
     }
     None
+}
+
+/// The tool a helper name belongs to, for messages.
+pub(crate) fn helper_tool(name: &str) -> &'static str {
+    if name.ends_with("_new") || name.ends_with("_old") {
+        "pt-online-schema-change"
+    } else {
+        "gh-ost"
+    }
 }
 
 /// Where a source table's rows go.
@@ -126,7 +174,10 @@ pub(crate) struct Routes {
     databases: HashMap<String, String>,
     tables: HashMap<(String, String), Route>,
     names: NameMap,
+    renames: Renames,
     mode: OnlineDdlMode,
+    /// Helper tables skipped in [`OnlineDdlMode::ApplyOriginalDdl`].
+    helpers: HashSet<(String, String)>,
 }
 
 impl Routes {
@@ -149,12 +200,78 @@ impl Routes {
                 })
                 .collect(),
             names: sel.name_map(),
+            renames: sel.renames(),
             mode,
+            helpers: HashSet::new(),
         }
     }
 
     pub(crate) fn names(&self) -> &NameMap {
         &self.names
+    }
+
+    /// The selection's renames plus `db`.`ghost` named as the target
+    /// table of `base`: an ALTER of a ghost table rewritten for the table
+    /// it replaces.
+    pub(crate) fn names_for_ghost(&self, db: &str, ghost: &str, base: &str) -> Option<NameMap> {
+        let r = self.route(db, base)?;
+        let mut renames = self.renames.clone();
+        if !self.databases.contains_key(db) && r.target_db != db {
+            renames = renames.database(db, &r.target_db);
+        }
+        Some(NameMap::new(
+            renames.table(db, ghost, &r.target_table),
+            Default::default(),
+        ))
+    }
+
+    pub(crate) fn mode(&self) -> OnlineDdlMode {
+        self.mode
+    }
+
+    /// Whether `db`.`name` is a helper table skipped by the online-DDL mode.
+    pub(crate) fn is_helper(&self, db: &str, name: &str) -> bool {
+        self.mode == OnlineDdlMode::ApplyOriginalDdl
+            && self.helpers.contains(&(db.to_string(), name.to_string()))
+    }
+
+    /// The helper tables known now.
+    pub(crate) fn helpers(&self) -> &HashSet<(String, String)> {
+        &self.helpers
+    }
+
+    /// Whether `db`.`base` is selected by name (a single-table entry or
+    /// its whole database).
+    pub(crate) fn base_selected(&self, db: &str, base: &str) -> bool {
+        self.databases.contains_key(db)
+            || self
+                .tables
+                .contains_key(&(db.to_string(), base.to_string()))
+    }
+
+    /// Recomputes the helper tables of `db` from its tables at this
+    /// position (the shadow's): a helper stays one while it exists; a new
+    /// one is a helper name whose selected base table exists.
+    pub(crate) fn set_tables(&mut self, db: &str, tables: &[String]) {
+        if self.mode != OnlineDdlMode::ApplyOriginalDdl {
+            return;
+        }
+        let old: HashSet<String> = self
+            .helpers
+            .iter()
+            .filter(|(d, _)| d == db)
+            .map(|(_, t)| t.clone())
+            .collect();
+        self.helpers.retain(|(d, _)| d != db);
+        for t in tables {
+            let explicit = self.tables.contains_key(&(db.to_string(), t.clone()));
+            let new_helper = helper_of(t).is_some_and(|base| {
+                self.base_selected(db, base) && tables.iter().any(|x| x == base)
+            });
+            if !explicit && (old.contains(t) || new_helper) {
+                self.helpers.insert((db.to_string(), t.clone()));
+            }
+        }
     }
 
     /// Whether the database is shadowed (some table of it is selected).
@@ -171,6 +288,9 @@ impl Routes {
     pub(crate) fn route(&self, db: &str, table: &str) -> Option<Route> {
         if let Some(r) = self.tables.get(&(db.to_string(), table.to_string())) {
             return Some(r.clone());
+        }
+        if self.is_helper(db, table) {
+            return None;
         }
         if let Some(tdb) = self.databases.get(db) {
             return Some(Route {
@@ -253,6 +373,27 @@ pub(crate) fn shadow_name(task: &str, db: &str) -> String {
     h.update(&[0]);
     h.update(db.as_bytes());
     format!("dts_shadow_{:08x}", h.finalize())
+}
+
+/// The tables of source database `db` at the applied position (the
+/// shadow's), for [`Routes::set_tables`].
+pub(crate) async fn shadow_tables(
+    target: &mut Conn,
+    task: &str,
+    db: &str,
+) -> Result<Vec<String>, CopyError> {
+    let shadow = shadow_name(task, db);
+    target
+        .exec(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? \
+             AND table_type = 'BASE TABLE'",
+            (&shadow,),
+        )
+        .await
+        .map_err(db_err(
+            "target",
+            format!("listing the tables of the shadow schema {}", quote(&shadow)),
+        ))
 }
 
 /// Reads a selected table's definition from the shadow and its foreign-key
