@@ -20,6 +20,7 @@ pub mod filter;
 pub mod meta;
 pub mod progress;
 pub mod throttle;
+pub mod verify;
 
 pub use checkpoint::LoadMethod;
 pub use copy::{
@@ -27,7 +28,8 @@ pub use copy::{
     TableReport,
 };
 pub use error::CopyError;
-pub use filter::{validate_filter, FilterError};
+pub use filter::{rename_filter_columns, validate_filter, FilterError};
 pub use meta::{load_table_meta, KeyStrategy, TableMeta};
 pub use progress::{Progress, ProgressSnapshot, TableProgress, TableState};
 pub use throttle::{Throttle, ThrottleLimits};
+pub use verify::{verify_tables, VerifyOptions, VerifyReport};
