@@ -4,7 +4,9 @@
 //! consistent snapshot in keyset chunks over several connections, reports the
 //! binlog position where incremental migration must start, and applies row
 //! changes decoded by `binlog-reader` to the target exactly once, with the
-//! checkpoint committed in the same target transaction as the rows.
+//! checkpoint committed in the same target transaction as the rows. It
+//! verifies that the target holds exactly the source's rows ([`verify`]),
+//! and repairs what differs.
 //!
 //! What it deliberately does not do: decide which objects to move or in which
 //! phase (that is `dts-core`), parse binlog bytes (`binlog-reader`), or
