@@ -45,7 +45,11 @@ async fn rows_by_key(
 
 /// Waits until the target has applied past the source's current position,
 /// or for the fixed delay.
-async fn wait_for_target(src: &mut Conn, online: &OnlineOptions) -> Result<(), CopyError> {
+async fn wait_for_target(
+    src: &mut Conn,
+    online: &OnlineOptions,
+    table: &str,
+) -> Result<(), CopyError> {
     let pos = match &online.applied {
         Some(_) => master_status(src).await?,
         None => None,
@@ -61,7 +65,7 @@ async fn wait_for_target(src: &mut Conn, online: &OnlineOptions) -> Result<(), C
         }
         if start.elapsed() > online.wait_timeout {
             return Err(CopyError::Table {
-                table: String::new(),
+                table: table.to_string(),
                 reason: format!(
                     "online verification waited {} s for the target to apply the source up to \
                      {pos}, in vain: is incremental migration running? (raise the wait timeout \
@@ -105,7 +109,7 @@ pub(super) async fn recheck(
         let n = pending.len() as u64;
         shared.with(p.index, |r, _| r.rechecked += n);
         let s1 = rows_by_key(src, &p.src, "source", &pending, &kidx).await?;
-        wait_for_target(src, online).await?;
+        wait_for_target(src, online, &p.src.table).await?;
         let t = rows_by_key(tgt, &p.tgt, "target", &pending, &kidx).await?;
         let s2 = rows_by_key(src, &p.src, "source", &pending, &kidx).await?;
         let mut next = Vec::new();
@@ -183,7 +187,7 @@ pub(super) async fn recheck_digests(
         let n = pending.len() as u64;
         shared.with(p.index, |r, _| r.rechecked += n);
         let s1 = counts_by_digest(src, &p.src, "source", &pending).await?;
-        wait_for_target(src, online).await?;
+        wait_for_target(src, online, &p.src.table).await?;
         let t = counts_by_digest(tgt, &p.tgt, "target", &pending).await?;
         let s2 = counts_by_digest(src, &p.src, "source", &pending).await?;
         let mut next = Vec::new();
