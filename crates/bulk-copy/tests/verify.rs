@@ -765,3 +765,58 @@ async fn v1_online_verification_under_a_writer_reports_no_false_difference() {
     drop(_guard);
     dbs.cleanup().await;
 }
+
+#[tokio::test]
+async fn d11_values_that_concatenate_alike_still_differ() {
+    let dbs = TestDatabases::new("verify_boundaries").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    // Each case in a table of its own, one row: only the servers' hashes can
+    // tell the sides apart (a range whose hashes agree is not read). Each
+    // target row holds the source row's bytes in the same order, with one
+    // field boundary moved, or NULL for ''.
+    let cases = [
+        (
+            "X'61FF', X'62', 'x', 'y', 'p', 'q'",
+            "X'61', X'FF62', 'x', 'y', 'p', 'q'",
+            "a,b",
+        ),
+        (
+            "'a', 'b', 'xy', '', 'p', 'q'",
+            "'a', 'b', 'x', 'y', 'p', 'q'",
+            "t1,t2",
+        ),
+        (
+            "'a', 'b', 'x', 'y', X'70FF', 'q'",
+            "'a', 'b', 'x', 'y', X'70', X'FF71'",
+            "l1,l2",
+        ),
+        (
+            "'a', 'b', 'x', NULL, 'p', 'q'",
+            "'a', 'b', 'x', '', 'p', 'q'",
+            "t2",
+        ),
+    ];
+    let mut tables = Vec::new();
+    for (i, (s, t, _)) in cases.iter().enumerate() {
+        let ddl = format!(
+            "CREATE TABLE bnd{i} (id INT PRIMARY KEY, a VARBINARY(10), b VARBINARY(10),
+             t1 VARCHAR(10), t2 VARCHAR(10), l1 VARCHAR(10) CHARACTER SET latin1,
+             l2 VARCHAR(10) CHARACTER SET latin1)"
+        );
+        exec(&mut src, &ddl).await;
+        exec(&mut tgt, &ddl).await;
+        exec(&mut src, &format!("INSERT INTO bnd{i} VALUES (1, {s})")).await;
+        exec(&mut tgt, &format!("INSERT INTO bnd{i} VALUES (1, {t})")).await;
+        tables.push(CopyTable::same(&dbs.name, &format!("bnd{i}")));
+    }
+    let report = verify(&tables, &VerifyOptions::default()).await;
+    for (t, (_, _, cols)) in report.tables.iter().zip(cases) {
+        assert_eq!(
+            listed(t),
+            vec![format!("different (id=1): {cols}")],
+            "{report}"
+        );
+    }
+    dbs.cleanup().await;
+}

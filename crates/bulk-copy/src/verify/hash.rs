@@ -1,36 +1,46 @@
 //! The servers' side of the comparison: an exact, unambiguous text encoding
 //! of a row that each server computes itself, and the chunk hash over it.
 //!
-//! **Encoding.** `CONCAT_WS('#', flags, scalars..., LENGTH(b1), b1, ...,
-//! bn)`, built per server from that server's column types:
+//! **Encoding.** `CONCAT_WS(sep, flags, scalars..., u1, ..., un, LENGTH(b1),
+//! b1, ..., bm)` with `sep` = `CAST(X'FF' AS BINARY)`, built per server from
+//! that server's column types:
+//! - the separator is a binary string (implicit derivation), so the result
+//!   is binary and no column is transcoded, whatever character sets the
+//!   columns mix: every string passes as its stored bytes;
 //! - `flags` is one `ISNULL()` digit per nullable column, so `NULL` differs
 //!   from `''` and from a missing value (`CONCAT_WS` skips `NULL`s);
-//! - scalars (integers, `DECIMAL`, temporal types) print exactly and never
-//!   contain `#`. `TIMESTAMP` prints in the session's time zone, which is
-//!   `+00:00` on both sides. `FLOAT` and `DOUBLE` go through `CAST(c AS
-//!   DOUBLE)`: the server prints a `FLOAT` column with six digits (two floats
-//!   a last bit apart print alike) but a `DOUBLE` value in the shortest form
-//!   that reads back to the same bits, and a float widens to a double exactly.
-//!   (MariaDB stores `-0.0` as `0`, so the sign of zero cannot differ.)
-//! - byte-like columns (strings, `BINARY`, `BLOB`, `ENUM`, `SET`, `BIT`,
-//!   `JSON`, which MariaDB keeps as text, geometry, and any type not known
-//!   here) come last, each after its length in bytes except the last one,
-//!   so no content can shift a field boundary. Their bytes are passed through
-//!   untranscoded: when a table's string columns use one character set the
-//!   concatenation is in that set and converts nothing (numbers and dates are
-//!   ASCII); when they mix sets, each is cast to `BINARY` (slower, so only
-//!   then). So `'a'` and `'A'` under a `_ci` collation, trailing spaces and
-//!   JSON key order all change the encoding.
+//! - scalars (integers, `DECIMAL`, temporal types) print exactly, in ASCII.
+//!   `TIMESTAMP` prints in the session's time zone, which is `+00:00` on both
+//!   sides. `FLOAT` and `DOUBLE` go through `CAST(c AS DOUBLE)`: the server
+//!   prints a `FLOAT` column with six digits (two floats a last bit apart
+//!   print alike) but a `DOUBLE` value in the shortest form that reads back
+//!   to the same bits, and a float widens to a double exactly. (MariaDB
+//!   stores `-0.0` as `0`, so the sign of zero cannot differ.)
+//! - `u1..un` are text columns in UTF-8 (`utf8mb3`, `utf8mb4`, also `ENUM`,
+//!   `SET` and MariaDB's `JSON` in those sets) or ASCII: the server stores
+//!   only well-formed text there (an invalid byte becomes `?` on the way
+//!   in), and the byte 0xFF never occurs in UTF-8, so the separator cannot
+//!   occur inside them;
+//! - `b1..bm` are the columns whose bytes may include 0xFF (binary strings,
+//!   `BLOB`, `BIT`, geometry, other character sets, and any type not known
+//!   here): each after its length in bytes, except the last field, so no
+//!   content can shift a field boundary.
 //!
-//! **Chunk hash.** `COUNT(*)` and `SUM(CRC32(row) * K MOD P)` over the chunk,
-//! with `P` = 2^32 + 15 (prime) and `K` odd: a bijection of the 32-bit CRC, so
-//! that the sum is not linear in the rows' bits the way CRC32 is. Two rows
-//! damaged with the same bit pattern at the same offset change CRC32 by the
-//! same XOR mask and would cancel out under `BIT_XOR` (pt-table-checksum's
-//! aggregate); through the bijection they cancel only by chance (about 2^-32
-//! per differing chunk). This costs one CRC per row, as `CHECKSUM TABLE` does;
-//! MD5 per row measured 4x slower on MariaDB 10.11. The hash only picks the
-//! chunks to look at: the rows of a differing chunk are compared exactly,
+//! So `'a'` and `'A'` under a `_ci` collation, trailing spaces and JSON key
+//! order all change the encoding.
+//!
+//! **Chunk hash.** `COUNT(*)` and an aggregate of `CRC32(row) * K MOD P`,
+//! with `P` = 2^32 + 15 (prime) and `K` odd: a bijection of the 32-bit CRC,
+//! so that the aggregate is not linear in the rows' bits the way CRC32 is.
+//! Two rows damaged with the same bit pattern at the same offset change CRC32
+//! by the same XOR mask and cancel out under a plain `BIT_XOR` of CRC32s
+//! (pt-table-checksum's aggregate); through the bijection they cancel only by
+//! chance (about 2^-32 per differing range). Keyed ranges use `BIT_XOR`
+//! (cheapest; their rows are distinct); multisets use `SUM`, so that a
+//! duplicated row does not cancel itself out. This costs one CRC per row,
+//! as `CHECKSUM TABLE` does; MD5 per row measured 4x slower on MariaDB 10.11,
+//! and a length before every text column 25% slower. The hash only picks the
+//! ranges to look at: the rows of a differing range are compared exactly,
 //! value by value, by the client (see `rows.rs`), so a hash that differs for
 //! an encoding reason (two server versions printing a value differently)
 //! costs time, never a false report.
@@ -82,16 +92,20 @@ fn is_float(data_type: &str) -> bool {
     matches!(data_type, "float" | "double" | "real")
 }
 
+/// Character sets whose stored text never contains the byte 0xFF.
+fn separator_free(charset: Option<&str>) -> bool {
+    matches!(
+        charset.map(str::to_ascii_lowercase).as_deref(),
+        Some("utf8" | "utf8mb3" | "utf8mb4" | "ascii")
+    )
+}
+
+/// The separator: a byte no scalar and no UTF-8 text contains, as a binary
+/// string so that nothing is transcoded.
+const SEPARATOR: &str = "CAST(X'FF' AS BINARY)";
+
 /// The exact encoding of a row (see the module documentation).
 pub(crate) fn row_expr(columns: &[HashColumn]) -> String {
-    let mut sets: Vec<&str> = columns
-        .iter()
-        .filter_map(|c| c.charset.as_deref())
-        .filter(|s| !s.eq_ignore_ascii_case("binary"))
-        .collect();
-    sets.sort_unstable();
-    sets.dedup();
-    let cast = sets.len() > 1;
     let mut parts: Vec<String> = Vec::new();
     let flags: Vec<String> = columns
         .iter()
@@ -110,25 +124,24 @@ pub(crate) fn row_expr(columns: &[HashColumn]) -> String {
             parts.push(c.quoted.clone());
         }
     }
-    let bytes: Vec<&HashColumn> = columns
+    let (text, raw): (Vec<&HashColumn>, Vec<&HashColumn>) = columns
         .iter()
         .filter(|c| !is_scalar(&c.meta.data_type))
-        .collect();
-    for (n, c) in bytes.iter().enumerate() {
-        if n + 1 < bytes.len() {
+        .partition(|c| separator_free(c.charset.as_deref()));
+    for c in text {
+        parts.push(c.quoted.clone());
+    }
+    for (n, c) in raw.iter().enumerate() {
+        if n + 1 < raw.len() {
             parts.push(format!("LENGTH({})", c.quoted));
         }
-        if cast && c.charset.is_some() {
-            parts.push(format!("CAST({} AS BINARY)", c.quoted));
-        } else {
-            parts.push(c.quoted.clone());
-        }
+        parts.push(c.quoted.clone());
     }
     if parts.is_empty() {
         // No columns at all: every row encodes alike.
         return "''".into();
     }
-    let mut s = String::from("CONCAT_WS('#'");
+    let mut s = format!("CONCAT_WS({SEPARATOR}");
     for p in parts {
         let _ = write!(s, ", {p}");
     }
@@ -136,13 +149,24 @@ pub(crate) fn row_expr(columns: &[HashColumn]) -> String {
     s
 }
 
-/// `SELECT COUNT(*), SUM(...)` over `table` with the `WHERE` clause `cond`
+/// How a chunk's row hashes are combined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Aggregate {
+    /// `BIT_XOR`: rows with a key are distinct.
+    Xor,
+    /// `SUM`: a multiset's duplicates must not cancel out.
+    Sum,
+}
+
+/// `SELECT COUNT(*), aggregate` over `table` with the `WHERE` clause `cond`
 /// (empty or starting with ` WHERE`).
-pub(crate) fn chunk_hash_sql(table: &str, expr: &str, cond: &str) -> String {
-    format!(
-        "SELECT COUNT(*), CAST(COALESCE(SUM(CRC32({expr}) * {MULTIPLIER} MOD {MODULUS}), 0) \
-         AS CHAR) FROM {table}{cond}"
-    )
+pub(crate) fn chunk_hash_sql(table: &str, expr: &str, cond: &str, agg: Aggregate) -> String {
+    let f = format!("CRC32({expr}) * {MULTIPLIER} MOD {MODULUS}");
+    let a = match agg {
+        Aggregate::Xor => format!("BIT_XOR({f})"),
+        Aggregate::Sum => format!("COALESCE(SUM({f}), 0)"),
+    };
+    format!("SELECT COUNT(*), CAST({a} AS CHAR) FROM {table}{cond}")
 }
 
 /// A strong per-row hash (MD5 of the encoding) as 16 bytes, for comparing
@@ -170,32 +194,22 @@ mod tests {
     }
 
     #[test]
-    fn encoding_puts_flags_first_scalars_then_lengths_before_bytes() {
+    fn encoding_puts_flags_first_then_scalars_text_and_lengths_before_raw_bytes() {
         let e = row_expr(&[
             col("s", "varchar", true, Some("utf8mb4")),
             col("id", "int", false, None),
             col("f", "float", true, None),
+            col("l", "varchar", false, Some("latin1")),
             col("b", "blob", false, None),
+            col("j", "longtext", false, Some("utf8mb4")),
         ]);
         assert_eq!(
             e,
-            "CONCAT_WS('#', CONCAT(ISNULL(`s`), ISNULL(`f`)), `id`, CAST(`f` AS DOUBLE), \
-             LENGTH(`s`), `s`, `b`)"
-        );
-    }
-
-    #[test]
-    fn mixed_character_sets_are_compared_as_bytes() {
-        let e = row_expr(&[
-            col("a", "varchar", false, Some("latin1")),
-            col("b", "varchar", false, Some("utf8mb4")),
-            col("c", "varbinary", false, None),
-        ]);
-        assert_eq!(
-            e,
-            "CONCAT_WS('#', LENGTH(`a`), CAST(`a` AS BINARY), LENGTH(`b`), CAST(`b` AS BINARY), \
-             `c`)"
+            "CONCAT_WS(CAST(X'FF' AS BINARY), CONCAT(ISNULL(`s`), ISNULL(`f`)), `id`, \
+             CAST(`f` AS DOUBLE), `s`, `j`, LENGTH(`l`), `l`, `b`)"
         );
         assert_eq!(row_expr(&[]), "''");
+        assert!(chunk_hash_sql("t", "x", "", Aggregate::Xor).contains("BIT_XOR(CRC32(x)"));
+        assert!(chunk_hash_sql("t", "x", "", Aggregate::Sum).contains("SUM(CRC32(x)"));
     }
 }

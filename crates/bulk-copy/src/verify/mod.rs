@@ -834,9 +834,13 @@ async fn side_hash(
     server: &'static str,
     cond: &str,
     params: Vec<Value>,
+    agg: hash::Aggregate,
 ) -> Result<(u64, Vec<u8>), CopyError> {
     let row: Option<(u64, Vec<u8>)> = c
-        .exec_first(hash::chunk_hash_sql(&side.table, &side.expr, cond), params)
+        .exec_first(
+            hash::chunk_hash_sql(&side.table, &side.expr, cond, agg),
+            params,
+        )
         .await
         .map_err(db_err(server, format!("hashing rows of {}", side.table)))?;
     Ok(row.unwrap_or_default())
@@ -870,8 +874,8 @@ async fn range(
             hi.as_deref(),
         );
         let ((sn, sh), (tn, th)) = tokio::try_join!(
-            side_hash(src, &p.src, "source", &sc, sp.clone()),
-            side_hash(tgt, &p.tgt, "target", &tc, tp.clone())
+            side_hash(src, &p.src, "source", &sc, sp.clone(), hash::Aggregate::Xor),
+            side_hash(tgt, &p.tgt, "target", &tc, tp.clone(), hash::Aggregate::Xor)
         )?;
         options.throttle.acquire(1, sn.max(tn), 0).await;
         if top {

@@ -26,8 +26,8 @@ pub(super) async fn multiset(
     };
     let (sc, tc) = (where_of(&p.src.filter), where_of(&p.tgt.filter));
     let ((sn, sh), (tn, th)) = tokio::try_join!(
-        side_hash(src, &p.src, "source", &sc, Vec::new()),
-        side_hash(tgt, &p.tgt, "target", &tc, Vec::new())
+        side_hash(src, &p.src, "source", &sc, Vec::new(), hash::Aggregate::Sum),
+        side_hash(tgt, &p.tgt, "target", &tc, Vec::new(), hash::Aggregate::Sum)
     )?;
     options.throttle.acquire(1, sn.max(tn), 0).await;
     options.progress.committed(p.index, sn, 0);
