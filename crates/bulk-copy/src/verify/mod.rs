@@ -31,16 +31,22 @@
 //! **Online.** While incremental migration runs, the two sides of a range
 //! are read at slightly different moments, so rows changing in flight differ.
 //! With [`VerifyOptions::online`], a difference is only a candidate: after
-//! the pass, the candidates are re-read from the source, the source's binlog
-//! position `P` is read (`SHOW MASTER STATUS`), the verifier waits until the
-//! target has applied past `P` ([`AppliedPosition`]; or for a fixed delay
-//! when no position is available), then reads the target and the source
-//! again. A row equal on both sides is cleared; one that changed on the
-//! source in the meantime is checked again, up to
-//! [`OnlineOptions::rechecks`] times; one whose source row stayed the same
-//! while the target, past `P`, still differs is a confirmed difference. Rows
-//! still changing after the last re-check are reported as unsettled, never as
-//! differences.
+//! the pass, the candidates' source rows are read inside a consistent
+//! snapshot whose binlog position `P` is known exactly (MariaDB's
+//! `binlog_snapshot_file/position`; elsewhere `SHOW MASTER STATUS` before
+//! and after starting the snapshot, when they agree), the verifier waits until
+//! the target has applied past `P` ([`AppliedPosition`]) and reads the
+//! target's rows at once. A row equal on both sides is cleared. A difference
+//! is confirmed only when [`OnlineOptions::confirmations`] attempts in a row
+//! saw the same source and target rows, and the source's current row is not
+//! the target's: the target is read a little past `P`, so a row the source
+//! changed in between differs once, has usually reached the target's row on
+//! the source, and is seen equal, or differently different, on the next
+//! attempt. Without a position
+//! to wait for, the verifier waits [`OnlineOptions::delay`] instead (which
+//! must exceed the lag) and also re-reads the source: a row it changed
+//! meanwhile is in flight. After [`OnlineOptions::rechecks`] attempts, rows
+//! still changing are reported as unsettled, never as differences.
 //!
 //! **Renames, column subsets, filters.** [`CopyTable`] says which columns are
 //! compared under which names and which rows: the filter is checked by
@@ -111,6 +117,9 @@ pub struct OnlineOptions {
     /// Re-checks of a row that keeps changing before it is reported as
     /// unsettled.
     pub rechecks: u32,
+    /// Attempts in a row that must see the same stable difference before it
+    /// is reported (at least 1).
+    pub confirmations: u32,
     /// Without [`OnlineOptions::applied`]: how long to wait before reading
     /// the target again. It must exceed the replication lag: a row whose
     /// change is still in flight after it is reported as different.
@@ -128,6 +137,7 @@ impl Default for OnlineOptions {
     fn default() -> Self {
         OnlineOptions {
             rechecks: 10,
+            confirmations: 2,
             delay: Duration::from_secs(3),
             applied: None,
             wait_timeout: Duration::from_secs(300),
@@ -139,6 +149,7 @@ impl std::fmt::Debug for OnlineOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OnlineOptions")
             .field("rechecks", &self.rechecks)
+            .field("confirmations", &self.confirmations)
             .field("delay", &self.delay)
             .field("applied", &self.applied.is_some())
             .field("wait_timeout", &self.wait_timeout)
@@ -418,9 +429,7 @@ pub async fn verify_tables(
         return Err(e);
     }
     if let Some(online) = &options.online {
-        for p in &prepared {
-            online::recheck(&mut src, &mut tgt, &shared, p, online).await?;
-        }
+        online::recheck(&mut src, &mut tgt, &shared, &prepared, online).await?;
     }
     src.disconnect().await.ok();
     tgt.disconnect().await.ok();
