@@ -247,7 +247,7 @@ pub struct CopyReport {
 
 const SESSION: &str = "SET NAMES utf8mb4, character_set_results = NULL, time_zone = '+00:00'";
 
-async fn connect(opts: &Opts, server: &'static str) -> Result<Conn, CopyError> {
+pub(crate) async fn connect(opts: &Opts, server: &'static str) -> Result<Conn, CopyError> {
     let mut c = Conn::new(opts.clone())
         .await
         .map_err(db_err(server, "connecting"))?;
@@ -376,7 +376,7 @@ async fn open_readers(
 }
 
 /// `SHOW MASTER STATUS` (or MySQL 8.4's `SHOW BINARY LOG STATUS`).
-async fn master_status(c: &mut Conn) -> Result<Option<FilePosition>, CopyError> {
+pub(crate) async fn master_status(c: &mut Conn) -> Result<Option<FilePosition>, CopyError> {
     let row: Option<Row> = match c.query_first("SHOW MASTER STATUS").await {
         Ok(r) => r,
         Err(_) => c
@@ -929,7 +929,7 @@ async fn plan_table(
 }
 
 /// `n - 1` boundaries splitting `[lo, hi]` into `n` ranges of equal width.
-fn split(lo: Option<Value>, hi: Option<Value>, n: u64) -> Vec<Value> {
+pub(crate) fn split(lo: Option<Value>, hi: Option<Value>, n: u64) -> Vec<Value> {
     let as_i128 = |v: &Value| match v {
         Value::Int(i) => Some(i128::from(*i)),
         Value::UInt(u) => Some(i128::from(*u)),
@@ -961,7 +961,7 @@ fn split(lo: Option<Value>, hi: Option<Value>, n: u64) -> Vec<Value> {
 }
 
 /// `WHERE` for a keyset read: the filter, after `after`, up to `hi`.
-fn range_condition(
+pub(crate) fn range_condition(
     keys: &[String],
     filter: Option<&str>,
     after: Option<&[Value]>,

@@ -210,6 +210,58 @@ pub fn validate_filter(condition: &str, columns: &[String]) -> Result<String, Fi
     Ok(format!("({condition})"))
 }
 
+/// Rewrites a condition checked by [`validate_filter`] for a copy of the
+/// table whose columns have other names (the target of a copy with renamed
+/// columns): every column it names is replaced by its new name, quoted; every
+/// other byte stays as it was. `columns` are the table's columns and
+/// `renames` maps some of them (source name, new name). Returns `None` when
+/// the condition names a column that `renames` leaves out, so it cannot be
+/// evaluated on the other copy.
+///
+/// # Errors
+///
+/// [`FilterError`] when the condition cannot be tokenized.
+pub fn rename_filter_columns(
+    condition: &str,
+    columns: &[String],
+    renames: &[(String, String)],
+) -> Result<Option<String>, FilterError> {
+    let toks = schema_diff::tokens::tokenize(condition)
+        .map_err(|e| FilterError {
+            condition: condition.to_string(),
+            reason: format!("it cannot be read as SQL: {e}"),
+        })?
+        .toks;
+    let mut rewriter = schema_diff::tokens::Rewriter::new(condition);
+    for (i, t) in toks.iter().enumerate() {
+        let Some(name) = t.ident() else { continue };
+        let bare = t.keyword().is_some();
+        let next_is_paren = matches!(toks.get(i + 1).map(|n| &n.token), Some(Token::LParen));
+        let after_as = i
+            .checked_sub(1)
+            .and_then(|j| toks.get(j))
+            .is_some_and(|p| p.is_kw("AS"));
+        if bare && (next_is_paren || after_as) {
+            // A function name, or a type name in CAST(x AS t).
+            continue;
+        }
+        if !columns.iter().any(|c| c.eq_ignore_ascii_case(name)) {
+            continue;
+        }
+        match renames
+            .iter()
+            .find(|(from, _)| from.eq_ignore_ascii_case(name))
+        {
+            Some((_, to)) => rewriter.replace(t.span.clone(), crate::meta::quote(to)),
+            None => return Ok(None),
+        }
+    }
+    rewriter.finish().map(Some).map_err(|e| FilterError {
+        condition: condition.to_string(),
+        reason: e.to_string(),
+    })
+}
+
 /// Words that may appear in a filter besides columns and functions:
 /// operators, literals, and the type and unit names of CAST and INTERVAL.
 const OPERATOR_WORDS: &[&str] = &[
@@ -285,6 +337,32 @@ mod tests {
         ] {
             assert_eq!(validate_filter(ok, &cols()).unwrap(), format!("({ok})"));
         }
+    }
+
+    #[test]
+    fn renamed_columns_are_rewritten_and_nothing_else() {
+        let renames = vec![
+            ("id".to_string(), "new id".to_string()),
+            ("name".to_string(), "n`m".to_string()),
+            ("created".to_string(), "created".to_string()),
+            ("we`ird".to_string(), "plain".to_string()),
+        ];
+        let f = "(ID > 10 AND LOWER(name) = 'name' AND CAST(created AS DATE) > '2020-01-01' \
+                 AND `we``ird` IS NOT NULL)";
+        assert_eq!(
+            rename_filter_columns(f, &cols(), &renames)
+                .unwrap()
+                .as_deref(),
+            Some(
+                "(`new id` > 10 AND LOWER(`n``m`) = 'name' AND CAST(`created` AS DATE) > \
+                 '2020-01-01' AND `plain` IS NOT NULL)"
+            )
+        );
+        // A column the other copy lacks.
+        assert_eq!(
+            rename_filter_columns("created > '2020'", &cols(), &renames[..2]).unwrap(),
+            None
+        );
     }
 
     #[test]

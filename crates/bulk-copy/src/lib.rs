@@ -4,7 +4,9 @@
 //! consistent snapshot in keyset chunks over several connections, reports the
 //! binlog position where incremental migration must start, and applies row
 //! changes decoded by `binlog-reader` to the target exactly once, with the
-//! checkpoint committed in the same target transaction as the rows.
+//! checkpoint committed in the same target transaction as the rows. It
+//! verifies that the target holds exactly the source's rows ([`verify`]),
+//! and repairs what differs.
 //!
 //! What it deliberately does not do: decide which objects to move or in which
 //! phase (that is `dts-core`), parse binlog bytes (`binlog-reader`), or
@@ -21,6 +23,7 @@ pub mod filter;
 pub mod meta;
 pub mod progress;
 pub mod throttle;
+pub mod verify;
 
 pub use apply::{
     apply_changes, prepare_incremental, ApplyOptions, ApplyProgress, ApplyReport, ApplySelection,
@@ -32,7 +35,8 @@ pub use copy::{
     TableReport,
 };
 pub use error::CopyError;
-pub use filter::{validate_filter, FilterError};
+pub use filter::{rename_filter_columns, validate_filter, FilterError};
 pub use meta::{load_table_meta, KeyStrategy, TableMeta};
 pub use progress::{Progress, ProgressSnapshot, TableProgress, TableState};
 pub use throttle::{Throttle, ThrottleLimits};
+pub use verify::{verify_tables, VerifyOptions, VerifyReport};

@@ -92,6 +92,16 @@ pub async fn load_table_meta(
     db: &str,
     table: &str,
 ) -> Result<TableMeta, CopyError> {
+    load_table_meta_on(conn, db, table, "source").await
+}
+
+/// [`load_table_meta`] on either server (`server` names it in errors).
+pub(crate) async fn load_table_meta_on(
+    conn: &mut Conn,
+    db: &str,
+    table: &str,
+    server: &'static str,
+) -> Result<TableMeta, CopyError> {
     let what = format!("reading the columns of {}.{}", quote(db), quote(table));
     type ColumnRow = (
         String,
@@ -113,11 +123,11 @@ pub async fn load_table_meta(
             (db, table),
         )
         .await
-        .map_err(db_err("source", what))?;
+        .map_err(db_err(server, what))?;
     if rows.is_empty() {
         return Err(CopyError::Table {
             table: format!("{}.{}", quote(db), quote(table)),
-            reason: "it does not exist on the source (or the account cannot see it)".into(),
+            reason: format!("it does not exist on the {server} (or the account cannot see it)"),
         });
     }
     let columns: Vec<ColumnMeta> = rows
@@ -149,7 +159,7 @@ pub async fn load_table_meta(
         )
         .await
         .map_err(db_err(
-            "source",
+            server,
             format!("reading the keys of {}.{}", quote(db), quote(table)),
         ))?;
     let key = choose_key(&columns, &idx);
@@ -161,7 +171,7 @@ pub async fn load_table_meta(
         )
         .await
         .map_err(db_err(
-            "source",
+            server,
             format!("reading the size of {}.{}", quote(db), quote(table)),
         ))?;
     let (rows, avg, len) = stats.unwrap_or_default();

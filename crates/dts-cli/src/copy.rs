@@ -54,37 +54,14 @@ pub(crate) fn run(args: &CopyArgs, out: &mut impl Write) -> anyhow::Result<ExitC
         .build()
         .context("starting the async runtime")?;
     let report = rt.block_on(async {
-        let mut tables = Vec::new();
-        let mut c = mysql_async::Conn::new(source.clone())
-            .await
-            .context("connecting to the source")?;
-        for db in &args.database {
-            let names: Vec<String> = c
-                .exec(
-                    "SELECT table_name FROM information_schema.tables
-                     WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY table_name",
-                    (db,),
-                )
-                .await
-                .with_context(|| format!("listing the tables of {db:?} on the source"))?;
-            if names.is_empty() {
-                bail!(
-                    "the source has no tables in database {db:?} (or the account cannot see them)"
-                );
-            }
-            let to = args.target_database.as_deref().unwrap_or(db);
-            tables.extend(names.iter().map(|t| CopyTable::renamed(db, t, to, t)));
-        }
-        for t in &args.table {
-            let Some((db, name)) = t.split_once('.') else {
-                bail!("--table {t:?}: expected DATABASE.TABLE");
-            };
-            tables.push(CopyTable::same(db, name));
-        }
-        c.disconnect().await.ok();
-        if tables.is_empty() {
-            bail!("nothing to copy: give --database or --table");
-        }
+        let tables = selected_tables(
+            &source,
+            &args.database,
+            args.target_database.as_deref(),
+            &args.table,
+            "copy",
+        )
+        .await?;
         let progress = options.progress.clone();
         let ticker = args.progress.then(|| {
             tokio::spawn(async move {
@@ -109,7 +86,7 @@ pub(crate) fn run(args: &CopyArgs, out: &mut impl Write) -> anyhow::Result<ExitC
         if let Some(t) = ticker {
             t.abort();
         }
-        Ok(r?)
+        anyhow::Ok(r?)
     })?;
     for t in &report.tables {
         let how = if t.already_done {
@@ -151,4 +128,46 @@ pub(crate) fn run(args: &CopyArgs, out: &mut impl Write) -> anyhow::Result<ExitC
         )?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The tables named by `--database` (every base table of each, in
+/// `target_database` on the target when given) and `--table DB.TABLE`
+/// (under the same names).
+pub(crate) async fn selected_tables(
+    source: &mysql_async::Opts,
+    databases: &[String],
+    target_database: Option<&str>,
+    tables: &[String],
+    what: &str,
+) -> anyhow::Result<Vec<CopyTable>> {
+    let mut out = Vec::new();
+    let mut c = mysql_async::Conn::new(source.clone())
+        .await
+        .context("connecting to the source")?;
+    for db in databases {
+        let names: Vec<String> = c
+            .exec(
+                "SELECT table_name FROM information_schema.tables
+                 WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY table_name",
+                (db,),
+            )
+            .await
+            .with_context(|| format!("listing the tables of {db:?} on the source"))?;
+        if names.is_empty() {
+            bail!("the source has no tables in database {db:?} (or the account cannot see them)");
+        }
+        let to = target_database.unwrap_or(db);
+        out.extend(names.iter().map(|t| CopyTable::renamed(db, t, to, t)));
+    }
+    for t in tables {
+        let Some((db, name)) = t.split_once('.') else {
+            bail!("--table {t:?}: expected DATABASE.TABLE");
+        };
+        out.push(CopyTable::same(db, name));
+    }
+    c.disconnect().await.ok();
+    if out.is_empty() {
+        bail!("nothing to {what}: give --database or --table");
+    }
+    Ok(out)
 }

@@ -21,6 +21,7 @@ mod dump_stream;
 mod run;
 mod schema;
 mod task;
+mod verify;
 
 /// Live MySQL and MariaDB migration, exact and resumable.
 #[derive(Parser, Debug)]
@@ -38,6 +39,10 @@ enum Command {
     /// Apply the source's binlog to the target (incremental migration
     /// alone), exactly once, resumable under a task name.
     Apply(Box<ApplyArgs>),
+    /// Compare the source's and the target's tables row by row on exact
+    /// bytes; report each difference with its key and columns; print or
+    /// apply the repair. Exit code 0 when equal, 1 when different.
+    Verify(Box<VerifyArgs>),
     /// Schema migration tools.
     Schema {
         #[command(subcommand)]
@@ -290,6 +295,70 @@ pub(crate) struct CopyArgs {
     pub(crate) progress: bool,
 }
 
+/// Arguments of `dts verify`.
+#[derive(Args, Debug)]
+pub(crate) struct VerifyArgs {
+    /// The source (mysql://user@host:port; the password comes from
+    /// DTS_SOURCE_PASSWORD, never from the command line).
+    #[arg(long, value_name = "URL")]
+    pub(crate) source: String,
+    /// The target (its password from DTS_TARGET_PASSWORD).
+    #[arg(long, value_name = "URL")]
+    pub(crate) target: String,
+    /// Verify every table of this database (repeatable).
+    #[arg(long, value_name = "DB")]
+    pub(crate) database: Vec<String>,
+    /// Verify this table (repeatable).
+    #[arg(long, value_name = "DB.TABLE")]
+    pub(crate) table: Vec<String>,
+    /// With one --database: the target database's name.
+    #[arg(long, value_name = "DB")]
+    pub(crate) target_database: Option<String>,
+    /// Compare only this percentage of each table's key ranges, chosen at
+    /// random (tables without a key are always compared whole).
+    #[arg(long, value_name = "PCT")]
+    pub(crate) sample: Option<f64>,
+    /// The seed of --sample's choice (default: from the clock).
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// At most this many rows per second (hashed or read, on the busier
+    /// side).
+    #[arg(long)]
+    pub(crate) max_rows_per_sec: Option<f64>,
+    /// Make the target equal for the differing rows: print the statements
+    /// as a script (stdout; the report follows as comments), or apply them.
+    #[arg(long, value_name = "print|apply")]
+    pub(crate) repair: Option<String>,
+    /// Print the report as JSON (with "schema_version").
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Incremental migration is running: re-check differences after the
+    /// target has had time to apply them (--recheck-delay), and report only
+    /// what still differs.
+    #[arg(long)]
+    pub(crate) online: bool,
+    /// With --online: re-checks of a row that keeps changing before it is
+    /// reported as unsettled.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) rechecks: u32,
+    /// With --online: seconds to wait before re-reading the target; must
+    /// exceed the replication lag.
+    #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+    pub(crate) recheck_delay: f64,
+    /// Workers, each with one connection to each server.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) parallel: usize,
+    /// Rows per key range at most.
+    #[arg(long, default_value_t = 100_000)]
+    pub(crate) chunk_rows: usize,
+    /// Differences listed per table at most (the totals are always exact).
+    #[arg(long, default_value_t = 100)]
+    pub(crate) max_listed: usize,
+    /// Print progress to stderr every second.
+    #[arg(long)]
+    pub(crate) progress: bool,
+}
+
 /// Arguments of `dts binlog dump`.
 #[derive(Args, Debug)]
 pub(crate) struct DumpArgs {
@@ -329,6 +398,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Copy(args) => copy::run(&args, &mut out),
         Command::Apply(args) => apply::run(&args, &mut out),
+        Command::Verify(args) => verify::run(&args, &mut out),
         Command::Schema {
             command: SchemaCommand::Plan(args),
         } => schema::run(&args, &mut out),
