@@ -298,13 +298,18 @@ pub(crate) struct CopyArgs {
 /// Arguments of `dts verify`.
 #[derive(Args, Debug)]
 pub(crate) struct VerifyArgs {
+    /// The task file: its servers and selected objects (renames, columns,
+    /// filters); with --online, differences are re-checked once the task's
+    /// incremental checkpoint has passed the source rows' position.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["source", "target", "database", "table", "target_database"])]
+    pub(crate) config: Option<std::path::PathBuf>,
     /// The source (mysql://user@host:port; the password comes from
     /// DTS_SOURCE_PASSWORD, never from the command line).
-    #[arg(long, value_name = "URL")]
-    pub(crate) source: String,
+    #[arg(long, value_name = "URL", required_unless_present = "config")]
+    pub(crate) source: Option<String>,
     /// The target (its password from DTS_TARGET_PASSWORD).
-    #[arg(long, value_name = "URL")]
-    pub(crate) target: String,
+    #[arg(long, value_name = "URL", required_unless_present = "config")]
+    pub(crate) target: Option<String>,
     /// Verify every table of this database (repeatable).
     #[arg(long, value_name = "DB")]
     pub(crate) database: Vec<String>,

@@ -43,8 +43,34 @@ impl RepairSink for PrintRepair {
 }
 
 pub(crate) fn run(args: &VerifyArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let source = opts_from_url(&args.source, "DTS_SOURCE_PASSWORD")?;
-    let target = opts_from_url(&args.target, "DTS_TARGET_PASSWORD")?;
+    let task = match &args.config {
+        Some(p) => Some(dts_core::config::TaskConfig::from_file(p)?),
+        None => None,
+    };
+    let (source, target) = match &task {
+        Some(t) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            rt.block_on(async {
+                (
+                    dts_core::task::endpoint_opts(&t.source).await,
+                    dts_core::task::endpoint_opts(&t.target).await,
+                )
+            })
+        }
+        None => (
+            opts_from_url(
+                args.source.as_deref().unwrap_or_default(),
+                "DTS_SOURCE_PASSWORD",
+            )?,
+            opts_from_url(
+                args.target.as_deref().unwrap_or_default(),
+                "DTS_TARGET_PASSWORD",
+            )?,
+        ),
+    };
     if args.target_database.is_some() && args.database.len() != 1 {
         bail!("--target-database renames one database: give exactly one --database with it");
     }
@@ -76,6 +102,11 @@ pub(crate) fn run(args: &VerifyArgs, out: &mut impl Write) -> anyhow::Result<Exi
         online: args.online.then(|| OnlineOptions {
             rechecks: args.rechecks,
             delay: Duration::from_secs_f64(args.recheck_delay.max(0.0)),
+            // With a task: wait for its incremental checkpoint, exactly.
+            applied: task.as_ref().map(|t| {
+                Arc::new(dts_core::task::CheckpointApplied::new(t, target.clone()))
+                    as Arc<dyn dts_core::bulk_copy::verify::AppliedPosition>
+            }),
             ..OnlineOptions::default()
         }),
         ..VerifyOptions::default()
@@ -101,14 +132,19 @@ pub(crate) fn run(args: &VerifyArgs, out: &mut impl Write) -> anyhow::Result<Exi
         .build()
         .context("starting the async runtime")?;
     let report = rt.block_on(async {
-        let tables = selected_tables(
-            &source,
-            &args.database,
-            args.target_database.as_deref(),
-            &args.table,
-            "verify",
-        )
-        .await?;
+        let tables = match &task {
+            Some(t) => dts_core::task::task_tables(t, &source).await?,
+            None => {
+                selected_tables(
+                    &source,
+                    &args.database,
+                    args.target_database.as_deref(),
+                    &args.table,
+                    "verify",
+                )
+                .await?
+            }
+        };
         let progress = options.progress.clone();
         let ticker = args.progress.then(|| {
             tokio::spawn(async move {

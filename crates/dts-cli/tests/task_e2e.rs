@@ -280,6 +280,17 @@ async fn the_minimal_task_migrates_under_writes_cuts_over_and_refuses_a_second_r
         assert!(std::time::Instant::now() < deadline, "never caught up: {v}");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    // Online verification of the task while it runs: nothing differs.
+    let v = dts(&["verify", "--online", "--json"], &config)
+        .output()
+        .expect("dts verify");
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
     let cut = dts(&["cutover"], &config).output().expect("dts cutover");
     assert!(
         cut.status.success(),

@@ -1288,45 +1288,44 @@ pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> 
     });
     apply_changes(&source, &target, &sel, handoff.as_ref(), &o).await?;
     report(&format!("  applied up to {fin}"));
-    // 4. Verify the rows: counts of every table on both sides.
-    report("4/7 checking row counts of every table");
+    // 4. Verify: with the source fenced and drained, every table is
+    // compared on exact bytes.
+    report("4/7 verifying every table on exact bytes");
     let mut tgt = Conn::new(target.clone())
         .await
         .map_err(db("target", "connecting"))?;
     let (_, tables) = selection(cfg, &schema)?;
-    for t in &tables {
-        if t.filter.is_some() {
-            continue;
-        }
-        let a: Option<u64> = src
-            .query_first(format!(
-                "SELECT COUNT(*) FROM {}.{}",
-                quote(&t.source_db),
-                quote(&t.source_table)
-            ))
-            .await
-            .map_err(db("source", "counting rows"))?;
-        let b: Option<u64> = tgt
-            .query_first(format!(
-                "SELECT COUNT(*) FROM {}.{}",
-                quote(&t.target_db),
-                quote(&t.target_table)
-            ))
-            .await
-            .map_err(db("target", "counting rows"))?;
-        if a != b {
-            return Err(TaskError::Other(format!(
-                "{}.{} has {} rows on the source but {}.{} has {} on the target after draining: \
-                 run `dts verify` and look into it before going on; the source stays fenced",
-                quote(&t.source_db),
-                quote(&t.source_table),
-                a.unwrap_or(0),
-                quote(&t.target_db),
-                quote(&t.target_table),
-                b.unwrap_or(0)
-            )));
-        }
+    let v = bulk_copy::verify_tables(
+        &source,
+        &target,
+        &tables,
+        &bulk_copy::VerifyOptions::default(),
+    )
+    .await?;
+    let differing: Vec<String> = v
+        .tables
+        .iter()
+        .filter(|t| !t.is_equal())
+        .map(|t| {
+            format!(
+                "{}: {} missing, {} extra, {} different",
+                t.target, t.missing, t.extra, t.different
+            )
+        })
+        .collect();
+    if !differing.is_empty() {
+        return Err(TaskError::Other(format!(
+            "after draining, the target differs from the source: {}. Run `dts verify --config \
+             FILE --repair print` to see the rows and the statements that fix them, then `dts \
+             cutover` again; the source stays fenced",
+            differing.join("; ")
+        )));
     }
+    report(&format!(
+        "  {} tables equal ({} rows)",
+        v.tables.len(),
+        v.tables.iter().map(|t| t.source_rows).sum::<u64>()
+    ));
     // 5. Triggers and events.
     report("5/7 creating triggers and events");
     let mut tsrc = Conn::new(source.clone())
@@ -1384,4 +1383,71 @@ pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> 
         }
     }
     Ok(())
+}
+
+/// The tables a task selects, as the copy and the verifier take them
+/// (renames, column subsets, filters).
+///
+/// # Errors
+///
+/// When the source cannot be read or the selection does not fit it.
+pub async fn task_tables(cfg: &TaskConfig, source: &Opts) -> Result<Vec<CopyTable>, TaskError> {
+    let mut src = Conn::new(source.clone())
+        .await
+        .map_err(db("source", "connecting"))?;
+    let schema = selected_schema(cfg, &mut src).await?;
+    Ok(selection(cfg, &schema)?.1)
+}
+
+/// How far a task's incremental migration has applied the source's binlog,
+/// read from its checkpoint: what online verification waits for.
+pub struct CheckpointApplied {
+    target: Opts,
+    meta: String,
+    task: String,
+}
+
+impl CheckpointApplied {
+    /// For `cfg`'s task, on `target`.
+    pub fn new(cfg: &TaskConfig, target: Opts) -> Self {
+        CheckpointApplied {
+            target,
+            meta: cfg.target.meta_schema.clone(),
+            task: cfg.task.clone(),
+        }
+    }
+}
+
+impl bulk_copy::verify::AppliedPosition for CheckpointApplied {
+    fn applied_past<'a>(
+        &'a self,
+        pos: &'a FilePosition,
+    ) -> futures::future::BoxFuture<'a, Result<bool, CopyError>> {
+        Box::pin(async move {
+            let mut c =
+                Conn::new(self.target.clone())
+                    .await
+                    .map_err(|error| CopyError::Database {
+                        server: "target",
+                        what: "reading the incremental checkpoint".into(),
+                        error,
+                    })?;
+            let r: Option<(Vec<u8>, u64)> = c
+                .exec_first(
+                    format!(
+                        "SELECT binlog_file, binlog_pos FROM {}.`cdc_checkpoint` WHERE task = ?",
+                        quote(&self.meta)
+                    ),
+                    (&self.task,),
+                )
+                .await
+                .map_err(|error| CopyError::Database {
+                    server: "target",
+                    what: "reading the incremental checkpoint".into(),
+                    error,
+                })?;
+            c.disconnect().await.ok();
+            Ok(r.is_some_and(|(f, p)| FilePosition::new(String::from_utf8_lossy(&f), p) >= *pos))
+        })
+    }
 }
