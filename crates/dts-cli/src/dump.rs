@@ -11,7 +11,7 @@ use binlog_reader::{ColumnInfo, Event, EventBody, FileReader, Value};
 use crate::{line, DumpArgs};
 
 pub(crate) fn run(args: &DumpArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    if args.source.is_some() {
+    if args.source.is_some() || args.config.is_some() {
         return crate::dump_stream::run(args, out);
     }
     let mut reader = FileReader::new(&args.files).follow_rotations(args.follow);

@@ -28,12 +28,20 @@ pub(crate) fn opts_from_url(url: &str, password_var: &str) -> anyhow::Result<mys
 }
 
 pub(crate) fn run(args: &DumpArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let url = args.source.as_deref().unwrap_or_default();
-    let opts = opts_from_url(url, "DTS_SOURCE_PASSWORD")?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let opts = match &args.config {
+        Some(p) => {
+            let cfg = dts_core::config::TaskConfig::from_file(p)?;
+            rt.block_on(dts_core::task::endpoint_opts(&cfg.source))
+        }
+        None => opts_from_url(
+            args.source.as_deref().unwrap_or_default(),
+            "DTS_SOURCE_PASSWORD",
+        )?,
+    };
     rt.block_on(async {
         let mut cfg = StreamConfig::new(
             opts,

@@ -191,11 +191,15 @@ enum SchemaCommand {
 /// Arguments of `dts schema plan`.
 #[derive(Args, Debug)]
 pub(crate) struct SchemaPlanArgs {
+    /// The task file: its servers, selected objects, renames, name case
+    /// and definer rule.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["source", "database", "target", "target_version", "rename_database", "definer"])]
+    pub(crate) config: Option<std::path::PathBuf>,
     /// The source (its password from DTS_SOURCE_PASSWORD).
-    #[arg(long, value_name = "URL")]
-    pub(crate) source: String,
+    #[arg(long, value_name = "URL", required_unless_present = "config")]
+    pub(crate) source: Option<String>,
     /// The databases to plan (repeatable).
-    #[arg(long, value_name = "DB", required = true)]
+    #[arg(long, value_name = "DB", required_unless_present = "config")]
     pub(crate) database: Vec<String>,
     /// The target, to read its version (its password from DTS_TARGET_PASSWORD).
     #[arg(long, value_name = "URL", conflicts_with = "target_version")]
@@ -368,8 +372,11 @@ pub(crate) struct VerifyArgs {
 #[derive(Args, Debug)]
 pub(crate) struct DumpArgs {
     /// Binlog files, read in the order given.
-    #[arg(required_unless_present = "source")]
+    #[arg(required_unless_present_any = ["source", "config"])]
     pub(crate) files: Vec<PathBuf>,
+    /// Read the binlog stream of the task file's source (like --source).
+    #[arg(long, value_name = "FILE", conflicts_with = "source")]
+    pub(crate) config: Option<PathBuf>,
     /// Print one JSON object per event per line, with "pos" (the event's
     /// start offset in its file), "end_pos", "type", "file" and the decoded
     /// body (rows with typed values).
@@ -385,14 +392,14 @@ pub(crate) struct DumpArgs {
     pub(crate) source: Option<String>,
     /// With --source: the binlog file to start from (default: the first
     /// one the server has).
-    #[arg(long, value_name = "FILE", requires = "source")]
+    #[arg(long, value_name = "FILE")]
     pub(crate) start_file: Option<String>,
     /// With --source: the offset to start from.
-    #[arg(long, value_name = "OFFSET", default_value_t = 4, requires = "source")]
+    #[arg(long, value_name = "OFFSET", default_value_t = 4)]
     pub(crate) start_pos: u64,
     /// With --source: stop at the end of the binlog instead of waiting for
     /// new events.
-    #[arg(long, requires = "source")]
+    #[arg(long)]
     pub(crate) stop_never: bool,
 }
 

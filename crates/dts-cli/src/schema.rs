@@ -15,7 +15,24 @@ use crate::dump_stream::opts_from_url;
 use crate::{line, SchemaPlanArgs};
 
 pub(crate) fn run(args: &SchemaPlanArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let source = opts_from_url(&args.source, "DTS_SOURCE_PASSWORD")?;
+    if let Some(path) = &args.config {
+        let cfg = dts_core::config::TaskConfig::from_file(path)?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        let p = rt.block_on(dts_core::task::task_plan(&cfg))?;
+        if args.json {
+            line(out, format_args!("{}", serde_json::to_string_pretty(&p)?))?;
+        } else {
+            write!(out, "{p}")?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let source = opts_from_url(
+        args.source.as_deref().unwrap_or_default(),
+        "DTS_SOURCE_PASSWORD",
+    )?;
     let target = args
         .target
         .as_deref()

@@ -1451,3 +1451,20 @@ impl bulk_copy::verify::AppliedPosition for CheckpointApplied {
         })
     }
 }
+
+/// The task's schema migration: the ordered DDL for its target, with the
+/// task's selection, renames, name case and definer rule (what `dts run`
+/// executes in its schema and foreign-key phases, and at cut-over).
+///
+/// # Errors
+///
+/// When a server cannot be read or the schema cannot be translated.
+pub async fn task_plan(cfg: &TaskConfig) -> Result<Plan, TaskError> {
+    let mut src = Conn::new(endpoint_opts(&cfg.source).await)
+        .await
+        .map_err(db("source", "connecting"))?;
+    let mut tgt = Conn::new(endpoint_opts(&cfg.target).await)
+        .await
+        .map_err(db("target", "connecting"))?;
+    Ok(the_plan(cfg, &mut src, &mut tgt).await?.1)
+}
