@@ -403,8 +403,25 @@ pub(crate) struct DumpArgs {
     pub(crate) stop_never: bool,
 }
 
+/// Logs: `DTS_LOG` (e.g. `info`, `bulk_copy=debug`; default `warn`) on
+/// stderr, as JSON lines when `DTS_LOG_FORMAT=json`. Nothing logged carries a
+/// password: URLs are kept without them and driver messages are scrubbed.
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DTS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("DTS_LOG_FORMAT").as_deref() == Ok("json") {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logs();
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let result = match cli.command {

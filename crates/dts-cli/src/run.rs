@@ -58,9 +58,32 @@ pub(crate) fn run(path: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode>
             let tty = std::io::stderr().is_terminal();
             tokio::spawn(async move {
                 let mut last = String::new();
+                let mut tick = 0u64;
                 loop {
                     tokio::time::sleep(Duration::from_secs(if tty { 1 } else { 10 })).await;
+                    tick += 1;
                     let c = copy.snapshot();
+                    // Per table, every few seconds while the copy runs.
+                    if a_is_idle(&apply) && (!tty || tick % 5 == 0) {
+                        for t in c
+                            .tables
+                            .iter()
+                            .filter(|t| t.state == dts_core::bulk_copy::TableState::Copying)
+                        {
+                            let pct = if t.estimated_rows > 0 {
+                                format!(
+                                    " ({:.0}%)",
+                                    100.0 * t.rows as f64 / t.estimated_rows as f64
+                                )
+                            } else {
+                                String::new()
+                            };
+                            eprintln!(
+                                "dts:   {}: {} of ~{} rows{pct}",
+                                t.table, t.rows, t.estimated_rows
+                            );
+                        }
+                    }
                     let a = apply.status();
                     let msg = if a.position.is_some() {
                         format!(
@@ -107,6 +130,10 @@ pub(crate) fn run(path: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode>
         )?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn a_is_idle(a: &dts_core::bulk_copy::ApplyProgress) -> bool {
+    a.status().position.is_none()
 }
 
 /// `dts status`: the task's phase, progress, position and lag.

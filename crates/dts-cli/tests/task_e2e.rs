@@ -476,8 +476,11 @@ async fn a_password_with_quotes_backslash_and_backtick_never_shows() {
     // A wrong password first: the error says what failed, without it.
     write("DTS_PW_WRONG");
     let wrong = format!("{pw}-wrong");
+    // Every log line too, as structured JSON.
     let out = dts(&["run"], &file)
         .env("DTS_PW_WRONG", &wrong)
+        .env("DTS_LOG", "debug")
+        .env("DTS_LOG_FORMAT", "json")
         .output()
         .expect("dts run");
     assert_eq!(out.status.code(), Some(2));
@@ -487,6 +490,8 @@ async fn a_password_with_quotes_backslash_and_backtick_never_shows() {
     write("DTS_PW_TARGET");
     let out = dts(&["run"], &file)
         .env("DTS_PW_TARGET", pw)
+        .env("DTS_LOG", "debug")
+        .env("DTS_LOG_FORMAT", "json")
         .output()
         .expect("dts run");
     let text = shown(&out);
