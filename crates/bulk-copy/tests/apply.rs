@@ -442,6 +442,7 @@ async fn gh_ost_swap(mode: OnlineDdlMode, whole: bool) {
         ApplySelection {
             databases: vec![],
             tables: vec![CopyTable::same(&db, "t")],
+            ..Default::default()
         }
     };
     let start = hand_off(&dbs, &sel).await;
@@ -597,6 +598,7 @@ async fn pt_osc_swap(mode: OnlineDdlMode, whole: bool) {
         ApplySelection {
             databases: vec![],
             tables: vec![CopyTable::same(&db, "t")],
+            ..Default::default()
         }
     };
     let start = hand_off(&dbs, &sel).await;
@@ -853,6 +855,7 @@ async fn filters_move_rows_in_and_out_and_column_subsets_and_renames_apply() {
             ]),
             filter: Some("region = 'eu'".into()),
         }],
+        ..Default::default()
     };
     let start = hand_off(&dbs, &sel).await;
     exec(
@@ -1195,6 +1198,77 @@ async fn s9_insert_revoked_on_the_target_stops_at_once_and_resumes_after_the_gra
         .await
         .assert_equal("t after the grant");
     exec(&mut tgt, &format!("DROP USER '{user}'@'%'")).await;
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn per_object_operation_filters_leave_out_the_kinds_the_task_excludes() {
+    use schema_diff::binlog_ddl::DdlKind;
+    let dbs = TestDatabases::new("apply_ops").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    for d in [
+        "CREATE TABLE keep_all (id INT PRIMARY KEY, v INT)",
+        "CREATE TABLE no_delete (id INT PRIMARY KEY, v INT)",
+    ] {
+        exec(&mut src, d).await;
+        exec(&mut tgt, d).await;
+    }
+    let mut sel = ApplySelection::databases(&[&dbs.name]);
+    // The table: no DELETE, and of the DDL only ALTER TABLE.
+    sel.operations.push(bulk_copy::apply::Operations {
+        database: dbs.name.clone(),
+        table: Some("no_delete".into()),
+        insert: true,
+        update: true,
+        delete: false,
+        ddl: vec![DdlKind::AlterTable],
+    });
+    let start = hand_off(&dbs, &sel).await;
+    exec(
+        &mut src,
+        "INSERT INTO keep_all VALUES (1, 1), (2, 2); INSERT INTO no_delete VALUES (1, 1), (2, 2);
+         UPDATE no_delete SET v = 20 WHERE id = 2; DELETE FROM no_delete WHERE id = 1;
+         DELETE FROM keep_all WHERE id = 1;
+         CREATE INDEX iv ON no_delete (v); CREATE INDEX iv ON keep_all (v);
+         ALTER TABLE no_delete ADD COLUMN w INT DEFAULT 7; INSERT INTO no_delete (id, v) VALUES (3, 3)",
+    )
+    .await;
+    let r = apply_to_end(&dbs, &sel, &start, &options(&dbs))
+        .await
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    assert_eq!(r.operations_filtered, 1, "{r:?}");
+    assert!(
+        r.ddl_skipped.iter().any(|s| s.contains("DDL filter")),
+        "{r:?}"
+    );
+    compare_tables(&mut src, &dbs.name, "keep_all", &mut tgt, None, None)
+        .await
+        .assert_equal("keep_all");
+    let rows: Vec<(i32, i32, i32)> = tgt
+        .query("SELECT id, v, w FROM no_delete ORDER BY id")
+        .await
+        .expect("rows");
+    assert_eq!(
+        rows,
+        vec![(1, 1, 7), (2, 20, 7), (3, 3, 7)],
+        "the DELETE was left out"
+    );
+    let idx = |t: &str| {
+        format!(
+            "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = '{}' \
+             AND table_name = '{t}' AND index_name = 'iv'",
+            dbs.name
+        )
+    };
+    let a: i64 = query_one(&mut tgt, &idx("keep_all")).await;
+    let b: i64 = query_one(&mut tgt, &idx("no_delete")).await;
+    assert_eq!(
+        (a, b),
+        (1, 0),
+        "CREATE INDEX left out on the filtered table only"
+    );
     drop_shadow(&dbs).await;
     dbs.cleanup().await;
 }

@@ -36,7 +36,9 @@ use mysql_async::{Conn, Opts};
 use schema_diff::plan::{plan, Phase, Plan};
 use schema_diff::translate::{DefinerPolicy, TranslateOptions};
 
-use crate::config::{Endpoint, HeartbeatMode, MigrationType, TaskConfig, TlsMode};
+use crate::config::{
+    DdlOp, DmlOp, Endpoint, HeartbeatMode, MigrationType, TaskConfig, TlsMode, ALL_DDL, ALL_DML,
+};
 
 /// Something that went wrong running a task.
 #[derive(Debug, thiserror::Error)]
@@ -604,6 +606,24 @@ fn selection(
         if o.whole() {
             sel.databases
                 .push((o.database.clone(), names.database(&o.database)));
+        }
+        // Per-object DML/DDL filters: an entry only where they narrow.
+        let ops = |table: Option<String>, dml: &[DmlOp], ddl: &[DdlOp]| {
+            (dml.len() < ALL_DML.len() || ddl.len() < ALL_DDL.len()).then(|| {
+                bulk_copy::apply::Operations {
+                    database: o.database.clone(),
+                    table,
+                    insert: dml.contains(&DmlOp::Insert),
+                    update: dml.contains(&DmlOp::Update),
+                    delete: dml.contains(&DmlOp::Delete),
+                    ddl: ddl.iter().map(|d| d.kind()).collect(),
+                }
+            })
+        };
+        sel.operations.extend(ops(None, &o.dml, &o.ddl));
+        for t in o.tables.iter().flatten() {
+            sel.operations
+                .extend(ops(Some(t.name.clone()), &t.dml, &t.ddl));
         }
         let Some(d) = schema.database(&o.database) else {
             return Err(TaskError::Other(format!(

@@ -279,6 +279,7 @@ impl Context {
         q: &QueryEvent,
         ev: &Event,
         o: &ApplyOptions,
+        selection: &super::table::ApplySelection,
     ) -> Result<Outcome, CopyError> {
         let sql = String::from_utf8(q.query.clone()).map_err(|_| CopyError::Table {
             table: String::new(),
@@ -503,6 +504,24 @@ impl Context {
                 if tables.iter().any(|t| selected(routes, t)) {
                     outcome_target = Ok(Some(default_db.to_string()));
                 }
+            }
+        }
+        // Per-object DDL filters: the shadow took the statement above; the
+        // target does not.
+        // (A RENAME of a selected table is always applied: the selection
+        // follows it.)
+        if let (Ok(Some(_)), false) = (&outcome_target, st.kind == RenameTable) {
+            let filtered = objects.iter().find_map(|(d, t)| {
+                selection
+                    .operations_for(d, t)
+                    .filter(|ops| !ops.ddl.contains(&st.kind))
+                    .map(|_| format!("{}.{}", quote(d), quote(t)))
+            });
+            if let Some(obj) = filtered {
+                outcome_target = Err(format!(
+                    "at {at}: {:?} on {obj} is left out by the task's DDL filter for it",
+                    st.kind
+                ));
             }
         }
         let result = match outcome_target {

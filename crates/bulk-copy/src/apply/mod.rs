@@ -77,7 +77,7 @@ use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts, OptsBuilder};
 use tokio::sync::mpsc;
 
-pub use table::{ApplySelection, OnlineDdlMode};
+pub use table::{ApplySelection, OnlineDdlMode, Operations};
 
 use crate::copy::ConflictPolicy;
 use crate::error::{db_err, CopyError};
@@ -140,6 +140,9 @@ pub struct ApplyStatus {
     /// Row changes of online-DDL tools' helper tables not applied
     /// ([`OnlineDdlMode::ApplyOriginalDdl`]).
     pub online_ddl_rows_skipped: u64,
+    /// Row changes not applied because the task's per-object operation
+    /// filters leave their kind out.
+    pub operations_filtered: u64,
     /// Statements in the binlog that change no selected object (GRANT,
     /// FLUSH, DDL of other databases, ...).
     pub statements_ignored: u64,
@@ -691,6 +694,7 @@ async fn run_once(
     });
     let mut a = Applier {
         o,
+        selection,
         tgt,
         rx,
         routes,
@@ -727,6 +731,7 @@ async fn run_once(
 
 struct Applier<'a> {
     o: &'a ApplyOptions,
+    selection: &'a ApplySelection,
     tgt: Conn,
     rx: mpsc::Receiver<Result<Event, CopyError>>,
     routes: Routes,
@@ -1012,7 +1017,14 @@ impl Applier<'_> {
                     }
                     let outcome = self
                         .ddl
-                        .apply(&mut self.tgt, &mut self.routes, q, &ev, self.o)
+                        .apply(
+                            &mut self.tgt,
+                            &mut self.routes,
+                            q,
+                            &ev,
+                            self.o,
+                            self.selection,
+                        )
                         .await?;
                     self.cache.clear();
                     match outcome {
@@ -1036,7 +1048,8 @@ impl Applier<'_> {
             }
             EventBody::Rows(r) => {
                 let pos = FilePosition::new(ev.file.as_deref().unwrap_or(""), ev.pos);
-                self.rows_event(r, &at, &pos).await?;
+                let bytes = ev.end_pos.saturating_sub(ev.pos);
+                self.rows_event(r, &at, &pos, bytes).await?;
             }
             EventBody::Heartbeat(_) if !self.in_txn && self.rx.is_empty() => {
                 self.commit().await?;
@@ -1130,6 +1143,7 @@ impl Applier<'_> {
         r: &RowsEvent,
         at: &str,
         pos: &FilePosition,
+        event_bytes: u64,
     ) -> Result<(), CopyError> {
         let (db, name) = (r.table.schema.clone(), r.table.table.clone());
         if let Some(h) = &self.o.heartbeat {
@@ -1200,12 +1214,36 @@ impl Applier<'_> {
                 out
             }
         };
+        // Per-object operation filters.
+        let changes = match self.selection.operations_for(&db, &name) {
+            None => changes,
+            Some(ops) => {
+                let before = changes.len() as u64;
+                let kept: Vec<Change<'_>> = changes
+                    .into_iter()
+                    .filter(|c| match c {
+                        Change::Insert(_) => ops.insert,
+                        Change::Update(..) => ops.update,
+                        Change::Delete(_) => ops.delete,
+                    })
+                    .collect();
+                let dropped = before - kept.len() as u64;
+                if dropped > 0 {
+                    self.o.progress.update(|s| s.operations_filtered += dropped);
+                }
+                kept
+            }
+        };
         let n = changes.len() as u64;
         self.txn_dirty |= n > 0;
         if n > 0 && self.batch_started.is_none() {
             self.batch_started = Some(Instant::now());
         }
-        self.o.throttle.acquire(0, n, 0).await;
+        // Rows and the bytes of the event carrying them (MB/s limits).
+        self.o
+            .throttle
+            .acquire(0, n, if n > 0 { event_bytes } else { 0 })
+            .await;
         self.rows_uncommitted += n;
         if info.ordered {
             self.begin().await?;

@@ -36,6 +36,42 @@ pub struct ApplySelection {
     /// for a table inside a whole database refines it (renames, columns,
     /// filter).
     pub tables: Vec<CopyTable>,
+    /// Which kinds of change are applied, per database or table (the most
+    /// specific entry wins); objects without an entry take every kind.
+    pub operations: Vec<Operations>,
+}
+
+/// The kinds of change applied to one database's or table's objects
+/// (the reference product's per-object DML and DDL filters).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Operations {
+    /// The source database.
+    pub database: String,
+    /// The source table; `None` for the whole database.
+    pub table: Option<String>,
+    /// INSERTs are applied.
+    pub insert: bool,
+    /// UPDATEs are applied.
+    pub update: bool,
+    /// DELETEs are applied.
+    pub delete: bool,
+    /// The DDL kinds applied to the target (the shadow schema takes every
+    /// DDL regardless, so rows keep decoding right).
+    pub ddl: Vec<schema_diff::binlog_ddl::DdlKind>,
+}
+
+impl ApplySelection {
+    /// The operations entry for `db`.`table`, if any.
+    pub(crate) fn operations_for(&self, db: &str, table: &str) -> Option<&Operations> {
+        self.operations
+            .iter()
+            .find(|o| o.database == db && o.table.as_deref() == Some(table))
+            .or_else(|| {
+                self.operations
+                    .iter()
+                    .find(|o| o.database == db && o.table.is_none())
+            })
+    }
 }
 
 impl ApplySelection {
@@ -47,6 +83,7 @@ impl ApplySelection {
                 .map(|d| (d.as_ref().to_string(), d.as_ref().to_string()))
                 .collect(),
             tables: Vec::new(),
+            operations: Vec::new(),
         }
     }
 
