@@ -1295,7 +1295,7 @@ pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> 
         }
     }
     let schema = selected_schema(cfg, &mut src).await?;
-    let (sel, _) = selection(cfg, &schema)?;
+    let (sel, tables) = selection(cfg, &schema)?;
     let o = ApplyOptions {
         until: Some(fin.clone()),
         heartbeat: None,
@@ -1314,7 +1314,6 @@ pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> 
     let mut tgt = Conn::new(target.clone())
         .await
         .map_err(db("target", "connecting"))?;
-    let (_, tables) = selection(cfg, &schema)?;
     let v = bulk_copy::verify_tables(
         &source,
         &target,
@@ -1348,10 +1347,7 @@ pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> 
     ));
     // 5. Triggers and events.
     report("5/7 creating triggers and events");
-    let mut tsrc = Conn::new(source.clone())
-        .await
-        .map_err(db("source", "connecting"))?;
-    let (_, p) = the_plan(cfg, &mut tsrc, &mut tgt).await?;
+    let (_, p) = the_plan(cfg, &mut src, &mut tgt).await?;
     run_statements(&mut tgt, &p, &[Phase::Triggers, Phase::Events], report).await?;
     // 6. AUTO_INCREMENT.
     report("6/7 aligning AUTO_INCREMENT counters");

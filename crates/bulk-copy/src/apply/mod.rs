@@ -281,11 +281,19 @@ impl Default for ApplyOptions {
 pub type ApplyReport = ApplyStatus;
 
 fn failpoint(name: &str) {
-    if let Ok(v) = std::env::var("DTS_FAILPOINT") {
-        // `name` or `name:N` (abort at the N-th hit).
-        let (n, count) = v
-            .split_once(':')
-            .map_or((v.as_str(), 1u64), |(a, b)| (a, b.parse().unwrap_or(1)));
+    // `DTS_FAILPOINT=name` or `name:N` (abort at the N-th hit), read once:
+    // this runs at every commit.
+    static SET: std::sync::OnceLock<Option<(String, u64)>> = std::sync::OnceLock::new();
+    let set = SET.get_or_init(|| {
+        std::env::var("DTS_FAILPOINT")
+            .ok()
+            .map(|v| match v.split_once(':') {
+                Some((a, b)) => (a.to_string(), b.parse().unwrap_or(1)),
+                None => (v, 1),
+            })
+    });
+    if let Some((n, count)) = set {
+        let count = *count;
         if n == name {
             static HITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
             if HITS.fetch_add(1, Ordering::SeqCst) + 1 >= count {
