@@ -154,6 +154,8 @@ impl Checkpoint {
                    `finished` TINYINT NOT NULL DEFAULT 0,
                    `rows_copied` BIGINT UNSIGNED NOT NULL DEFAULT 0,
                    `bytes_copied` BIGINT UNSIGNED NOT NULL DEFAULT 0,
+                   `snap_file` VARBINARY(512) NULL,
+                   `snap_pos` BIGINT UNSIGNED NULL,
                    `updated_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
                       ON UPDATE CURRENT_TIMESTAMP(6),
                    PRIMARY KEY (`task`, `target_db`, `target_table`, `range_no`)
@@ -186,15 +188,21 @@ impl Checkpoint {
             .await
             .map_err(db_err("target", "reading the metadata schema"))?;
         if has == Some(0) {
-            c.query_drop(format!(
-                "ALTER TABLE {s}.`copy_range` ADD COLUMN `snap_file` VARBINARY(512) NULL, \
-                 ADD COLUMN `snap_pos` BIGINT UNSIGNED NULL"
-            ))
-            .await
-            .map_err(db_err(
-                "target",
-                format!("updating the metadata schema {s}"),
-            ))?;
+            // A table made by an earlier version. Another copy starting at
+            // the same moment may add the columns first (1060).
+            match c
+                .query_drop(format!(
+                    "ALTER TABLE {s}.`copy_range` ADD COLUMN `snap_file` VARBINARY(512) NULL, \
+                     ADD COLUMN `snap_pos` BIGINT UNSIGNED NULL"
+                ))
+                .await
+            {
+                Err(mysql_async::Error::Server(e)) if e.code == 1060 => {}
+                r => r.map_err(db_err(
+                    "target",
+                    format!("updating the metadata schema {s}"),
+                ))?,
+            }
         }
         Ok(())
     }
