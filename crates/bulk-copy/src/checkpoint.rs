@@ -171,6 +171,18 @@ impl Checkpoint {
                    KEY (`task`)
                  ) ENGINE=InnoDB"
             ),
+            // Secondary indexes dropped for a load, until they are back.
+            format!(
+                "CREATE TABLE IF NOT EXISTS {s}.`copy_index` (
+                   `task` VARBINARY(255) NOT NULL,
+                   `target_db` VARBINARY(255) NOT NULL,
+                   `target_table` VARBINARY(255) NOT NULL,
+                   `index_name` VARBINARY(255) NOT NULL,
+                   `ord` INT UNSIGNED NOT NULL,
+                   `definition` MEDIUMBLOB NOT NULL,
+                   PRIMARY KEY (`task`, `target_db`, `target_table`, `index_name`)
+                 ) ENGINE=InnoDB"
+            ),
         ];
         for st in stmts {
             c.query_drop(st).await.map_err(db_err(
@@ -291,6 +303,118 @@ impl Checkpoint {
                 })
             })
             .collect()
+    }
+
+    /// Records secondary indexes about to be dropped for a load, with their
+    /// definitions (`KEY ...` as `SHOW CREATE TABLE` prints them). A record
+    /// already there stays as it is.
+    pub(crate) async fn record_indexes(
+        &self,
+        c: &mut Conn,
+        db: &str,
+        table: &str,
+        indexes: &[(String, String)],
+    ) -> Result<(), CopyError> {
+        let err = || {
+            db_err(
+                "target",
+                format!(
+                    "recording the deferred indexes of {}.{}",
+                    quote(db),
+                    quote(table)
+                ),
+            )
+        };
+        // After any recorded before (by a run that stopped), in order.
+        let first: Option<u32> = c
+            .exec_first(
+                format!(
+                    "SELECT COALESCE(MAX(`ord`) + 1, 0) FROM {}.`copy_index`
+                     WHERE `task` = ? AND `target_db` = ? AND `target_table` = ?",
+                    self.schema
+                ),
+                (&self.task, db, table),
+            )
+            .await
+            .map_err(err())?;
+        let first = first.unwrap_or(0);
+        c.exec_batch(
+            format!(
+                "INSERT IGNORE INTO {}.`copy_index`
+                   (`task`, `target_db`, `target_table`, `index_name`, `ord`, `definition`)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+                self.schema
+            ),
+            indexes
+                .iter()
+                .enumerate()
+                .map(|(n, (name, def))| (&self.task, db, table, name, first + n as u32, def)),
+        )
+        .await
+        .map_err(err())
+    }
+
+    /// The indexes recorded as dropped for a load of the table, in their
+    /// original order: (name, definition).
+    pub(crate) async fn deferred_indexes(
+        &self,
+        c: &mut Conn,
+        db: &str,
+        table: &str,
+    ) -> Result<Vec<(String, String)>, CopyError> {
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = c
+            .exec(
+                format!(
+                    "SELECT `index_name`, `definition` FROM {}.`copy_index`
+                     WHERE `task` = ? AND `target_db` = ? AND `target_table` = ? ORDER BY `ord`",
+                    self.schema
+                ),
+                (&self.task, db, table),
+            )
+            .await
+            .map_err(db_err(
+                "target",
+                format!(
+                    "reading the deferred indexes of {}.{}",
+                    quote(db),
+                    quote(table)
+                ),
+            ))?;
+        Ok(rows
+            .into_iter()
+            .map(|(n, d)| {
+                (
+                    String::from_utf8_lossy(&n).into_owned(),
+                    String::from_utf8_lossy(&d).into_owned(),
+                )
+            })
+            .collect())
+    }
+
+    /// Forgets the table's deferred indexes (they are back).
+    pub(crate) async fn forget_indexes(
+        &self,
+        c: &mut Conn,
+        db: &str,
+        table: &str,
+    ) -> Result<(), CopyError> {
+        c.exec_drop(
+            format!(
+                "DELETE FROM {}.`copy_index`
+                 WHERE `task` = ? AND `target_db` = ? AND `target_table` = ?",
+                self.schema
+            ),
+            (&self.task, db, table),
+        )
+        .await
+        .map_err(db_err(
+            "target",
+            format!(
+                "clearing the deferred indexes of {}.{}",
+                quote(db),
+                quote(table)
+            ),
+        ))
     }
 
     /// Inserts ranges (their own statement: a plan, no rows yet).

@@ -18,38 +18,73 @@ use mysql_async::Value;
 
 use crate::meta::ColumnMeta;
 
+/// How one column's values are written, decided once per table so that the
+/// per-value path compares no type names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Codec {
+    kind: Kind,
+    /// Fractional digits of a temporal column.
+    fsp: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Plain,
+    Bit,
+    Year,
+    Date,
+}
+
+impl Codec {
+    pub(crate) fn of(col: &ColumnMeta) -> Self {
+        let kind = match col.data_type.as_str() {
+            "bit" => Kind::Bit,
+            "year" => Kind::Year,
+            "date" => Kind::Date,
+            _ => Kind::Plain,
+        };
+        Codec { kind, fsp: col.fsp }
+    }
+}
+
 /// Appends one field.
+#[cfg(test)]
 pub(crate) fn field(out: &mut Vec<u8>, v: &Value, col: &ColumnMeta) {
+    encode(out, v, Codec::of(col));
+}
+
+/// Appends one field, its column's [`Codec`] given.
+pub(crate) fn encode(out: &mut Vec<u8>, v: &Value, codec: Codec) {
     match v {
         Value::NULL => out.extend_from_slice(b"\\N"),
-        Value::Bytes(b) if col.data_type == "bit" => {
+        Value::Bytes(b) if codec.kind == Kind::Bit => {
             let n = b.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x));
-            out.extend_from_slice(n.to_string().as_bytes());
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
         }
         Value::Bytes(b) => escape(out, b),
         // YEAR as four digits: "0" and "00" read back as 2000, "0000" as 0.
-        Value::Int(i) if col.data_type == "year" => {
+        Value::Int(i) if codec.kind == Kind::Year => {
             out.extend_from_slice(format!("{i:04}").as_bytes())
         }
-        Value::UInt(u) if col.data_type == "year" => {
+        Value::UInt(u) if codec.kind == Kind::Year => {
             out.extend_from_slice(format!("{u:04}").as_bytes())
         }
-        Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
-        Value::UInt(u) => out.extend_from_slice(u.to_string().as_bytes()),
+        Value::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+        Value::UInt(u) => out.extend_from_slice(itoa::Buffer::new().format(*u).as_bytes()),
         Value::Float(f) => out.extend_from_slice(format!("{:?}", f64::from(*f)).as_bytes()),
         Value::Double(d) => out.extend_from_slice(format!("{d:?}").as_bytes()),
         Value::Date(y, mo, d, h, mi, s, us) => {
             let mut t = format!("{y:04}-{mo:02}-{d:02}");
-            if col.data_type != "date" {
+            if codec.kind != Kind::Date {
                 let _ = write!(t, " {h:02}:{mi:02}:{s:02}");
-                frac(&mut t, *us, col.fsp);
+                frac(&mut t, *us, codec.fsp);
             }
             out.extend_from_slice(t.as_bytes());
         }
         Value::Time(neg, days, h, mi, s, us) => {
             let hours = u64::from(*days) * 24 + u64::from(*h);
             let mut t = format!("{}{hours:02}:{mi:02}:{s:02}", if *neg { "-" } else { "" });
-            frac(&mut t, *us, col.fsp);
+            frac(&mut t, *us, codec.fsp);
             out.extend_from_slice(t.as_bytes());
         }
     }
@@ -63,19 +98,32 @@ fn frac(t: &mut String, micros: u32, fsp: u8) {
     }
 }
 
+/// The escape of each byte that needs one (`0` for the others).
+const ESCAPES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'\\' as usize] = b'\\';
+    t[b'\t' as usize] = b't';
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[0] = b'0';
+    t[0x1a] = b'Z';
+    t
+};
+
+/// Appends `b` escaped: runs of plain bytes are copied whole.
 fn escape(out: &mut Vec<u8>, b: &[u8]) {
     out.reserve(b.len());
-    for &c in b {
-        match c {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            0 => out.extend_from_slice(b"\\0"),
-            0x1a => out.extend_from_slice(b"\\Z"),
-            _ => out.push(c),
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let e = ESCAPES[usize::from(c)];
+        if e != 0 {
+            out.extend_from_slice(&b[start..i]);
+            out.push(b'\\');
+            out.push(e);
+            start = i + 1;
         }
     }
+    out.extend_from_slice(&b[start..]);
 }
 
 #[cfg(test)]
@@ -136,5 +184,42 @@ mod tests {
         assert_eq!(enc(Value::Bytes(vec![1, 0]), col("bit", 0)), "256");
         assert_eq!(enc(Value::Int(0), col("year", 0)), "0000");
         assert_eq!(enc(Value::Int(2155), col("year", 0)), "2155");
+    }
+}
+
+#[cfg(test)]
+mod escape_props {
+    use super::escape;
+    use proptest::prelude::*;
+
+    /// The byte-at-a-time definition the table-driven `escape` must match.
+    fn reference(b: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for &c in b {
+            match c {
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                0 => out.extend_from_slice(b"\\0"),
+                0x1a => out.extend_from_slice(b"\\Z"),
+                _ => out.push(c),
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn escape_matches_the_byte_at_a_time_definition(
+            b in proptest::collection::vec(any::<u8>(), 0..300),
+            prefix in proptest::collection::vec(any::<u8>(), 0..4),
+        ) {
+            let mut out = prefix.clone();
+            escape(&mut out, &b);
+            let mut want = prefix;
+            want.extend(reference(&b));
+            prop_assert_eq!(out, want);
+        }
     }
 }

@@ -16,6 +16,9 @@ pub enum TableState {
     Waiting,
     /// Being copied.
     Copying,
+    /// Its rows are copied; the secondary indexes dropped for the load are
+    /// being added back.
+    BuildingIndexes,
     /// Copied in this run.
     Finished,
     /// Already copied by an earlier run of the same task: not copied again.
@@ -134,7 +137,7 @@ impl Progress {
                 .iter()
                 .filter(|t| t.state != TableState::AlreadyDone)
                 .map(|t| match t.state {
-                    TableState::Finished => t.rows,
+                    TableState::Finished | TableState::BuildingIndexes => t.rows,
                     _ => t.estimated_rows.max(t.rows),
                 })
                 .sum();

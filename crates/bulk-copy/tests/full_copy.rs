@@ -556,3 +556,193 @@ async fn key_conflicts_stop_by_default_and_ignore_or_overwrite_count_what_they_d
         .assert_equal("overwritten");
     dbs.cleanup().await;
 }
+
+/// The target's `SHOW CREATE TABLE`, its AUTO_INCREMENT counter aside
+/// (rows move it).
+async fn create_table(tgt: &mut mysql_async::Conn, table: &str) -> String {
+    let (_, ddl): (String, String) = query_one(tgt, &format!("SHOW CREATE TABLE {table}")).await;
+    ddl.split(' ')
+        .filter(|w| !w.starts_with("AUTO_INCREMENT="))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn secondary_indexes_are_deferred_and_come_back_exactly_as_they_were() {
+    let dbs = TestDatabases::new("copy_defer").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    // Plain indexes of every shape come back; unique, FULLTEXT and SPATIAL
+    // ones stay during the load; a table in a foreign key keeps its indexes,
+    // and so does one whose AUTO_INCREMENT column has only a plain index
+    // (the server refuses that drop).
+    let ddls = [
+        "CREATE TABLE wide (id INT PRIMARY KEY, k INT NOT NULL, s VARCHAR(40) NOT NULL, \
+         b BLOB, g INT AS (k * 2) VIRTUAL, pt POINT NOT NULL, t TEXT, \
+         UNIQUE KEY uk (s), SPATIAL KEY sp (pt), KEY k_plain (k), \
+         KEY `we``ird name` (s(5), k DESC) COMMENT 'kept', \
+         KEY on_blob (b(12)), KEY on_gen (g), FULLTEXT KEY ft (t)) ENGINE=InnoDB",
+        // Only the plain keys after the last key that stays can come back in
+        // their place.
+        "CREATE TABLE mixed (id INT PRIMARY KEY, a INT, pt POINT NOT NULL, c INT, t TEXT, \
+         KEY a (a), SPATIAL KEY sp (pt), FULLTEXT KEY ft (t), KEY c (c)) ENGINE=InnoDB",
+        "CREATE TABLE parent (id INT PRIMARY KEY, v INT, KEY v (v)) ENGINE=InnoDB",
+        "CREATE TABLE child (id INT PRIMARY KEY, p INT, w INT, KEY w (w), \
+         CONSTRAINT fk FOREIGN KEY (p) REFERENCES parent (id)) ENGINE=InnoDB",
+        "CREATE TABLE autoinc (a INT NOT NULL AUTO_INCREMENT, b INT NOT NULL, \
+         PRIMARY KEY (b), KEY (a)) ENGINE=InnoDB",
+    ];
+    for d in ddls {
+        exec(&mut src, d).await;
+        exec(&mut tgt, d).await;
+    }
+    exec(&mut src, "SET SESSION max_recursive_iterations = 1000000").await;
+    exec(
+        &mut src,
+        "INSERT INTO wide (id, k, s, b, pt, t) WITH RECURSIVE n(i) AS \
+         (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) \
+         SELECT i, i % 97, CONCAT('s', i), RANDOM_BYTES(i % 40), POINT(i, -i), \
+         CONCAT('word', i % 13, ' other') FROM n",
+    )
+    .await;
+    exec(
+        &mut src,
+        "INSERT INTO mixed WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) \
+         SELECT i, i % 5, POINT(i, i), i % 11, 'some words' FROM n",
+    )
+    .await;
+    exec(
+        &mut src,
+        "INSERT INTO parent WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) \
+         SELECT i, i % 7 FROM n",
+    )
+    .await;
+    exec(
+        &mut src,
+        "INSERT INTO child WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) \
+         SELECT i, i, i % 3 FROM n",
+    )
+    .await;
+    exec(
+        &mut src,
+        "INSERT INTO autoinc (b) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) \
+         SELECT i FROM n",
+    )
+    .await;
+    let tables = ["wide", "mixed", "parent", "child", "autoinc"];
+    let mut before = Vec::new();
+    for t in tables {
+        before.push(create_table(&mut tgt, t).await);
+    }
+    let options = CopyOptions {
+        task: dbs.name.clone(),
+        defer_indexes_min_bytes: Some(0),
+        ..CopyOptions::default()
+    };
+    let report = copy_tables(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &target_copy(&dbs, &tables),
+        &options,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("copy: {e}"));
+    let rebuilt: Vec<Vec<String>> = report
+        .tables
+        .iter()
+        .map(|t| t.indexes_rebuilt.clone())
+        .collect();
+    assert_eq!(
+        rebuilt,
+        vec![
+            vec![
+                "k_plain".to_string(),
+                "we`ird name".into(),
+                "on_blob".into(),
+                "on_gen".into()
+            ],
+            vec!["c".to_string()],
+            vec![],
+            vec![],
+            vec![],
+        ],
+        "which indexes were deferred"
+    );
+    for (t, want) in tables.iter().zip(&before) {
+        assert_eq!(
+            &create_table(&mut tgt, t).await,
+            want,
+            "{t}: the definition after the copy"
+        );
+        compare_tables(&mut src, &dbs.name, t, &mut tgt, None, None)
+            .await
+            .assert_equal(t);
+    }
+    let left: i64 = query_one(
+        &mut tgt,
+        &format!(
+            "SELECT COUNT(*) FROM dts_meta.copy_index WHERE task = '{}'",
+            dbs.name
+        ),
+    )
+    .await;
+    assert_eq!(left, 0, "no deferred index is left recorded");
+
+    // A run that stopped after dropping the indexes and committing the rows
+    // but before adding them back: the next run of the task adds them.
+    exec(&mut tgt, "TRUNCATE TABLE wide").await;
+    exec(
+        &mut tgt,
+        &format!(
+            "DELETE FROM dts_meta.copy_range WHERE task = '{0}'; \
+             DELETE FROM dts_meta.copy_snapshot WHERE task = '{0}'",
+            dbs.name
+        ),
+    )
+    .await;
+    let options = CopyOptions {
+        task: format!("{}_stop", dbs.name),
+        defer_indexes_min_bytes: Some(0),
+        ..CopyOptions::default()
+    };
+    // Record and drop as the copy does, then "stop".
+    exec(
+        &mut tgt,
+        &format!(
+            "INSERT INTO dts_meta.copy_index VALUES ('{}', '{}', 'wide', 'k_plain', 0, \
+             'KEY `k_plain` (`k`)'); ALTER TABLE wide DROP INDEX k_plain",
+            options.task, dbs.name
+        ),
+    )
+    .await;
+    let report = copy_tables(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &target_copy(&dbs, &["wide"]),
+        &options,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("copy after a stop: {e}"));
+    assert!(
+        report.tables[0]
+            .indexes_rebuilt
+            .contains(&"k_plain".to_string()),
+        "{report:?}"
+    );
+    assert_eq!(create_table(&mut tgt, "wide").await, before[0]);
+    compare_tables(&mut src, &dbs.name, "wide", &mut tgt, None, None)
+        .await
+        .assert_equal("wide after the stop");
+    for task in [dbs.name.clone(), options.task.clone()] {
+        exec(
+            &mut tgt,
+            &format!(
+                "DELETE FROM dts_meta.copy_range WHERE task = '{task}'; \
+                 DELETE FROM dts_meta.copy_snapshot WHERE task = '{task}'; \
+                 DELETE FROM dts_meta.copy_index WHERE task = '{task}'"
+            ),
+        )
+        .await;
+    }
+    dbs.cleanup().await;
+}

@@ -26,6 +26,7 @@ pub(crate) fn run(args: &CopyArgs, out: &mut impl Write) -> anyhow::Result<ExitC
         chunk_rows: args.chunk_rows,
         load_bytes: args.load_bytes,
         bulk_max_bytes: args.bulk_max_bytes,
+        defer_indexes_min_bytes: (!args.keep_indexes).then_some(args.defer_indexes_min_bytes),
         split_rows: args.split_rows,
         conflict: match args.conflict.as_str() {
             "error" => ConflictPolicy::Error,
@@ -104,6 +105,14 @@ pub(crate) fn run(args: &CopyArgs, out: &mut impl Write) -> anyhow::Result<ExitC
                     (0, 0) => String::new(),
                     (i, o) => format!(", {i} conflicting rows ignored, {o} overwritten"),
                 }
+            )
+        };
+        let how = if t.indexes_rebuilt.is_empty() {
+            how
+        } else {
+            format!(
+                "{how}; secondary indexes built after the load: {}",
+                t.indexes_rebuilt.join(", ")
             )
         };
         let keyless = if matches!(t.strategy, dts_core::bulk_copy::KeyStrategy::FullScan) {

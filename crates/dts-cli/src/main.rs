@@ -268,6 +268,14 @@ pub(crate) struct CopyArgs {
     /// loaded in one transaction (MariaDB's bulk-insert path); 0 turns it off.
     #[arg(long, default_value_t = 64 << 20)]
     pub(crate) bulk_max_bytes: u64,
+    /// Empty target tables of at least this many bytes (source data length)
+    /// have their plain secondary indexes dropped before the load and added
+    /// back after it, built by one sort (not for tables in a foreign key).
+    #[arg(long, default_value_t = 16 << 20)]
+    pub(crate) defer_indexes_min_bytes: u64,
+    /// Keep every secondary index during the load (no deferral).
+    #[arg(long)]
+    pub(crate) keep_indexes: bool,
     /// Split chunked tables with an integer key into ranges of about this
     /// many rows, copied in parallel; 0 turns it off.
     #[arg(long, default_value_t = 1_000_000)]

@@ -22,7 +22,7 @@ const TABLES: &[(&str, &str, &str)] = &[
     (
         "comp",
         "CREATE TABLE comp (a VARCHAR(10) COLLATE utf8mb4_general_ci NOT NULL, b INT NOT NULL, \
-         v VARBINARY(200), PRIMARY KEY (a, b))",
+         v VARBINARY(200), PRIMARY KEY (a, b), KEY v (v(10)))",
         "SELECT ELT(1 + i % 4, 'a', 'A', 'b ', 'B'), i, RANDOM_BYTES(1 + i % 150) FROM s WHERE i <= 20000",
     ),
     // No usable key, duplicate rows: loaded in one transaction.
@@ -61,6 +61,9 @@ fn dts_copy(db: &str, task: &str) -> Command {
         "1000000",
         "--split-rows",
         "15000",
+        // Every table's plain indexes dropped for the load and added back.
+        "--defer-indexes-min-bytes",
+        "1",
         // Slow enough that the kills land mid-copy.
         "--max-rows-per-sec",
         "10000",
@@ -117,6 +120,7 @@ async fn c1_kill_9_at_random_points_then_rerun_gives_an_exact_copy() {
         rng
     };
     let mut killed_mid_copy = 0;
+    let mut killed_with_indexes_dropped = 0;
     let mut finished_before_last = Vec::new();
     for round in 0..10 {
         let mut child = dts_copy(&dbs.name, &task)
@@ -149,6 +153,16 @@ async fn c1_kill_9_at_random_points_then_rerun_gives_an_exact_copy() {
         if done.len() < TABLES.len() {
             killed_mid_copy += 1;
         }
+        let deferred: Option<i64> = tgt
+            .exec_first(
+                "SELECT COUNT(*) FROM dts_meta.copy_index WHERE task = ?",
+                (&task,),
+            )
+            .await
+            .expect("reading the deferred indexes");
+        if deferred.unwrap_or(0) > 0 {
+            killed_with_indexes_dropped += 1;
+        }
         println!(
             "round {round}: killed after {delay} ms; finished tables {done:?}; checkpoint {cp:?}"
         );
@@ -158,6 +172,10 @@ async fn c1_kill_9_at_random_points_then_rerun_gives_an_exact_copy() {
         killed_mid_copy >= 5,
         "most kills must land before the copy ends (only {killed_mid_copy} did): the test would \
          not exercise resume"
+    );
+    assert!(
+        killed_with_indexes_dropped >= 1,
+        "some kill must land while indexes are dropped for the load, to check they come back"
     );
     assert!(
         !finished_before_last.is_empty(),
@@ -185,6 +203,11 @@ async fn c1_kill_9_at_random_points_then_rerun_gives_an_exact_copy() {
         compare_tables(&mut src, &dbs.name, name, &mut tgt, None, None)
             .await
             .assert_equal(name);
+        // The indexes dropped for the load are all back, as they were.
+        let show = format!("SHOW CREATE TABLE {name}");
+        let (_, want): (String, String) = query_one(&mut src, &show).await;
+        let (_, got): (String, String) = query_one(&mut tgt, &show).await;
+        assert_eq!(got, want, "{name}: the target's definition after the copy");
         let n: i64 = query_one(&mut src, &format!("SELECT COUNT(*) FROM {name}")).await;
         let committed: Option<u64> = tgt
             .exec_first(
@@ -205,7 +228,8 @@ async fn c1_kill_9_at_random_points_then_rerun_gives_an_exact_copy() {
         &mut admin,
         &format!(
             "DELETE FROM dts_meta.copy_range WHERE task = '{task}'; \
-             DELETE FROM dts_meta.copy_snapshot WHERE task = '{task}'"
+             DELETE FROM dts_meta.copy_snapshot WHERE task = '{task}'; \
+             DELETE FROM dts_meta.copy_index WHERE task = '{task}'"
         ),
     )
     .await;
