@@ -155,6 +155,7 @@ struct RawFull {
     max_rows_per_sec: Option<f64>,
     max_bytes_per_sec: Option<f64>,
     max_queries_per_sec: Option<f64>,
+    defer_indexes: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -676,6 +677,9 @@ pub struct FullOptions {
     pub max_bytes_per_sec: f64,
     /// Queries per second at most (0: no limit).
     pub max_queries_per_sec: f64,
+    /// Drop the plain secondary indexes of large empty target tables for
+    /// the load and build them after it (default true).
+    pub defer_indexes: bool,
 }
 
 /// `[incremental]`: change apply.
@@ -1261,6 +1265,7 @@ fn resolve(raw: RawTask, default_task: Option<&str>) -> Result<TaskConfig, Confi
         max_rows_per_sec: rate("full.max_rows_per_sec", f.max_rows_per_sec)?,
         max_bytes_per_sec: rate("full.max_bytes_per_sec", f.max_bytes_per_sec)?,
         max_queries_per_sec: rate("full.max_queries_per_sec", f.max_queries_per_sec)?,
+        defer_indexes: f.defer_indexes.unwrap_or(true),
     };
     let inc = raw.incremental;
     let incremental = IncrementalOptions {

@@ -918,6 +918,11 @@ async fn run_phases(
                 task: cfg.task.clone(),
                 meta_schema: cfg.target.meta_schema.clone(),
                 progress: h.copy.clone(),
+                defer_indexes_min_bytes: if cfg.full.defer_indexes {
+                    CopyOptions::default().defer_indexes_min_bytes
+                } else {
+                    None
+                },
                 ..CopyOptions::default()
             };
             o.throttle.set_limits(ThrottleLimits {

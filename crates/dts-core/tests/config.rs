@@ -44,6 +44,7 @@ fn minimal_file_resolves_every_default() {
     assert_eq!(t.retry.connection_minutes, 720);
     assert_eq!(t.retry.other_minutes, 10);
     assert_eq!(t.full.readers, 4);
+    assert!(t.full.defer_indexes, "indexes are deferred by default");
     assert_eq!(t.source.password_source, PasswordSource::None);
     let shown = t.to_toml();
     for key in [
@@ -53,6 +54,7 @@ fn minimal_file_resolves_every_default() {
         "trigger_method = \"at-cutover\"",
         "connection_minutes = 720",
         "other_minutes = 10",
+        "defer_indexes = true",
         "mode = \"source-table\"",
         "mode = \"migrate-temp-tables\"",
         "listen = \"off\"",
@@ -305,4 +307,11 @@ fn passwords_from_url_env_and_file_never_show() {
         "url = \"mysql://root:x@127.0.0.1:3307\"\npassword_env = \"DTS_CONFIG_TEST_PW\"",
     ));
     assert_eq!(e.key, "source");
+}
+
+#[test]
+fn full_defer_indexes_can_be_turned_off() {
+    let t = parse(&format!("{MINIMAL}[full]\ndefer_indexes = false\n")).unwrap();
+    assert!(!t.full.defer_indexes);
+    assert!(t.to_toml().contains("defer_indexes = false"));
 }
