@@ -632,6 +632,9 @@ struct Shared {
     /// Units left per table, to mark tables finished in the progress.
     units_left: Mutex<Vec<usize>>,
     failed: AtomicBool,
+    /// Load buffers sent and given back, for reuse: fresh memory for every
+    /// buffer costs the kernel a page fault and a zeroed page per 4 KiB.
+    spare: Mutex<Vec<Vec<u8>>>,
 }
 
 /// Copies `tables` from `source` to `target`. See the module documentation.
@@ -737,6 +740,7 @@ pub async fn copy_tables(
         checkpoint,
         options: options.clone(),
         failed: AtomicBool::new(false),
+        spare: Mutex::new(Vec::new()),
     });
     let units = Arc::new(Mutex::new(units));
     type Job = (Unit, mpsc::Receiver<Buffer>);
@@ -1070,7 +1074,7 @@ async fn read_unit(
 ) -> Result<(), CopyError> {
     let p = &shared.tables[table];
     let options = &shared.options;
-    let mut buf = new_buffer(options);
+    let mut buf = new_buffer(shared);
     let keyed = !p.key_names.is_empty();
     loop {
         if shared.failed.load(Ordering::SeqCst) || tx.is_closed() {
@@ -1130,7 +1134,7 @@ async fn read_unit(
                     if keyed {
                         buf.end_key = Some(key_of(&row, &p.key_pos));
                     }
-                    let full = std::mem::replace(&mut buf, new_buffer(options));
+                    let full = std::mem::replace(&mut buf, new_buffer(shared));
                     send(tx, full, options).await;
                 }
                 last_row = Some(row);
@@ -1158,9 +1162,17 @@ fn key_of(row: &Row, key_pos: &[usize]) -> Vec<Value> {
         .collect()
 }
 
-fn new_buffer(options: &CopyOptions) -> Buffer {
+fn new_buffer(shared: &Shared) -> Buffer {
+    let spare = shared.spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    let data = match spare {
+        Some(mut d) => {
+            d.clear();
+            d
+        }
+        None => Vec::with_capacity(shared.options.load_bytes.min(64 << 20) + 4096),
+    };
     Buffer {
-        data: Vec::with_capacity(options.load_bytes.min(64 << 20) + 4096),
+        data,
         rows: 0,
         expected: Vec::new(),
         end_key: None,
@@ -1219,7 +1231,17 @@ async fn write_unit(
             }
             let bytes = b.data.len() as u64;
             let (ignored, overwritten) = if b.rows > 0 {
-                load(c, p, b.data, &b.expected, b.rows, shared.options.conflict).await?
+                let (ignored, overwritten, back) =
+                    load(c, p, b.data, &b.expected, b.rows, shared.options.conflict).await?;
+                if let Some(back) = back {
+                    let mut spare = shared.spare.lock().unwrap_or_else(|e| e.into_inner());
+                    // As many as can be in flight; more would only hold memory.
+                    let most = shared.options.readers * (shared.options.queue_buffers + 2);
+                    if spare.len() < most {
+                        spare.push(back);
+                    }
+                }
+                (ignored, overwritten)
             } else {
                 (0, 0)
             };
@@ -1493,7 +1515,7 @@ async fn rebuild_indexes(
 /// but what is expected: an ENUM's empty "error" value (index 0), which the
 /// servers always report as "Data truncated" (1265); and, under
 /// [`ConflictPolicy::Ignore`], duplicate keys (1062). Returns the source rows
-/// ignored and the target rows replaced.
+/// ignored, the target rows replaced, and the buffer when it can be reused.
 async fn load(
     c: &mut Conn,
     p: &Prepared,
@@ -1501,14 +1523,18 @@ async fn load(
     expected: &[(u64, String)],
     rows: u64,
     conflict: ConflictPolicy,
-) -> Result<(u64, u64), CopyError> {
+) -> Result<(u64, u64, Option<Vec<u8>>), CopyError> {
     let bytes = Bytes::from(data);
+    let keep = bytes.clone();
     c.set_infile_handler(
         async move { Ok(futures::stream::iter(std::iter::once(Ok(bytes))).boxed()) },
     );
     c.query_drop(p.load.as_str())
         .await
         .map_err(db_err("target", format!("loading rows into {}", p.target)))?;
+    // The handler dropped its copy once the rows were sent: the buffer is
+    // ours again, for the next load.
+    let back = keep.try_into_mut().ok().map(Vec::from);
     let affected = c.affected_rows();
     let n = u64::from(c.get_warnings());
     let ignored = match conflict {
@@ -1520,7 +1546,7 @@ async fn load(
         _ => 0,
     };
     if n == 0 {
-        return Ok((ignored, overwritten));
+        return Ok((ignored, overwritten, back));
     }
     let w: Vec<(String, u32, String)> = c.query("SHOW WARNINGS").await.map_err(db_err(
         "target",
@@ -1559,5 +1585,5 @@ async fn load(
             },
         });
     }
-    Ok((ignored, overwritten))
+    Ok((ignored, overwritten, back))
 }

@@ -110,18 +110,46 @@ const ESCAPES: [u8; 256] = {
     t
 };
 
-/// Appends `b` escaped: runs of plain bytes are copied whole.
+/// Whether any byte of the word may need an escape: a byte below 0x20 (all
+/// escaped bytes but the backslash are) or a backslash. False positives are
+/// fine (the bytes are then looked at one by one), false negatives are not.
+fn may_need_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte x < 0x20 (with x < 0x80) has the high bit of x - 0x20 set; a
+    // byte with its own high bit set is masked out by !w.
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    let bs = w ^ (ONES * u64::from(b'\\'));
+    let backslash = bs.wrapping_sub(ONES) & !bs & HIGH;
+    (below_space | backslash) != 0
+}
+
+/// Appends `b` escaped: runs of plain bytes are copied whole, eight bytes
+/// are checked at a time.
 fn escape(out: &mut Vec<u8>, b: &[u8]) {
     out.reserve(b.len());
     let mut start = 0;
-    for (i, &c) in b.iter().enumerate() {
-        let e = ESCAPES[usize::from(c)];
-        if e != 0 {
-            out.extend_from_slice(&b[start..i]);
-            out.push(b'\\');
-            out.push(e);
-            start = i + 1;
+    let mut i = 0;
+    while i < b.len() {
+        if let Some(word) = b.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            if !may_need_escape(u64::from_le_bytes(w)) {
+                i += 8;
+                continue;
+            }
         }
+        let end = (i + 8).min(b.len());
+        for (j, &c) in b.iter().enumerate().take(end).skip(i) {
+            let e = ESCAPES[usize::from(c)];
+            if e != 0 {
+                out.extend_from_slice(&b[start..j]);
+                out.push(b'\\');
+                out.push(e);
+                start = j + 1;
+            }
+        }
+        i = end;
     }
     out.extend_from_slice(&b[start..]);
 }
@@ -209,10 +237,28 @@ mod escape_props {
         out
     }
 
+    #[test]
+    fn every_escaped_byte_in_every_lane_is_seen() {
+        for c in 0..=255u8 {
+            for lane in 0..8 {
+                for fill in [b'a', 0xff, 0x80, b' '] {
+                    let mut w = [fill; 8];
+                    w[lane] = c;
+                    if super::ESCAPES[usize::from(c)] != 0 {
+                        assert!(
+                            super::may_need_escape(u64::from_le_bytes(w)),
+                            "byte {c:#x} in lane {lane} among {fill:#x}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     proptest! {
         #[test]
         fn escape_matches_the_byte_at_a_time_definition(
-            b in proptest::collection::vec(any::<u8>(), 0..300),
+            b in proptest::collection::vec(prop_oneof![any::<u8>(), Just(b'\\'), Just(0u8), Just(b'\t'), Just(0x1a), Just(b'a'), Just(0x9c), Just(0x20), Just(0x1f)], 0..300),
             prefix in proptest::collection::vec(any::<u8>(), 0..4),
         ) {
             let mut out = prefix.clone();
