@@ -1480,34 +1480,50 @@ async fn rebuild_indexes(
     if recorded.is_empty() {
         return Ok(Vec::new());
     }
-    let present: Vec<String> = c
-        .exec(
-            "SELECT DISTINCT index_name FROM information_schema.statistics \
-             WHERE table_schema = ? AND table_name = ?",
-            (db, table),
-        )
-        .await
-        .map_err(db_err(
-            "target",
-            format!("reading the indexes of {}", p.target),
-        ))?;
-    let missing: Vec<&(String, String)> = recorded
-        .iter()
-        .filter(|(n, _)| !present.iter().any(|x| x.eq_ignore_ascii_case(n)))
-        .collect();
-    if !missing.is_empty() {
+    let mut added = Vec::new();
+    // Twice at most: see the 1061 arm.
+    for attempt in 0..2 {
+        let present: Vec<String> = c
+            .exec(
+                "SELECT DISTINCT index_name FROM information_schema.statistics \
+                 WHERE table_schema = ? AND table_name = ?",
+                (db, table),
+            )
+            .await
+            .map_err(db_err(
+                "target",
+                format!("reading the indexes of {}", p.target),
+            ))?;
+        let missing: Vec<&(String, String)> = recorded
+            .iter()
+            .filter(|(n, _)| !present.iter().any(|x| x.eq_ignore_ascii_case(n)))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
         let adds: Vec<String> = missing.iter().map(|(_, d)| format!("ADD {d}")).collect();
         let sql = format!("ALTER TABLE {} {}", p.target, adds.join(", "));
-        c.query_drop(&sql).await.map_err(|e| CopyError::Table {
-            table: p.target.clone(),
-            reason: format!(
-                "adding back the secondary indexes dropped for its load failed: {e}; run the copy \
-                 again with the same task to retry, or add them yourself: {sql}"
-            ),
-        })?;
+        match c.query_drop(&sql).await {
+            Ok(()) => {
+                added = missing.into_iter().map(|(n, _)| n.clone()).collect();
+                break;
+            }
+            // The ALTER of a run killed while it built them went on in the
+            // server and finished first: look again.
+            Err(mysql_async::Error::Server(e)) if e.code == 1061 && attempt == 0 => {}
+            Err(e) => {
+                return Err(CopyError::Table {
+                    table: p.target.clone(),
+                    reason: format!(
+                        "adding back the secondary indexes dropped for its load failed: {e}; run \
+                         the copy again with the same task to retry, or add them yourself: {sql}"
+                    ),
+                })
+            }
+        }
     }
     cp.forget_indexes(c, db, table).await?;
-    Ok(missing.into_iter().map(|(n, _)| n.clone()).collect())
+    Ok(added)
 }
 
 /// Sends one buffer of rows with LOAD DATA (inside the caller's
