@@ -391,6 +391,33 @@ impl Checkpoint {
             .collect())
     }
 
+    /// The target tables with indexes recorded as dropped for a load.
+    pub(crate) async fn tables_with_deferred_indexes(
+        &self,
+        c: &mut Conn,
+    ) -> Result<Vec<(String, String)>, CopyError> {
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = c
+            .exec(
+                format!(
+                    "SELECT DISTINCT `target_db`, `target_table` FROM {}.`copy_index`
+                     WHERE `task` = ? ORDER BY 1, 2",
+                    self.schema
+                ),
+                (&self.task,),
+            )
+            .await
+            .map_err(db_err("target", "reading the deferred indexes"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(d, t)| {
+                (
+                    String::from_utf8_lossy(&d).into_owned(),
+                    String::from_utf8_lossy(&t).into_owned(),
+                )
+            })
+            .collect())
+    }
+
     /// Forgets the table's deferred indexes (they are back).
     pub(crate) async fn forget_indexes(
         &self,

@@ -819,11 +819,31 @@ pub async fn copy_tables(
             }
         }
     }
-    if let Some(e) = first_err {
+    let failure = first_err.or_else(|| {
+        shared
+            .failed
+            .load(Ordering::SeqCst)
+            .then(|| general("the copy stopped after a failure"))
+    });
+    if let Some(e) = failure {
+        if let Ok(waiting) = shared
+            .checkpoint
+            .tables_with_deferred_indexes(&mut control)
+            .await
+        {
+            if !waiting.is_empty() {
+                tracing::warn!(
+                    tables = %waiting
+                        .iter()
+                        .map(|(d, t)| format!("{}.{}", quote(d), quote(t)))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    "these target tables lack secondary indexes dropped for their load until the \
+                     copy is run again with the same task (it adds them back)"
+                );
+            }
+        }
         return Err(e);
-    }
-    if shared.failed.load(Ordering::SeqCst) {
-        return Err(general("the copy stopped after a failure"));
     }
     let stats = std::mem::take(&mut *shared.stats.lock().unwrap_or_else(|e| e.into_inner()));
     for (r, s) in reports.iter_mut().zip(stats) {
@@ -834,12 +854,26 @@ pub async fn copy_tables(
         r.conflicts_overwritten = s.overwritten;
         r.indexes_rebuilt = s.indexes;
     }
-    // Indexes a run before this one dropped and did not add back (it
-    // stopped between the table's last commit and the rebuild).
-    for (i, p) in shared.tables.iter().enumerate() {
-        let names = rebuild_indexes(&mut control, &shared.checkpoint, p).await?;
-        if !names.is_empty() {
-            reports[i].indexes_rebuilt.extend(names);
+    // Indexes a run of the task dropped and did not add back (it stopped
+    // between a table's last commit and the rebuild), for any table.
+    for (db, table) in shared
+        .checkpoint
+        .tables_with_deferred_indexes(&mut control)
+        .await?
+    {
+        let names = rebuild_indexes(&mut control, &shared.checkpoint, &db, &table).await?;
+        let mine = shared
+            .tables
+            .iter()
+            .position(|p| p.target_db == db && p.target_table == table);
+        match mine {
+            Some(i) => reports[i].indexes_rebuilt.extend(names),
+            None if !names.is_empty() => tracing::info!(
+                table = %format!("{}.{}", quote(&db), quote(&table)),
+                indexes = %names.join(", "),
+                "secondary indexes dropped by an earlier run of the task added back"
+            ),
+            None => {}
         }
     }
     let all = shared.checkpoint.snapshots(&mut control).await?;
@@ -1237,7 +1271,9 @@ async fn write_unit(
                     let mut spare = shared.spare.lock().unwrap_or_else(|e| e.into_inner());
                     // As many as can be in flight; more would only hold memory.
                     let most = shared.options.readers * (shared.options.queue_buffers + 2);
-                    if spare.len() < most {
+                    // Not one a huge row made huge: it would stay that big.
+                    let normal = back.capacity() <= 2 * (shared.options.load_bytes + 4096);
+                    if spare.len() < most && normal {
                         spare.push(back);
                     }
                 }
@@ -1333,7 +1369,7 @@ async fn write_unit(
                         .options
                         .progress
                         .set_state(t, TableState::BuildingIndexes);
-                    let names = rebuild_indexes(c, cp, p).await?;
+                    let names = rebuild_indexes(c, cp, &p.target_db, &p.target_table).await?;
                     if !names.is_empty() {
                         let mut s = shared.stats.lock().unwrap_or_else(|e| e.into_inner());
                         s[t].indexes.extend(names);
@@ -1382,11 +1418,12 @@ async fn defer_indexes(c: &mut Conn, cp: &Checkpoint, p: &Prepared) -> Result<()
     if names.is_empty() {
         return Ok(());
     }
-    let create: Option<(String, String)> = c
+    // Bytes: a binary column's default may not be UTF-8.
+    let create: Option<(Vec<u8>, Vec<u8>)> = c
         .query_first(format!("SHOW CREATE TABLE {}", p.target))
         .await
         .map_err(read("definition"))?;
-    let Some((_, create)) = create else {
+    let Some(create) = create.and_then(|(_, d)| String::from_utf8(d).ok()) else {
         return Ok(());
     };
     let indexes = match index_definitions(&create, &names) {
@@ -1411,9 +1448,12 @@ async fn defer_indexes(c: &mut Conn, cp: &Checkpoint, p: &Prepared) -> Result<()
             );
             Ok(())
         }
+        // The records stay: an earlier run may have dropped some of these
+        // indexes already (its ALTER finishing after it was killed). The
+        // rebuild at the end adds back whichever are missing, then forgets.
         Err(e) => {
             tracing::debug!(table = %p.target, error = %e, "the indexes stay during the load");
-            cp.forget_indexes(c, db, table).await
+            Ok(())
         }
     }
 }
@@ -1435,6 +1475,7 @@ fn index_definitions(create: &str, names: &[String]) -> Option<Vec<(String, Stri
             "KEY ",
             "SPATIAL KEY",
             "FULLTEXT KEY",
+            "VECTOR KEY",
         ]
         .iter()
         .any(|k| clause.starts_with(k));
@@ -1473,9 +1514,10 @@ fn index_definitions(create: &str, names: &[String]) -> Option<Vec<(String, Stri
 async fn rebuild_indexes(
     c: &mut Conn,
     cp: &Checkpoint,
-    p: &Prepared,
+    db: &str,
+    table: &str,
 ) -> Result<Vec<String>, CopyError> {
-    let (db, table) = (p.target_db.as_str(), p.target_table.as_str());
+    let target = format!("{}.{}", quote(db), quote(table));
     let recorded = cp.deferred_indexes(c, db, table).await?;
     if recorded.is_empty() {
         return Ok(Vec::new());
@@ -1490,10 +1532,7 @@ async fn rebuild_indexes(
                 (db, table),
             )
             .await
-            .map_err(db_err(
-                "target",
-                format!("reading the indexes of {}", p.target),
-            ))?;
+            .map_err(db_err("target", format!("reading the indexes of {target}")))?;
         let missing: Vec<&(String, String)> = recorded
             .iter()
             .filter(|(n, _)| !present.iter().any(|x| x.eq_ignore_ascii_case(n)))
@@ -1502,7 +1541,7 @@ async fn rebuild_indexes(
             break;
         }
         let adds: Vec<String> = missing.iter().map(|(_, d)| format!("ADD {d}")).collect();
-        let sql = format!("ALTER TABLE {} {}", p.target, adds.join(", "));
+        let sql = format!("ALTER TABLE {target} {}", adds.join(", "));
         match c.query_drop(&sql).await {
             Ok(()) => {
                 added = missing.into_iter().map(|(n, _)| n.clone()).collect();
@@ -1513,7 +1552,7 @@ async fn rebuild_indexes(
             Err(mysql_async::Error::Server(e)) if e.code == 1061 && attempt == 0 => {}
             Err(e) => {
                 return Err(CopyError::Table {
-                    table: p.target.clone(),
+                    table: target.clone(),
                     reason: format!(
                         "adding back the secondary indexes dropped for its load failed: {e}; run \
                          the copy again with the same task to retry, or add them yourself: {sql}"

@@ -688,29 +688,54 @@ async fn secondary_indexes_are_deferred_and_come_back_exactly_as_they_were() {
     .await;
     assert_eq!(left, 0, "no deferred index is left recorded");
 
-    // A run that stopped after dropping the indexes and committing the rows
-    // but before adding them back: the next run of the task adds them.
-    exec(&mut tgt, "TRUNCATE TABLE wide").await;
-    exec(
-        &mut tgt,
-        &format!(
-            "DELETE FROM dts_meta.copy_range WHERE task = '{0}'; \
-             DELETE FROM dts_meta.copy_snapshot WHERE task = '{0}'",
-            dbs.name
-        ),
-    )
-    .await;
+    // A run that committed every row and stopped before adding its indexes
+    // back: the next run of the task copies nothing and adds them, even for
+    // a table it was not asked to copy.
     let options = CopyOptions {
         task: format!("{}_stop", dbs.name),
         defer_indexes_min_bytes: Some(0),
         ..CopyOptions::default()
     };
-    // Record and drop as the copy does, then "stop".
+    // As the copy does: the trailing plain keys recorded, then dropped.
+    for (table, keys) in [
+        (
+            "wide",
+            vec![
+                ("k_plain", "KEY `k_plain` (`k`)"),
+                (
+                    "we`ird name",
+                    "KEY `we``ird name` (`s`(5),`k` DESC) COMMENT ''kept''",
+                ),
+                ("on_blob", "KEY `on_blob` (`b`(12))"),
+                ("on_gen", "KEY `on_gen` (`g`)"),
+            ],
+        ),
+        ("parent", vec![("v", "KEY `v` (`v`)")]),
+    ] {
+        let mut drops = Vec::new();
+        for (n, (index, def)) in keys.iter().enumerate() {
+            exec(
+                &mut tgt,
+                &format!(
+                    "INSERT INTO dts_meta.copy_index VALUES ('{}', '{}', '{table}', '{index}', {n}, \
+                     '{def}')",
+                    options.task, dbs.name
+                ),
+            )
+            .await;
+            drops.push(format!("DROP INDEX `{}`", index.replace('`', "``")));
+        }
+        exec(
+            &mut tgt,
+            &format!("ALTER TABLE {table} {}", drops.join(", ")),
+        )
+        .await;
+    }
     exec(
         &mut tgt,
         &format!(
-            "INSERT INTO dts_meta.copy_index VALUES ('{}', '{}', 'wide', 'k_plain', 0, \
-             'KEY `k_plain` (`k`)'); ALTER TABLE wide DROP INDEX k_plain",
+            "INSERT INTO dts_meta.copy_range (task, target_db, target_table, range_no, method, \
+             finished, rows_copied) VALUES ('{}', '{}', 'wide', 0, 'bulk', 1, 3000)",
             options.task, dbs.name
         ),
     )
@@ -723,17 +748,73 @@ async fn secondary_indexes_are_deferred_and_come_back_exactly_as_they_were() {
     )
     .await
     .unwrap_or_else(|e| panic!("copy after a stop: {e}"));
-    assert!(
-        report.tables[0]
-            .indexes_rebuilt
-            .contains(&"k_plain".to_string()),
-        "{report:?}"
+    assert!(report.tables[0].already_done, "{report:?}");
+    assert_eq!(report.tables[0].rows, 0, "{report:?}");
+    assert_eq!(
+        report.tables[0].indexes_rebuilt,
+        ["k_plain", "we`ird name", "on_blob", "on_gen"]
     );
     assert_eq!(create_table(&mut tgt, "wide").await, before[0]);
-    compare_tables(&mut src, &dbs.name, "wide", &mut tgt, None, None)
+    assert_eq!(create_table(&mut tgt, "parent").await, before[2]);
+
+    // A run killed while its DROP was still running in the server, and a
+    // next run whose own DROP then fails (here: the AUTO_INCREMENT column's
+    // only index): the first run's record is kept and its index comes back.
+    exec(
+        &mut src,
+        "CREATE TABLE ai2 (a INT NOT NULL AUTO_INCREMENT, b INT PRIMARY KEY, c INT, KEY (a), KEY c (c))",
+    )
+    .await;
+    exec(
+        &mut tgt,
+        "CREATE TABLE ai2 (a INT NOT NULL AUTO_INCREMENT, b INT PRIMARY KEY, c INT, KEY (a), KEY c (c))",
+    )
+    .await;
+    exec(
+        &mut src,
+        "INSERT INTO ai2 (b, c) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) \
+         SELECT i, i % 9 FROM n",
+    )
+    .await;
+    let ai2_before = create_table(&mut tgt, "ai2").await;
+    let options = CopyOptions {
+        task: format!("{}_ai2", dbs.name),
+        defer_indexes_min_bytes: Some(0),
+        ..CopyOptions::default()
+    };
+    exec(
+        &mut tgt,
+        &format!(
+            "INSERT INTO dts_meta.copy_index VALUES ('{0}', '{1}', 'ai2', 'a', 0, 'KEY `a` (`a`)'), \
+             ('{0}', '{1}', 'ai2', 'c', 1, 'KEY `c` (`c`)'); ALTER TABLE ai2 DROP INDEX c",
+            options.task, dbs.name
+        ),
+    )
+    .await;
+    let report = copy_tables(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &target_copy(&dbs, &["ai2"]),
+        &options,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("copy of ai2: {e}"));
+    assert_eq!(report.tables[0].indexes_rebuilt, vec!["c".to_string()]);
+    assert_eq!(create_table(&mut tgt, "ai2").await, ai2_before);
+    compare_tables(&mut src, &dbs.name, "ai2", &mut tgt, None, None)
         .await
-        .assert_equal("wide after the stop");
-    for task in [dbs.name.clone(), options.task.clone()] {
+        .assert_equal("ai2");
+    let left: i64 = query_one(
+        &mut tgt,
+        "SELECT COUNT(*) FROM dts_meta.copy_index WHERE task LIKE 'copy_defer%'",
+    )
+    .await;
+    assert_eq!(left, 0, "no deferred index is left recorded");
+    for task in [
+        dbs.name.clone(),
+        format!("{}_stop", dbs.name),
+        options.task.clone(),
+    ] {
         exec(
             &mut tgt,
             &format!(
