@@ -1342,13 +1342,10 @@ async fn write_unit(
                     format!("committing a load into {}", p.target),
                 ))?;
                 in_txn = false;
-                let (rows, bytes) = if one_txn {
-                    (total_rows, total_bytes)
-                } else {
-                    (b.rows, bytes)
-                };
-                shared.options.progress.committed(t, rows, bytes);
             }
+            // A chunk's rows count once committed; a one-transaction load's
+            // as they are sent (they commit together at its end).
+            shared.options.progress.committed(t, b.rows, bytes);
             {
                 let mut s = shared.stats.lock().unwrap_or_else(|e| e.into_inner());
                 let st = &mut s[t];

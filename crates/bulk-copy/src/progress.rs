@@ -32,7 +32,8 @@ pub struct TableProgress {
     pub table: String,
     /// Where it is.
     pub state: TableState,
-    /// Rows committed on the target in this run.
+    /// Rows written to the target in this run: committed, or sent inside
+    /// a one-transaction load that commits them all at its end.
     pub rows: u64,
     /// Bytes of row data committed in this run.
     pub bytes: u64,
@@ -45,7 +46,7 @@ pub struct TableProgress {
 pub struct ProgressSnapshot {
     /// Every table, in the order they were given.
     pub tables: Vec<TableProgress>,
-    /// Rows committed in this run.
+    /// Rows written in this run (see [`TableProgress::rows`]).
     pub rows: u64,
     /// Bytes committed in this run.
     pub bytes: u64,

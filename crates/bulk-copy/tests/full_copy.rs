@@ -827,3 +827,72 @@ async fn secondary_indexes_are_deferred_and_come_back_exactly_as_they_were() {
     }
     dbs.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_transaction_load_shows_its_rows_as_they_are_sent() {
+    let dbs = TestDatabases::new("copy_bulk_progress").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let ddl = "CREATE TABLE b (id INT PRIMARY KEY, v VARCHAR(20))";
+    exec(&mut src, ddl).await;
+    exec(&mut src, "SET SESSION max_recursive_iterations = 1000000").await;
+    exec(&mut tgt, ddl).await;
+    exec(
+        &mut src,
+        "INSERT INTO b WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000) \
+         SELECT i, CONCAT('v', i) FROM n",
+    )
+    .await;
+    let options = CopyOptions {
+        task: dbs.name.clone(),
+        load_bytes: 4096,
+        ..CopyOptions::default()
+    };
+    // Slow enough to look at it half-way.
+    options.throttle.set_limits(bulk_copy::ThrottleLimits {
+        queries_per_sec: None,
+        rows_per_sec: Some(2000.0),
+        bytes_per_sec: None,
+    });
+    let progress = options.progress.clone();
+    let copy = tokio::spawn({
+        let tables = target_copy(&dbs, &["b"]);
+        let options = options.clone();
+        async move {
+            copy_tables(
+                &opts(Server::Source, None),
+                &opts(Server::Target, None),
+                &tables,
+                &options,
+            )
+            .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    let p = progress.snapshot();
+    let committed: i64 = query_one(&mut tgt, "SELECT COUNT(*) FROM b").await;
+    assert!(
+        p.rows > 0 && p.rows < 4000,
+        "half-way, the rows sent show: {p:?}"
+    );
+    assert_eq!(committed, 0, "nothing is committed before the load ends");
+    let report = copy
+        .await
+        .expect("the copy task")
+        .unwrap_or_else(|e| panic!("copy: {e}"));
+    assert_eq!(report.tables[0].method, LoadMethod::Bulk);
+    assert_eq!(progress.snapshot().rows, 4000);
+    compare_tables(&mut src, &dbs.name, "b", &mut tgt, None, None)
+        .await
+        .assert_equal("b");
+    exec(
+        &mut tgt,
+        &format!(
+            "DELETE FROM dts_meta.copy_range WHERE task = '{0}'; \
+             DELETE FROM dts_meta.copy_snapshot WHERE task = '{0}'",
+            dbs.name
+        ),
+    )
+    .await;
+    dbs.cleanup().await;
+}

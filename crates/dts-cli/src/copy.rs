@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use dts_core::bulk_copy::{
-    copy_tables, ConflictPolicy, CopyOptions, CopyTable, SnapshotMode, ThrottleLimits,
+    copy_tables, ConflictPolicy, CopyOptions, CopyTable, SnapshotMode, TableState, ThrottleLimits,
 };
 use mysql_async::prelude::*;
 
@@ -73,8 +73,22 @@ pub(crate) fn run(args: &CopyArgs, out: &mut impl Write) -> anyhow::Result<ExitC
                         .eta
                         .map(|e| format!(", ETA {:.0} s", e.as_secs_f64()))
                         .unwrap_or_default();
+                    let indexing: Vec<&str> = s
+                        .tables
+                        .iter()
+                        .filter(|t| t.state == TableState::BuildingIndexes)
+                        .map(|t| t.table.as_str())
+                        .collect();
+                    let indexing = if indexing.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; building the secondary indexes of {}",
+                            indexing.join(", ")
+                        )
+                    };
                     eprintln!(
-                        "dts copy: {} of ~{} rows, {:.1} MB, {:.0} rows/s{eta}",
+                        "dts copy: {} of ~{} rows, {:.1} MB, {:.0} rows/s{eta}{indexing}",
                         s.rows,
                         s.estimated_rows,
                         s.bytes as f64 / 1e6,
