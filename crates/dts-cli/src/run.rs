@@ -178,8 +178,19 @@ pub(crate) fn status(path: &Path, json: bool, out: &mut impl Write) -> anyhow::R
         line(
             out,
             format_args!(
-                "  {}: {} rows copied, {}/{} ranges finished",
-                t.table, t.rows, t.ranges_finished, t.ranges
+                "  {}: {} rows copied, {}/{} ranges finished{}",
+                t.table,
+                t.rows,
+                t.ranges_finished,
+                t.ranges,
+                if t.indexes_pending.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; secondary indexes dropped for the load, not back yet: {}",
+                        t.indexes_pending.join(", ")
+                    )
+                }
             ),
         )?;
     }

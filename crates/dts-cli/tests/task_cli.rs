@@ -118,3 +118,103 @@ async fn config_show_and_precheck() {
     );
     dbs.cleanup().await;
 }
+
+/// `dts status` names the indexes a copy dropped for its load and has not
+/// added back (a run that stopped after its last commit); the next copy of
+/// the task adds them.
+#[tokio::test]
+async fn status_names_indexes_waiting_to_come_back() {
+    let dbs = TestDatabases::new("cli_pending_idx").await;
+    for server in [Server::Source, Server::Target] {
+        dbs.exec(
+            server,
+            "CREATE TABLE t (id INT PRIMARY KEY, k INT, KEY k (k))",
+        )
+        .await;
+    }
+    dbs.exec(Server::Source, "INSERT INTO t VALUES (1, 10), (2, 20)")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("task.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "task = \"{0}\"\n[source]\nurl = \"{1}\"\n[target]\nurl = \"{2}\"\n[[objects]]\n\
+             database = \"{0}\"\n[migration]\ntypes = [\"full\"]\n",
+            dbs.name,
+            Server::Source.url(),
+            Server::Target.url()
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let copy = || {
+        dts(&[
+            "copy",
+            "--source",
+            &Server::Source.url(),
+            "--target",
+            &Server::Target.url(),
+            "--database",
+            &dbs.name,
+            "--task",
+            &dbs.name,
+            "--defer-indexes-min-bytes",
+            "0",
+        ])
+    };
+    let o = dts(&["run", "--config", &config]);
+    assert!(o.status.success(), "{}", text(&o));
+    // As a run that stopped after its last commit leaves it.
+    dbs.exec(
+        Server::Target,
+        &format!(
+            "INSERT INTO dts_meta.copy_index VALUES ('{0}', '{0}', 't', 'k', 0, 'KEY `k` (`k`)'); \
+             ALTER TABLE t DROP INDEX k",
+            dbs.name
+        ),
+    )
+    .await;
+    let o = dts(&["status", "--config", &config]);
+    assert!(
+        text(&o).contains("secondary indexes dropped for the load, not back yet: k"),
+        "{}",
+        text(&o)
+    );
+    let o = dts(&["status", "--json", "--config", &config]);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("status --json");
+    assert_eq!(
+        json["copy"][0]["indexes_pending"],
+        serde_json::json!(["k"]),
+        "{json}"
+    );
+    let o = copy();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("already copied"), "{}", text(&o));
+    let o = dts(&["status", "--json", "--config", &config]);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("status --json");
+    assert_eq!(
+        json["copy"][0]["indexes_pending"],
+        serde_json::json!([]),
+        "{json}"
+    );
+    let mut tgt = dbs.target().await;
+    let n: i64 = dts_test_support::query_one(
+        &mut tgt,
+        "SELECT COUNT(*) FROM information_schema.statistics \
+         WHERE table_schema = DATABASE() AND table_name = 't' AND index_name = 'k'",
+    )
+    .await;
+    assert_eq!(n, 1, "the index is back");
+    dbs.exec(
+        Server::Target,
+        &format!(
+            "DELETE FROM dts_meta.copy_range WHERE task = '{0}'; \
+             DELETE FROM dts_meta.copy_snapshot WHERE task = '{0}'; \
+             DELETE FROM dts_meta.copy_index WHERE task = '{0}'",
+            dbs.name
+        ),
+    )
+    .await;
+    dbs.cleanup().await;
+}

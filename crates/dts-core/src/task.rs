@@ -1097,6 +1097,10 @@ pub struct TableCopyStatus {
     pub ranges_finished: u64,
     /// Ranges.
     pub ranges: u64,
+    /// Secondary indexes dropped for the load and not added back yet (a
+    /// copy adds them back when the table's rows are in; after a stop, the
+    /// next run does).
+    pub indexes_pending: Vec<String>,
 }
 
 /// The incremental checkpoint and lag.
@@ -1173,8 +1177,42 @@ pub async fn task_status(cfg: &TaskConfig) -> Result<TaskStatus, TaskError> {
                 rows,
                 ranges_finished: fin,
                 ranges: n,
+                indexes_pending: Vec::new(),
             })
             .collect();
+        let n: Option<i64> = c
+            .query_first(has("copy_index"))
+            .await
+            .map_err(db("target", "reading status"))?;
+        if n == Some(1) {
+            let pending: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = c
+                .exec(
+                    format!(
+                        "SELECT target_db, target_table, index_name FROM {}.`copy_index` \
+                         WHERE task = ? ORDER BY target_db, target_table, ord",
+                        quote(meta)
+                    ),
+                    (&cfg.task,),
+                )
+                .await
+                .map_err(db("target", "reading the deferred indexes"))?;
+            for (d, t, i) in pending {
+                let table = format!(
+                    "{}.{}",
+                    quote(&String::from_utf8_lossy(&d)),
+                    quote(&String::from_utf8_lossy(&t))
+                );
+                let index = String::from_utf8_lossy(&i).into_owned();
+                match st.copy.iter_mut().find(|c| c.table == table) {
+                    Some(c) => c.indexes_pending.push(index),
+                    None => st.copy.push(TableCopyStatus {
+                        table,
+                        indexes_pending: vec![index],
+                        ..TableCopyStatus::default()
+                    }),
+                }
+            }
+        }
     }
     let n: Option<i64> = c
         .query_first(has("cdc_checkpoint"))
