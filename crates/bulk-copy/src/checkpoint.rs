@@ -123,6 +123,18 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Pairs of stored names as text.
+fn text_pairs(rows: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(String, String)> {
+    rows.into_iter()
+        .map(|(a, b)| {
+            (
+                String::from_utf8_lossy(&a).into_owned(),
+                String::from_utf8_lossy(&b).into_owned(),
+            )
+        })
+        .collect()
+}
+
 /// The metadata schema's name, quoted, and the statements that create it.
 pub(crate) struct Checkpoint {
     pub(crate) schema: String,
@@ -380,15 +392,7 @@ impl Checkpoint {
                     quote(table)
                 ),
             ))?;
-        Ok(rows
-            .into_iter()
-            .map(|(n, d)| {
-                (
-                    String::from_utf8_lossy(&n).into_owned(),
-                    String::from_utf8_lossy(&d).into_owned(),
-                )
-            })
-            .collect())
+        Ok(text_pairs(rows))
     }
 
     /// The target tables with indexes recorded as dropped for a load.
@@ -407,15 +411,7 @@ impl Checkpoint {
             )
             .await
             .map_err(db_err("target", "reading the deferred indexes"))?;
-        Ok(rows
-            .into_iter()
-            .map(|(d, t)| {
-                (
-                    String::from_utf8_lossy(&d).into_owned(),
-                    String::from_utf8_lossy(&t).into_owned(),
-                )
-            })
-            .collect())
+        Ok(text_pairs(rows))
     }
 
     /// Forgets the table's deferred indexes (they are back).

@@ -7,8 +7,8 @@ use bulk_copy::{
     LoadMethod, SnapshotMode, TableState,
 };
 use dts_test_support::{
-    compare_queries, compare_tables, exec, opts, query_one, Server, TestDatabases, EDGE_ROWS,
-    EDGE_TABLE,
+    compare_queries, compare_tables, exec, forget_copy_task, opts, query_one, Server,
+    TestDatabases, EDGE_ROWS, EDGE_TABLE,
 };
 
 fn target_copy(dbs: &TestDatabases, tables: &[&str]) -> Vec<CopyTable> {
@@ -804,26 +804,22 @@ async fn secondary_indexes_are_deferred_and_come_back_exactly_as_they_were() {
     compare_tables(&mut src, &dbs.name, "ai2", &mut tgt, None, None)
         .await
         .assert_equal("ai2");
-    let left: i64 = query_one(
-        &mut tgt,
-        "SELECT COUNT(*) FROM dts_meta.copy_index WHERE task LIKE 'copy_defer%'",
-    )
-    .await;
-    assert_eq!(left, 0, "no deferred index is left recorded");
-    for task in [
+    let tasks = [
         dbs.name.clone(),
         format!("{}_stop", dbs.name),
         options.task.clone(),
-    ] {
-        exec(
-            &mut tgt,
-            &format!(
-                "DELETE FROM dts_meta.copy_range WHERE task = '{task}'; \
-                 DELETE FROM dts_meta.copy_snapshot WHERE task = '{task}'; \
-                 DELETE FROM dts_meta.copy_index WHERE task = '{task}'"
-            ),
-        )
-        .await;
+    ];
+    let left: i64 = query_one(
+        &mut tgt,
+        &format!(
+            "SELECT COUNT(*) FROM dts_meta.copy_index WHERE task IN ('{}')",
+            tasks.join("', '")
+        ),
+    )
+    .await;
+    assert_eq!(left, 0, "no deferred index is left recorded");
+    for task in &tasks {
+        forget_copy_task(&mut tgt, task).await;
     }
     dbs.cleanup().await;
 }
@@ -885,14 +881,6 @@ async fn a_one_transaction_load_shows_its_rows_as_they_are_sent() {
     compare_tables(&mut src, &dbs.name, "b", &mut tgt, None, None)
         .await
         .assert_equal("b");
-    exec(
-        &mut tgt,
-        &format!(
-            "DELETE FROM dts_meta.copy_range WHERE task = '{0}'; \
-             DELETE FROM dts_meta.copy_snapshot WHERE task = '{0}'",
-            dbs.name
-        ),
-    )
-    .await;
+    forget_copy_task(&mut tgt, &dbs.name).await;
     dbs.cleanup().await;
 }

@@ -230,14 +230,6 @@ async fn c1_kill_9_at_random_points_then_rerun_gives_an_exact_copy() {
         );
     }
     let mut admin = connect(Server::Target, None).await;
-    exec(
-        &mut admin,
-        &format!(
-            "DELETE FROM dts_meta.copy_range WHERE task = '{task}'; \
-             DELETE FROM dts_meta.copy_snapshot WHERE task = '{task}'; \
-             DELETE FROM dts_meta.copy_index WHERE task = '{task}'"
-        ),
-    )
-    .await;
+    dts_test_support::forget_copy_task(&mut admin, &task).await;
     dbs.cleanup().await;
 }

@@ -206,15 +206,6 @@ async fn status_names_indexes_waiting_to_come_back() {
     )
     .await;
     assert_eq!(n, 1, "the index is back");
-    dbs.exec(
-        Server::Target,
-        &format!(
-            "DELETE FROM dts_meta.copy_range WHERE task = '{0}'; \
-             DELETE FROM dts_meta.copy_snapshot WHERE task = '{0}'; \
-             DELETE FROM dts_meta.copy_index WHERE task = '{0}'",
-            dbs.name
-        ),
-    )
-    .await;
+    dts_test_support::forget_copy_task(&mut tgt, &dbs.name).await;
     dbs.cleanup().await;
 }

@@ -261,6 +261,27 @@ pub async fn exec(conn: &mut Conn, sql: &str) {
     }
 }
 
+/// Forgets a copy task's checkpoint rows in `dts_meta` on the target (its
+/// ranges, snapshots and deferred indexes), so that tests leave nothing
+/// behind.
+///
+/// # Panics
+///
+/// When a statement fails.
+pub async fn forget_copy_task(target: &mut Conn, task: &str) {
+    for table in ["copy_range", "copy_snapshot", "copy_index"] {
+        if let Err(e) = target
+            .exec_drop(
+                format!("DELETE FROM dts_meta.`{table}` WHERE task = ?"),
+                (task,),
+            )
+            .await
+        {
+            panic!("forgetting copy task {task} in dts_meta.{table}: {e}");
+        }
+    }
+}
+
 /// Runs a query and returns its first column of its first row.
 ///
 /// # Panics
