@@ -965,22 +965,29 @@ async fn n8_killed_dump_thread_and_apply_connection_are_survived_exactly() {
     let mut admin_src = dts_test_support::connect(Server::Source, None).await;
     let mut admin_tgt = dts_test_support::connect(Server::Target, None).await;
     let mut killed = (0, 0);
-    // Alternate until each side was killed twice (an id read just before a
-    // reconnect may be gone already).
-    for round in 0..100 {
+    // Until each side was killed twice: each round kills the side killed
+    // less so far, once the apply runs on a connection of it not tried yet
+    // (a kill of one side restarts both, and an id read during the restart
+    // may be gone already), so that the kills never fall into step with the
+    // restarts.
+    let mut tried: (Option<u32>, Option<u32>) = (None, None);
+    for _ in 0..300 {
         if killed.0 >= 2 && killed.1 >= 2 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         let s = progress.status();
-        if round % 2 == 0 {
-            if let Some(id) = s.target_connection_id {
+        let target_turn = killed.0 <= killed.1;
+        if target_turn {
+            if let Some(id) = s.target_connection_id.filter(|id| Some(*id) != tried.0) {
+                tried.0 = Some(id);
                 match admin_tgt.query_drop(format!("KILL {id}")).await {
                     Ok(()) => killed.0 += 1,
                     Err(e) => eprintln!("KILL {id} on the target: {e} (reconnecting already)"),
                 }
             }
-        } else if let Some(id) = s.source_connection_id {
+        } else if let Some(id) = s.source_connection_id.filter(|id| Some(*id) != tried.1) {
+            tried.1 = Some(id);
             match admin_src.query_drop(format!("KILL {id}")).await {
                 Ok(()) => killed.1 += 1,
                 Err(e) => eprintln!("KILL {id} on the source: {e} (reconnecting already)"),

@@ -216,7 +216,9 @@ pub struct ApplyOptions {
     pub until: Option<FilePosition>,
     /// Stop at the end of the binlog instead of waiting for more.
     pub stop_at_end: bool,
-    /// Restarts from the checkpoint after transient errors before giving up.
+    /// Restarts from the checkpoint after transient errors, in a row,
+    /// before giving up: a run that moved the checkpoint starts the count
+    /// (and the backoff) again.
     pub max_retries: u32,
     /// A heartbeat written to the source, for a lag measured to the
     /// millisecond; `None` measures the lag from event timestamps (whole
@@ -504,9 +506,17 @@ pub async fn apply_changes(
 ) -> Result<ApplyReport, CopyError> {
     let mut attempts = 0u32;
     loop {
+        let before = options.progress.status().position;
         match run_once(source, target, selection, handoff, options).await {
             Ok(()) => return Ok(options.progress.status()),
-            Err(e) if e.is_retryable() && attempts < options.max_retries => {
+            Err(e) if e.is_retryable() => {
+                // Failures in a row count: one after progress is a first.
+                if options.progress.status().position != before {
+                    attempts = 0;
+                }
+                if attempts >= options.max_retries {
+                    return Err(e);
+                }
                 attempts += 1;
                 options.progress.update(|s| s.retries += 1);
                 tracing::warn!(error = %e, attempt = attempts, "apply: restarting from the checkpoint");
