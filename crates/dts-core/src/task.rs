@@ -36,9 +36,7 @@ use mysql_async::{Conn, Opts};
 use schema_diff::plan::{plan, Phase, Plan};
 use schema_diff::translate::{DefinerPolicy, TranslateOptions};
 
-use crate::config::{
-    DdlOp, DmlOp, Endpoint, HeartbeatMode, MigrationType, TaskConfig, TlsMode, ALL_DDL, ALL_DML,
-};
+use crate::config::{DdlOp, DmlOp, HeartbeatMode, MigrationType, TaskConfig, ALL_DDL, ALL_DML};
 
 /// Something that went wrong running a task.
 #[derive(Debug, thiserror::Error)]
@@ -116,25 +114,6 @@ fn db(
         server,
         what,
         error,
-    }
-}
-
-/// Connection options for an endpoint: TLS as configured; `preferred` falls
-/// back to plain only when the server offers no TLS.
-pub async fn endpoint_opts(ep: &Endpoint) -> Opts {
-    match ep.tls {
-        TlsMode::Disabled => ep.plain_opts(),
-        TlsMode::Preferred => match Conn::new(ep.opts()).await {
-            Ok(c) => {
-                c.disconnect().await.ok();
-                ep.opts()
-            }
-            Err(mysql_async::Error::Driver(
-                mysql_async::DriverError::NoClientSslFlagFromServer,
-            )) => ep.plain_opts(),
-            Err(_) => ep.opts(),
-        },
-        _ => ep.opts(),
     }
 }
 
@@ -708,8 +687,8 @@ async fn master_position(src: &mut Conn) -> Result<FilePosition, TaskError> {
 ///
 /// [`TaskError`] saying what failed and how to resume.
 pub async fn run_task(cfg: &TaskConfig, h: &RunHandles) -> Result<RunOutcome, TaskError> {
-    let source = endpoint_opts(&cfg.source).await;
-    let target = endpoint_opts(&cfg.target).await;
+    let source = cfg.source.connect_opts().await;
+    let target = cfg.target.connect_opts().await;
     let mut store = Store::open(&target, &cfg.target.meta_schema, &cfg.task).await?;
     let existing = store.state().await?;
     if existing.as_ref().is_some_and(|s| s.phase == "finished") {
@@ -1047,7 +1026,7 @@ async fn run_phases(
 ///
 /// When the target cannot be reached.
 pub async fn request_stop(cfg: &TaskConfig) -> Result<bool, TaskError> {
-    let target = endpoint_opts(&cfg.target).await;
+    let target = cfg.target.connect_opts().await;
     let mut c = Conn::new(target)
         .await
         .map_err(db("target", "connecting"))?;
@@ -1125,7 +1104,7 @@ pub struct IncrementalStatus {
 ///
 /// When the target cannot be reached.
 pub async fn task_status(cfg: &TaskConfig) -> Result<TaskStatus, TaskError> {
-    let target = endpoint_opts(&cfg.target).await;
+    let target = cfg.target.connect_opts().await;
     let mut c = Conn::new(target)
         .await
         .map_err(db("target", "connecting"))?;
@@ -1255,8 +1234,8 @@ pub async fn task_status(cfg: &TaskConfig) -> Result<TaskStatus, TaskError> {
 /// idempotent).
 pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> {
     let report = &h.report;
-    let source = endpoint_opts(&cfg.source).await;
-    let target = endpoint_opts(&cfg.target).await;
+    let source = cfg.source.connect_opts().await;
+    let target = cfg.target.connect_opts().await;
     let mut store = Store::open(&target, &cfg.target.meta_schema, &cfg.task).await?;
     let state = store.state().await?.ok_or_else(|| {
         TaskError::Other(format!(
@@ -1519,10 +1498,10 @@ impl bulk_copy::verify::AppliedPosition for CheckpointApplied {
 ///
 /// When a server cannot be read or the schema cannot be translated.
 pub async fn task_plan(cfg: &TaskConfig) -> Result<Plan, TaskError> {
-    let mut src = Conn::new(endpoint_opts(&cfg.source).await)
+    let mut src = Conn::new(cfg.source.connect_opts().await)
         .await
         .map_err(db("source", "connecting"))?;
-    let mut tgt = Conn::new(endpoint_opts(&cfg.target).await)
+    let mut tgt = Conn::new(cfg.target.connect_opts().await)
         .await
         .map_err(db("target", "connecting"))?;
     Ok(the_plan(cfg, &mut src, &mut tgt).await?.1)

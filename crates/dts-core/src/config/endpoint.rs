@@ -2,6 +2,9 @@
 //! connection options made from them.
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+use mysql_async::{Conn, Opts};
 
 use serde::{Deserialize, Serialize};
 
@@ -72,14 +75,97 @@ pub struct Endpoint {
     /// The metadata schema (on the target: task state and checkpoints).
     pub meta_schema: String,
     #[serde(skip)]
-    pub(super) opts: mysql_async::Opts,
+    pub(super) opts: Opts,
+}
+
+/// How long one connection attempt may take before it counts as failed (a
+/// server that does not answer must not hold a task or a precheck forever).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A connection made by [`Endpoint::connect`].
+pub struct Connected {
+    /// The connection.
+    pub conn: Conn,
+    /// The options it was made with, for more connections to the same
+    /// server (the copy's pools, the binlog reader).
+    pub opts: Opts,
+    /// Whether `tls = "preferred"` fell back to a plain connection because
+    /// the server offers no TLS.
+    pub tls_fell_back: bool,
+}
+
+/// Whether a connection failed because the server offers no TLS at all (as
+/// opposed to a TLS handshake or certificate that failed).
+pub fn server_offers_no_tls(e: &mysql_async::Error) -> bool {
+    matches!(
+        e,
+        mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)
+    )
 }
 
 impl Endpoint {
+    /// Connects as the endpoint's TLS mode says. This is the one place that
+    /// decides about TLS: `disabled` connects plain; `required`,
+    /// `verify-ca` and `verify-identity` connect with TLS or not at all;
+    /// `preferred` asks for TLS and falls back to a plain connection only
+    /// when the server offers no TLS (a failed handshake or any other error
+    /// is returned, never retried without TLS). Each attempt may take up to
+    /// 15 seconds.
+    ///
+    /// # Errors
+    ///
+    /// The driver's error of the last attempt (it may quote the password:
+    /// scrub it before it is shown).
+    pub async fn connect(&self) -> Result<Connected, mysql_async::Error> {
+        let (opts, tls_fell_back, result) = self.attempt().await;
+        result.map(|conn| Connected {
+            conn,
+            opts,
+            tls_fell_back,
+        })
+    }
+
+    /// The options for this server's connections, with TLS decided as
+    /// [`Endpoint::connect`] decides it. Only `preferred` needs a connection
+    /// to learn whether the server offers TLS (it is closed at once); when
+    /// that connection fails for another reason, the options of the attempt
+    /// are returned, so that the caller's own connection reports the error.
+    pub async fn connect_opts(&self) -> Opts {
+        if self.tls != TlsMode::Preferred {
+            return self.first_opts();
+        }
+        let (opts, _, result) = self.attempt().await;
+        if let Ok(c) = result {
+            c.disconnect().await.ok();
+        }
+        opts
+    }
+
+    /// One connection under the TLS policy: the options of the last attempt,
+    /// whether it fell back to plain, and its outcome.
+    async fn attempt(&self) -> (Opts, bool, Result<Conn, mysql_async::Error>) {
+        let first = self.first_opts();
+        match connect_once(first.clone()).await {
+            Err(e) if self.tls == TlsMode::Preferred && server_offers_no_tls(&e) => {
+                let plain = self.plain_opts();
+                let result = connect_once(plain.clone()).await;
+                (plain, true, result)
+            }
+            result => (first, false, result),
+        }
+    }
+
+    /// The options of the first attempt: plain for `disabled`, else TLS.
+    fn first_opts(&self) -> Opts {
+        match self.tls {
+            TlsMode::Disabled => self.plain_opts(),
+            _ => self.tls_opts(),
+        }
+    }
+
     /// Connection options with the password and TLS settings. For
-    /// `preferred`, these ask for TLS without checking the certificate; use
-    /// [`Endpoint::plain_opts`] when the server offers no TLS.
-    pub fn opts(&self) -> mysql_async::Opts {
+    /// `preferred`, these ask for TLS without checking the certificate.
+    fn tls_opts(&self) -> Opts {
         let mut b = mysql_async::OptsBuilder::from_opts(self.opts.clone())
             .pass(self.password.as_ref().map(|p| p.expose().to_string()));
         let ssl = mysql_async::SslOpts::default();
@@ -101,10 +187,10 @@ impl Endpoint {
         b.into()
     }
 
-    /// Connection options without TLS (for `preferred` against a server
-    /// that offers none).
-    pub fn plain_opts(&self) -> mysql_async::Opts {
-        mysql_async::OptsBuilder::from_opts(self.opts())
+    /// Connection options without TLS (for `disabled`, and for `preferred`
+    /// against a server that offers none).
+    fn plain_opts(&self) -> Opts {
+        mysql_async::OptsBuilder::from_opts(self.tls_opts())
             .ssl_opts(None)
             .into()
     }
@@ -122,5 +208,15 @@ impl Endpoint {
     /// The port.
     pub fn port(&self) -> u16 {
         self.opts.tcp_port()
+    }
+}
+
+/// One connection attempt, bounded by [`CONNECT_TIMEOUT`].
+async fn connect_once(opts: Opts) -> Result<Conn, mysql_async::Error> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await {
+        Ok(r) => r,
+        Err(_) => Err(mysql_async::Error::Other(
+            "no answer within 15 seconds".to_string().into(),
+        )),
     }
 }

@@ -47,7 +47,7 @@ mod raw;
 mod resolve;
 mod show;
 
-pub use endpoint::{Endpoint, PasswordSource, TlsMode};
+pub use endpoint::{server_offers_no_tls, Connected, Endpoint, PasswordSource, TlsMode};
 pub use model::{
     AlertOptions, ConflictMode, CutoverOptions, DdlOp, DmlOp, FenceMode, FullOptions,
     HeartbeatMode, HeartbeatOptions, IncrementalOptions, Migration, MigrationType, NameCase,

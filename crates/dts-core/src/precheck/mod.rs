@@ -13,7 +13,6 @@
 //! without further I/O.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use mysql_async::prelude::*;
 use mysql_async::Conn;
@@ -26,8 +25,8 @@ use schema_diff::translate::{collation_kept, map_collation, DefinerPolicy, Trans
 use schema_diff::{quote, ServerVersion};
 
 use crate::config::{
-    ConflictMode, Endpoint, HeartbeatMode, MigrationType, NameCase, Snapshot, TaskConfig, TlsMode,
-    TriggerMethod,
+    server_offers_no_tls, ConflictMode, Endpoint, HeartbeatMode, MigrationType, NameCase, Snapshot,
+    TaskConfig, TlsMode, TriggerMethod,
 };
 use crate::secret::scrub;
 
@@ -261,40 +260,17 @@ async fn connect(ep: &Endpoint, side: &'static str, checks: &mut Vec<Check>) -> 
         ("target.connect", "target.tls")
     };
     let secrets: Vec<_> = ep.password.iter().collect();
-    let attempt = |opts: mysql_async::Opts| async move {
-        match tokio::time::timeout(Duration::from_secs(15), Conn::new(opts)).await {
-            Ok(r) => r,
-            Err(_) => Err(mysql_async::Error::Other(
-                "no answer within 15 seconds".to_string().into(),
-            )),
-        }
-    };
-    let first = match ep.tls {
-        TlsMode::Disabled => attempt(ep.plain_opts()).await,
-        _ => attempt(ep.opts()).await,
-    };
-    let no_tls = |e: &mysql_async::Error| {
-        matches!(
-            e,
-            mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)
-        )
-    };
-    let (result, fell_back) = match first {
-        Err(e) if ep.tls == TlsMode::Preferred && no_tls(&e) => {
-            (attempt(ep.plain_opts()).await, true)
-        }
-        other => (other, false),
-    };
+    let result = ep.connect().await;
     let user = ep.user().unwrap_or("(none)");
-    let mut conn = match result {
-        Ok(c) => c,
+    let (mut conn, fell_back) = match result {
+        Ok(c) => (c.conn, c.tls_fell_back),
         Err(e) => {
             let text = scrub(&e.to_string(), &secrets);
-            if ep.tls != TlsMode::Disabled && (no_tls(&e) || is_tls_error(&e)) {
+            if ep.tls != TlsMode::Disabled && (server_offers_no_tls(&e) || is_tls_error(&e)) {
                 checks.push(fail(
                     tls_id,
                     format!("tls = {:?}: {text}", tls_name(ep.tls)),
-                    if no_tls(&e) {
+                    if server_offers_no_tls(&e) {
                         "configure TLS on the server (ssl_cert, ssl_key and ssl_ca in its \
                          [mysqld] options, then restart it), or lower ["
                             .to_string()
