@@ -33,10 +33,11 @@ use bulk_copy::{
 };
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts};
+use schema_diff::binlog_ddl::DdlKind;
 use schema_diff::plan::{plan, Phase, Plan};
 use schema_diff::translate::{DefinerPolicy, TranslateOptions};
 
-use crate::config::{DdlOp, DmlOp, HeartbeatMode, MigrationType, TaskConfig, ALL_DDL, ALL_DML};
+use crate::config::{DmlOp, HeartbeatMode, MigrationType, TaskConfig, ALL_DDL, ALL_DML};
 
 /// Something that went wrong running a task.
 #[derive(Debug, thiserror::Error)]
@@ -587,7 +588,7 @@ fn selection(
                 .push((o.database.clone(), names.database(&o.database)));
         }
         // Per-object DML/DDL filters: an entry only where they narrow.
-        let ops = |table: Option<String>, dml: &[DmlOp], ddl: &[DdlOp]| {
+        let ops = |table: Option<String>, dml: &[DmlOp], ddl: &[DdlKind]| {
             (dml.len() < ALL_DML.len() || ddl.len() < ALL_DDL.len()).then(|| {
                 bulk_copy::apply::Operations {
                     database: o.database.clone(),
@@ -595,7 +596,7 @@ fn selection(
                     insert: dml.contains(&DmlOp::Insert),
                     update: dml.contains(&DmlOp::Update),
                     delete: dml.contains(&DmlOp::Delete),
-                    ddl: ddl.iter().map(|d| d.kind()).collect(),
+                    ddl: ddl.to_vec(),
                 }
             })
         };

@@ -49,10 +49,10 @@ mod show;
 
 pub use endpoint::{server_offers_no_tls, Connected, Endpoint, PasswordSource, TlsMode};
 pub use model::{
-    AlertOptions, ConflictMode, CutoverOptions, DdlOp, DmlOp, FenceMode, FullOptions,
-    HeartbeatMode, HeartbeatOptions, IncrementalOptions, Migration, MigrationType, NameCase,
-    ObjectSelection, OnlineDdlMode, RetryOptions, RowConflict, Snapshot, TableSelection,
-    TaskConfig, TriggerMethod, ALL_DDL, ALL_DML,
+    AlertOptions, ConflictMode, CutoverOptions, DmlOp, FenceMode, FullOptions, HeartbeatMode,
+    HeartbeatOptions, IncrementalOptions, Migration, MigrationType, NameCase, ObjectSelection,
+    OnlineDdlMode, RetryOptions, RowConflict, Snapshot, TableSelection, TaskConfig, TriggerMethod,
+    ALL_DDL, ALL_DML,
 };
 
 /// A task file that cannot be used: where and why.

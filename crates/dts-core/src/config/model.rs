@@ -94,67 +94,25 @@ pub enum DmlOp {
 /// Every DML kind.
 pub const ALL_DML: &[DmlOp] = &[DmlOp::Insert, DmlOp::Update, DmlOp::Delete];
 
-/// A DDL kind, for per-object DDL filters and the incremental skip list (the
-/// reference product's list of replicated DDL, plus the drops).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-#[allow(missing_docs)]
-pub enum DdlOp {
-    CreateTable,
-    AlterTable,
-    DropTable,
-    RenameTable,
-    TruncateTable,
-    CreateIndex,
-    DropIndex,
-    CreateView,
-    AlterView,
-    DropView,
-    CreateProcedure,
-    DropProcedure,
-    CreateFunction,
-    DropFunction,
-}
-
-/// Every DDL kind.
-pub const ALL_DDL: &[DdlOp] = &[
-    DdlOp::CreateTable,
-    DdlOp::AlterTable,
-    DdlOp::DropTable,
-    DdlOp::RenameTable,
-    DdlOp::TruncateTable,
-    DdlOp::CreateIndex,
-    DdlOp::DropIndex,
-    DdlOp::CreateView,
-    DdlOp::AlterView,
-    DdlOp::DropView,
-    DdlOp::CreateProcedure,
-    DdlOp::DropProcedure,
-    DdlOp::CreateFunction,
-    DdlOp::DropFunction,
+/// Every DDL kind a task file may name in its per-object DDL filters and
+/// the incremental skip list (the reference product's list of replicated
+/// DDL, plus the drops), as schema-diff's binlog classifier gives them.
+pub const ALL_DDL: &[DdlKind] = &[
+    DdlKind::CreateTable,
+    DdlKind::AlterTable,
+    DdlKind::DropTable,
+    DdlKind::RenameTable,
+    DdlKind::TruncateTable,
+    DdlKind::CreateIndex,
+    DdlKind::DropIndex,
+    DdlKind::CreateView,
+    DdlKind::AlterView,
+    DdlKind::DropView,
+    DdlKind::CreateProcedure,
+    DdlKind::DropProcedure,
+    DdlKind::CreateFunction,
+    DdlKind::DropFunction,
 ];
-
-impl DdlOp {
-    /// The kind schema-diff's binlog classifier gives such a statement.
-    pub fn kind(self) -> DdlKind {
-        match self {
-            DdlOp::CreateTable => DdlKind::CreateTable,
-            DdlOp::AlterTable => DdlKind::AlterTable,
-            DdlOp::DropTable => DdlKind::DropTable,
-            DdlOp::RenameTable => DdlKind::RenameTable,
-            DdlOp::TruncateTable => DdlKind::TruncateTable,
-            DdlOp::CreateIndex => DdlKind::CreateIndex,
-            DdlOp::DropIndex => DdlKind::DropIndex,
-            DdlOp::CreateView => DdlKind::CreateView,
-            DdlOp::AlterView => DdlKind::AlterView,
-            DdlOp::DropView => DdlKind::DropView,
-            DdlOp::CreateProcedure => DdlKind::CreateProcedure,
-            DdlOp::DropProcedure => DdlKind::DropProcedure,
-            DdlOp::CreateFunction => DdlKind::CreateFunction,
-            DdlOp::DropFunction => DdlKind::DropFunction,
-        }
-    }
-}
 
 /// What happens to a row whose key already exists on the target.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -292,7 +250,7 @@ pub struct TableSelection {
     /// Row changes replicated.
     pub dml: Vec<DmlOp>,
     /// DDL replicated.
-    pub ddl: Vec<DdlOp>,
+    pub ddl: Vec<DdlKind>,
 }
 
 /// One selected database.
@@ -305,7 +263,7 @@ pub struct ObjectSelection {
     /// Row changes replicated (for tables that do not say otherwise).
     pub dml: Vec<DmlOp>,
     /// DDL replicated (for tables that do not say otherwise).
-    pub ddl: Vec<DdlOp>,
+    pub ddl: Vec<DdlKind>,
     /// The selected tables; `None` selects the whole database (tables,
     /// views, triggers, routines and events). Selecting tables leaves out
     /// views, triggers, routines and events, as in the reference product.
@@ -369,7 +327,7 @@ pub struct IncrementalOptions {
     /// A change that conflicts with the target's rows.
     pub conflict: RowConflict,
     /// DDL kinds not replicated (recorded as skipped).
-    pub skip_ddl: Vec<DdlOp>,
+    pub skip_ddl: Vec<DdlKind>,
 }
 
 /// `[retry]`: how long failures are retried.

@@ -6,10 +6,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use schema_diff::binlog_ddl::DdlKind;
 use serde::Deserialize;
 
 use super::{
-    ConflictMode, DdlOp, DmlOp, FenceMode, HeartbeatMode, MigrationType, NameCase, OnlineDdlMode,
+    ConflictMode, DmlOp, FenceMode, HeartbeatMode, MigrationType, NameCase, OnlineDdlMode,
     RowConflict, Snapshot, TlsMode, TriggerMethod,
 };
 
@@ -71,7 +72,7 @@ pub(super) struct RawObject {
     pub(super) target_database: Option<String>,
     pub(super) tables: Option<Vec<RawTable>>,
     pub(super) dml: Option<Vec<DmlOp>>,
-    pub(super) ddl: Option<Vec<DdlOp>>,
+    pub(super) ddl: Option<Vec<DdlKind>>,
 }
 
 #[derive(Deserialize)]
@@ -84,7 +85,7 @@ pub(super) struct RawTable {
     pub(super) rename_columns: BTreeMap<String, String>,
     pub(super) filter: Option<String>,
     pub(super) dml: Option<Vec<DmlOp>>,
-    pub(super) ddl: Option<Vec<DdlOp>>,
+    pub(super) ddl: Option<Vec<DdlKind>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -106,7 +107,7 @@ pub(super) struct RawIncremental {
     pub(super) max_rows_per_sec: Option<f64>,
     pub(super) max_bytes_per_sec: Option<f64>,
     pub(super) conflict: Option<RowConflict>,
-    pub(super) skip_ddl: Option<Vec<DdlOp>>,
+    pub(super) skip_ddl: Option<Vec<DdlKind>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -6,6 +6,8 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
 
+use schema_diff::binlog_ddl::DdlKind;
+
 use crate::secret::Secret;
 
 use super::raw::{
@@ -13,7 +15,7 @@ use super::raw::{
     RawMigration, RawObject, RawRetry, RawTable, RawTask,
 };
 use super::{
-    err, AlertOptions, ConfigError, CutoverOptions, DdlOp, DmlOp, Endpoint, FenceMode, FullOptions,
+    err, AlertOptions, ConfigError, CutoverOptions, DmlOp, Endpoint, FenceMode, FullOptions,
     HeartbeatOptions, IncrementalOptions, Migration, MigrationType, ObjectSelection,
     PasswordSource, RetryOptions, TableSelection, TaskConfig, TlsMode, ALL_DDL, ALL_DML,
 };
@@ -232,7 +234,7 @@ fn table(
     tkey: &str,
     t: RawTable,
     dml: &[DmlOp],
-    ddl: &[DdlOp],
+    ddl: &[DdlKind],
 ) -> Result<TableSelection, ConfigError> {
     if let Some(cs) = &t.columns {
         if cs.is_empty() {
