@@ -33,6 +33,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod check_ids;
 pub mod config;
 pub mod metrics;
 pub mod precheck;

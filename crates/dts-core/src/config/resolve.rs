@@ -8,6 +8,7 @@ use std::path::Path;
 
 use schema_diff::binlog_ddl::DdlKind;
 
+use crate::check_ids::CHECKS;
 use crate::secret::Secret;
 
 use super::raw::{
@@ -394,16 +395,12 @@ fn alert(a: RawAlert) -> Result<AlertOptions, ConfigError> {
 /// `[precheck] acknowledge`: every id must be a precheck id.
 fn acknowledged(ids: &[String]) -> Result<(), ConfigError> {
     for (i, id) in ids.iter().enumerate() {
-        if !crate::precheck::CHECKS.iter().any(|c| c.id == id) {
+        if !CHECKS.iter().any(|c| c.id == id) {
             return Err(err(
                 format!("precheck.acknowledge[{i}]"),
                 format!(
                     "{id:?} is not a precheck id; the ids are: {}",
-                    crate::precheck::CHECKS
-                        .iter()
-                        .map(|c| c.id)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    CHECKS.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
                 ),
             ));
         }
