@@ -481,6 +481,25 @@ impl Default for RunHandles {
     }
 }
 
+impl RunHandles {
+    /// The counters the metrics endpoint shows.
+    pub fn counters(&self) -> crate::metrics::RunCounters {
+        let c = self.copy.snapshot();
+        let a = self.apply.status();
+        crate::metrics::RunCounters {
+            phase: self.phase.lock().map(|p| p.clone()).unwrap_or_default(),
+            rows_copied: c.rows,
+            bytes_copied: c.bytes,
+            rows_applied: a.rows,
+            transactions_applied: a.transactions,
+            lag: a.lag,
+            conflicts: a.conflicts_overwritten + a.conflicts_skipped,
+            retries: a.retries + self.retries.load(std::sync::atomic::Ordering::Relaxed),
+            errors: self.errors.load(std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+}
+
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RunOutcome {
@@ -707,17 +726,23 @@ pub async fn run_task(cfg: &TaskConfig, h: &RunHandles) -> Result<RunOutcome, Ta
     }
     let metrics = match cfg.metrics_listen {
         Some(addr) => Some(
-            crate::metrics::serve(addr, cfg.task.clone(), h.clone())
-                .await
-                .map_err(|e| {
-                    TaskError::Other(format!(
-                        "cannot serve metrics on {addr} ([metrics] listen): {e}"
-                    ))
-                })?,
+            crate::metrics::serve(addr, cfg.task.clone(), {
+                let h = h.clone();
+                move || h.counters()
+            })
+            .await
+            .map_err(|e| {
+                TaskError::Other(format!(
+                    "cannot serve metrics on {addr} ([metrics] listen): {e}"
+                ))
+            })?,
         ),
         None => None,
     };
-    let watcher = crate::metrics::watch_lag(cfg.alert.clone(), cfg.task.clone(), h.clone());
+    let watcher = crate::metrics::watch_lag(cfg.alert.clone(), cfg.task.clone(), {
+        let apply = h.apply.clone();
+        move || apply.status().lag
+    });
     let mut r = run_with_retries(cfg, h, &source, &target, &mut store, existing.is_none()).await;
     if lost.load(std::sync::atomic::Ordering::SeqCst) {
         r = Err(TaskError::Other(
