@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use bulk_copy::{ColumnMap, ConflictPolicy, CopyTable, SnapshotMode};
 use schema_diff::binlog_ddl::DdlKind;
 use schema_diff::names::{NameMap, Renames};
+use schema_diff::translate::DefinerPolicy;
 use schema_diff::CasePolicy;
 
 use super::{err, ConfigError, Endpoint};
@@ -229,6 +230,15 @@ impl Migration {
     /// Whether the phase is part of the task.
     pub fn has(&self, t: MigrationType) -> bool {
         self.types.contains(&t)
+    }
+
+    /// schema-diff's DEFINER rule: `invoker`, or the account given.
+    pub fn definer_policy(&self) -> DefinerPolicy {
+        if self.definer == "invoker" {
+            DefinerPolicy::Invoker
+        } else {
+            DefinerPolicy::Account(self.definer.clone())
+        }
     }
 }
 

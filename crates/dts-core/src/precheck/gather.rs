@@ -12,7 +12,7 @@ use schema_diff::compare::expected_target;
 use schema_diff::extract::{extract_schema, list_databases};
 use schema_diff::model::{ObjectKind, Schema};
 use schema_diff::quote;
-use schema_diff::translate::{DefinerPolicy, TranslateOptions};
+use schema_diff::translate::TranslateOptions;
 
 use crate::config::{Endpoint, TaskConfig};
 
@@ -305,7 +305,7 @@ pub(super) async fn objects(
     let opts = TranslateOptions {
         target: tgt.version.clone(),
         names: names.clone(),
-        definer: definer_policy(task),
+        definer: task.migration.definer_policy(),
     };
     let expected = expected_target(&schema, &opts).map_err(|e| e.to_string());
     // What the target already has, in the mapped databases.
@@ -380,15 +380,6 @@ fn schema_err(e: schema_diff::SchemaError) -> mysql_async::Error {
     match e {
         schema_diff::SchemaError::Database { error, .. } => error,
         other => mysql_async::Error::Other(other.to_string().into()),
-    }
-}
-
-/// The task's DEFINER rule for schema-diff.
-pub(super) fn definer_policy(task: &TaskConfig) -> DefinerPolicy {
-    if task.migration.definer == "invoker" {
-        DefinerPolicy::Invoker
-    } else {
-        DefinerPolicy::Account(task.migration.definer.clone())
     }
 }
 

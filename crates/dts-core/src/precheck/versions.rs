@@ -10,7 +10,7 @@ use schema_diff::ServerVersion;
 use crate::config::TaskConfig;
 
 use super::facts::ServerFacts;
-use super::gather::{definer_policy, Ctx};
+use super::gather::Ctx;
 use super::report::{fail, list, pass, warn, Check};
 
 /// `pair.distinct`: the source and the target are not one server.
@@ -96,7 +96,7 @@ pub(super) fn target_features(task: &TaskConfig, ctx: &Ctx) -> Check {
     let opts = TranslateOptions {
         target: tgt.version.clone(),
         names: task.name_map(),
-        definer: definer_policy(task),
+        definer: task.migration.definer_policy(),
     };
     let mut notes = 0;
     match schema_diff::plan::plan(&ctx.schema, &opts) {
