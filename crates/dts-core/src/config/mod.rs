@@ -29,10 +29,11 @@
 //! file read from elsewhere. Runs with the same name resume each other.
 //!
 //! **Passwords.** Each endpoint takes at most one of: a password in the URL
-//! (allowed in the file; it is moved out of the URL into a [`Secret`] and the
-//! URL is shown without it), `password_env = "NAME"` (an environment
-//! variable), or `password_file = "/path"` (a file readable by its owner
-//! only: mode 0600 or stricter). With none, no password is sent.
+//! (allowed in the file; it is moved out of the URL into a
+//! [`Secret`](crate::secret::Secret) and the URL is shown without it),
+//! `password_env = "NAME"` (an environment variable), or
+//! `password_file = "/path"` (a file readable by its owner only: mode 0600
+//! or stricter). With none, no password is sent.
 //!
 //! The files of this module: `raw` (the file as written), `model` (the
 //! resolved task and the enumerated values), `resolve` (from one to the
