@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mysql_async::{Conn, Opts};
-
 use serde::{Deserialize, Serialize};
 
 use crate::secret::Secret;
