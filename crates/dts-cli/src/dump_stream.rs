@@ -35,7 +35,7 @@ pub(crate) fn run(args: &DumpArgs, out: &mut impl Write) -> anyhow::Result<ExitC
     let opts = match &args.config {
         Some(p) => {
             let cfg = dts_core::config::TaskConfig::from_file(p)?;
-            rt.block_on(dts_core::task::endpoint_opts(&cfg.source))
+            rt.block_on(cfg.source.connect_opts())
         }
         None => opts_from_url(
             args.source.as_deref().unwrap_or_default(),

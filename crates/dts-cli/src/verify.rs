@@ -53,12 +53,7 @@ pub(crate) fn run(args: &VerifyArgs, out: &mut impl Write) -> anyhow::Result<Exi
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;
-            rt.block_on(async {
-                (
-                    dts_core::task::endpoint_opts(&t.source).await,
-                    dts_core::task::endpoint_opts(&t.target).await,
-                )
-            })
+            rt.block_on(async { (t.source.connect_opts().await, t.target.connect_opts().await) })
         }
         None => (
             opts_from_url(

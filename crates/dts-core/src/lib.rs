@@ -7,15 +7,28 @@
 //! state in the target's metadata schema so that a run resumes where the last
 //! one stopped.
 //!
-//! What exists so far:
+//! The modules, one concept each (dependencies point down this list, never
+//! up: the precheck reads the config, the task runs the precheck, nothing
+//! below the task imports it):
 //!
+//! - [`secret`]: [`secret::Secret`], a password that never shows.
+//! - `check_ids` (private): every precheck id and why it exists, shared by
+//!   the task file (`[precheck] acknowledge`) and the precheck.
 //! - [`config`]: the task file, read into a [`config::TaskConfig`] with every
-//!   default filled in, errors naming the key and what is allowed, and
-//!   passwords held as [`secret::Secret`]s.
-//! - [`precheck`]: [`precheck::run_precheck`] checks both servers and the
-//!   selected objects and returns a [`precheck::PrecheckReport`] of stable
-//!   check ids, each pass, warning or failure with what was found, why it
-//!   matters and the exact fix.
+//!   default filled in and errors naming the key and what is allowed
+//!   (`raw` as written, `model` resolved, `resolve` between them, `show`
+//!   for `dts config show`), and [`config::Endpoint`], whose
+//!   [`connect`](config::Endpoint::connect) owns the TLS policy.
+//! - [`precheck`]: [`precheck::run_precheck`] reads both servers once and
+//!   returns a [`precheck::PrecheckReport`] of stable check ids, each pass,
+//!   warning or failure with what was found, why it matters and the exact
+//!   fix; one file per family of checks, each judging without I/O.
+//! - [`metrics`]: the Prometheus endpoint and the alerts, over a plain
+//!   [`metrics::RunCounters`] snapshot.
+//! - [`task`]: [`task::run_task`] runs the phases ([`task::Phase`]) with the
+//!   state and lease on the target, retries and hand-offs;
+//!   [`task::cutover`], [`task::task_status`] and [`task::request_stop`]
+//!   are `dts cutover`, `dts status` and `dts stop`.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,6 +46,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod check_ids;
 pub mod config;
 pub mod metrics;
 pub mod precheck;

@@ -8,20 +8,41 @@
 //! crossing) or the task fails.
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use crate::config::AlertOptions;
-use crate::task::RunHandles;
+
+/// What the endpoint shows of a run, read at each request. A plain
+/// snapshot, so that this module knows nothing of how a task runs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunCounters {
+    /// The phase the task is in.
+    pub phase: String,
+    /// Rows copied by the full copy in this run.
+    pub rows_copied: u64,
+    /// Bytes copied by the full copy in this run.
+    pub bytes_copied: u64,
+    /// Row changes applied by incremental migration.
+    pub rows_applied: u64,
+    /// Source transactions applied.
+    pub transactions_applied: u64,
+    /// How far the target is behind the source (`None` before the first
+    /// applied event).
+    pub lag: Option<Duration>,
+    /// Row changes whose key conflicted (overwritten or skipped by policy).
+    pub conflicts: u64,
+    /// Restarts after transient errors.
+    pub retries: u64,
+    /// Errors met (retried or not).
+    pub errors: u64,
+}
 
 /// The metrics text of a run.
-pub fn render(task: &str, h: &RunHandles) -> String {
-    let c = h.copy.snapshot();
-    let a = h.apply.status();
-    let phase = h.phase.lock().map(|p| p.clone()).unwrap_or_default();
+pub fn render(task: &str, c: &RunCounters) -> String {
+    let phase = &c.phase;
     let t = task.replace('\\', "\\\\").replace('"', "\\\"");
     let mut s = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, value: String| {
@@ -33,31 +54,31 @@ pub fn render(task: &str, h: &RunHandles) -> String {
         "dts_rows_copied_total",
         "counter",
         "Rows copied by the full copy in this run.",
-        c.rows.to_string(),
+        c.rows_copied.to_string(),
     );
     metric(
         "dts_bytes_copied_total",
         "counter",
         "Bytes copied by the full copy in this run.",
-        c.bytes.to_string(),
+        c.bytes_copied.to_string(),
     );
     metric(
         "dts_rows_applied_total",
         "counter",
         "Row changes applied by incremental migration (since the task began).",
-        a.rows.to_string(),
+        c.rows_applied.to_string(),
     );
     metric(
         "dts_transactions_applied_total",
         "counter",
         "Source transactions applied (since the task began).",
-        a.transactions.to_string(),
+        c.transactions_applied.to_string(),
     );
     metric(
         "dts_lag_seconds",
         "gauge",
         "How far the target is behind the source (NaN before the first applied event).",
-        a.lag
+        c.lag
             .map(|l| format!("{:.3}", l.as_secs_f64()))
             .unwrap_or_else(|| "NaN".into()),
     );
@@ -65,19 +86,19 @@ pub fn render(task: &str, h: &RunHandles) -> String {
         "dts_conflicts_total",
         "counter",
         "Row changes whose key conflicted (overwritten or skipped by policy).",
-        (a.conflicts_overwritten + a.conflicts_skipped).to_string(),
+        c.conflicts.to_string(),
     );
     metric(
         "dts_retries_total",
         "counter",
         "Restarts after transient errors.",
-        (a.retries + h.retries.load(Ordering::Relaxed)).to_string(),
+        c.retries.to_string(),
     );
     metric(
         "dts_errors_total",
         "counter",
         "Errors met (retried or not).",
-        h.errors.load(Ordering::Relaxed).to_string(),
+        c.errors.to_string(),
     );
     s.push_str(&format!(
         "# HELP dts_phase The phase the task is in.\n# TYPE dts_phase gauge\ndts_phase{{task=\"{t}\",phase=\"{phase}\"}} 1\n"
@@ -85,23 +106,28 @@ pub fn render(task: &str, h: &RunHandles) -> String {
     s
 }
 
-/// Serves `/metrics` on `addr` until the returned task is aborted.
+/// Serves `/metrics` on `addr` until the returned task is aborted; each
+/// request reads the run's counters through `read`.
 ///
 /// # Errors
 ///
 /// When the address cannot be bound.
-pub async fn serve(
+pub async fn serve<F>(
     addr: SocketAddr,
     task: String,
-    h: RunHandles,
-) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    read: F,
+) -> std::io::Result<tokio::task::JoinHandle<()>>
+where
+    F: Fn() -> RunCounters + Send + Sync + 'static,
+{
+    let read = std::sync::Arc::new(read);
     let listener = TcpListener::bind(addr).await?;
     Ok(tokio::spawn(async move {
         loop {
             let Ok((mut sock, _)) = listener.accept().await else {
                 continue;
             };
-            let (task, h) = (task.clone(), h.clone());
+            let (task, read) = (task.clone(), read.clone());
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 4096];
                 let n =
@@ -112,7 +138,7 @@ pub async fn serve(
                 let req = String::from_utf8_lossy(&buf[..n]);
                 let ok = req.starts_with("GET /metrics ") || req.starts_with("GET /metrics?");
                 let (status, body) = if ok {
-                    ("200 OK", render(&task, &h))
+                    ("200 OK", render(&task, &read()))
                 } else {
                     ("404 Not Found", "only GET /metrics is served\n".to_string())
                 };
@@ -173,8 +199,12 @@ async fn post(url: &str, text: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Watches the lag: alerts once each time it passes the threshold.
-pub fn watch_lag(a: AlertOptions, task: String, h: RunHandles) -> tokio::task::JoinHandle<()> {
+/// Watches the lag, as `lag` reads it: alerts once each time it passes the
+/// threshold.
+pub fn watch_lag<F>(a: AlertOptions, task: String, lag: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn() -> Option<Duration> + Send + 'static,
+{
     tokio::spawn(async move {
         if a.command.is_none() && a.webhook.is_none() {
             return;
@@ -182,7 +212,7 @@ pub fn watch_lag(a: AlertOptions, task: String, h: RunHandles) -> tokio::task::J
         let mut over = false;
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            let lag = h.apply.status().lag.map(|l| l.as_secs());
+            let lag = lag().map(|l| l.as_secs());
             let now_over = lag.is_some_and(|l| l > a.lag_threshold_seconds);
             if now_over && !over {
                 alert(
@@ -199,4 +229,36 @@ pub fn watch_lag(a: AlertOptions, task: String, h: RunHandles) -> tokio::task::J
             over = now_over;
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_names_the_task_and_phase_and_shows_an_unknown_lag_as_nan() {
+        let c = RunCounters {
+            phase: "incremental".into(),
+            rows_copied: 7,
+            conflicts: 2,
+            ..RunCounters::default()
+        };
+        let text = render("shop \"eu\"", &c);
+        assert!(
+            text.contains("dts_rows_copied_total{task=\"shop \\\"eu\\\"\"} 7\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("dts_conflicts_total{task=\"shop \\\"eu\\\"\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("dts_lag_seconds{task=\"shop \\\"eu\\\"\"} NaN\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("dts_phase{task=\"shop \\\"eu\\\"\",phase=\"incremental\"} 1\n"),
+            "{text}"
+        );
+    }
 }

@@ -12,7 +12,13 @@ use crate::tokens::{tokenize, Rewriter, Tok};
 use crate::translate::{definer_end, DefinerPolicy, TranslateOptions};
 
 /// What a statement does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// Serialized in kebab case (`create-table`), the names a task file uses for
+/// its DDL filters. Only the kinds a task file may name deserialize: the
+/// others (`#[serde(skip_deserializing)]`) are refused there, and left out of
+/// the list of allowed values an error gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 #[allow(missing_docs)]
 pub enum DdlKind {
     CreateTable,
@@ -26,17 +32,25 @@ pub enum DdlKind {
     AlterView,
     DropView,
     CreateProcedure,
+    #[serde(skip_deserializing)]
     AlterProcedure,
     DropProcedure,
     CreateFunction,
+    #[serde(skip_deserializing)]
     AlterFunction,
     DropFunction,
+    #[serde(skip_deserializing)]
     CreateTrigger,
+    #[serde(skip_deserializing)]
     DropTrigger,
+    #[serde(skip_deserializing)]
     CreateDatabase,
+    #[serde(skip_deserializing)]
     AlterDatabase,
+    #[serde(skip_deserializing)]
     DropDatabase,
     /// Anything else (DML, BEGIN, GRANT, events, ...).
+    #[serde(skip_deserializing)]
     Other,
 }
 

@@ -320,3 +320,16 @@ pub async fn table_stats(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_grant_patterns() {
+        assert!(like("dtst\\_%", "dtst_x"));
+        assert!(!like("dtst\\_%", "dtstax"));
+        assert!(like("a_c", "abc"));
+        assert!(!like("abc", "abcd"));
+    }
+}

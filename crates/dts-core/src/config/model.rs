@@ -1,0 +1,524 @@
+//! The resolved task: [`TaskConfig`] and its sections with every default
+//! filled in, the enumerated values of the task file, and what the selection
+//! means for the libraries (schema-diff's names, bulk-copy's tables).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use bulk_copy::{ColumnMap, ConflictPolicy, CopyTable, SnapshotMode};
+use schema_diff::binlog_ddl::DdlKind;
+use schema_diff::names::{NameMap, Renames};
+use schema_diff::translate::DefinerPolicy;
+use schema_diff::CasePolicy;
+
+use super::{err, ConfigError, Endpoint};
+
+// Enumerated values (their serde names are what the file and `config show`
+// use, and what errors list as allowed).
+
+/// A phase of the migration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MigrationType {
+    /// Create the schema on the target.
+    Schema,
+    /// Copy the data from a consistent snapshot.
+    Full,
+    /// Apply the source's binlog from the snapshot's position on.
+    Incremental,
+}
+
+/// What the precheck does about objects that already exist on the target.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConflictMode {
+    /// A failure (the task does not start).
+    #[default]
+    PrecheckError,
+    /// A warning (the task goes on; rows are then handled by the row
+    /// conflict policies of `[full]` and `[incremental]`).
+    Ignore,
+}
+
+/// How object names are spelled on the target.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NameCase {
+    /// As on the source.
+    #[default]
+    Keep,
+    /// Lower case.
+    Lower,
+    /// Upper case.
+    Upper,
+}
+
+impl NameCase {
+    /// schema-diff's policy.
+    pub fn policy(self) -> CasePolicy {
+        match self {
+            NameCase::Keep => CasePolicy::Keep,
+            NameCase::Lower => CasePolicy::Lower,
+            NameCase::Upper => CasePolicy::Upper,
+        }
+    }
+}
+
+/// When the source's triggers are created on the target.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TriggerMethod {
+    /// At cut-over, after the last change is applied: they never fire on
+    /// replicated rows (whose effects the source's triggers already wrote to
+    /// the binlog).
+    #[default]
+    AtCutover,
+    /// With the rest of the schema. Only safe without incremental migration:
+    /// otherwise every replicated row fires them a second time.
+    WithSchema,
+}
+
+/// A row change kind, for per-object DML filters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DmlOp {
+    /// INSERT.
+    Insert,
+    /// UPDATE.
+    Update,
+    /// DELETE.
+    Delete,
+}
+
+/// Every DML kind.
+pub const ALL_DML: &[DmlOp] = &[DmlOp::Insert, DmlOp::Update, DmlOp::Delete];
+
+/// Every DDL kind a task file may name in its per-object DDL filters and
+/// the incremental skip list (the reference product's list of replicated
+/// DDL, plus the drops), as schema-diff's binlog classifier gives them.
+pub const ALL_DDL: &[DdlKind] = &[
+    DdlKind::CreateTable,
+    DdlKind::AlterTable,
+    DdlKind::DropTable,
+    DdlKind::RenameTable,
+    DdlKind::TruncateTable,
+    DdlKind::CreateIndex,
+    DdlKind::DropIndex,
+    DdlKind::CreateView,
+    DdlKind::AlterView,
+    DdlKind::DropView,
+    DdlKind::CreateProcedure,
+    DdlKind::DropProcedure,
+    DdlKind::CreateFunction,
+    DdlKind::DropFunction,
+];
+
+/// What happens to a row whose key already exists on the target.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RowConflict {
+    /// Stop, naming the table and key.
+    #[default]
+    Error,
+    /// Keep the target's row, and count it.
+    Ignore,
+    /// Replace the target's row, and count it.
+    Overwrite,
+}
+
+impl RowConflict {
+    /// bulk-copy's policy.
+    pub fn policy(self) -> ConflictPolicy {
+        match self {
+            RowConflict::Error => ConflictPolicy::Error,
+            RowConflict::Ignore => ConflictPolicy::Ignore,
+            RowConflict::Overwrite => ConflictPolicy::Overwrite,
+        }
+    }
+}
+
+/// How the full copy's snapshots are taken.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Snapshot {
+    /// MariaDB's lock-free consistent snapshot on MariaDB, else `ftwrl`.
+    #[default]
+    Auto,
+    /// `START TRANSACTION WITH CONSISTENT SNAPSHOT` (MariaDB only).
+    Consistent,
+    /// A brief `FLUSH TABLES WITH READ LOCK` (needs RELOAD).
+    Ftwrl,
+}
+
+impl Snapshot {
+    /// bulk-copy's mode.
+    pub fn mode(self) -> SnapshotMode {
+        match self {
+            Snapshot::Auto => SnapshotMode::Auto,
+            Snapshot::Consistent => SnapshotMode::ConsistentSnapshot,
+            Snapshot::Ftwrl => SnapshotMode::FlushTablesWithReadLock,
+        }
+    }
+}
+
+/// How the source's binlog is kept moving while it has no writes, so that
+/// the lag can be measured (the reference product's heartbeat SQL).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HeartbeatMode {
+    /// A row in a table of `heartbeat.schema` on the source is updated every
+    /// interval (needs CREATE, INSERT and UPDATE there, and a writable
+    /// source).
+    #[default]
+    SourceTable,
+    /// Nothing is written to the source; the lag is then only known when
+    /// the source writes.
+    None,
+}
+
+/// What happens to online schema change tools' helper tables.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnlineDdlMode {
+    /// Helper tables (`_t_gho`, `_t_new`, ...) are migrated like any table
+    /// and the final RENAME is replicated.
+    #[default]
+    MigrateTempTables,
+    /// Helper tables are skipped; the original ALTER recorded by gh-ost is
+    /// applied to the target instead.
+    OriginalDdlGhOst,
+    /// As `original-ddl-gh-ost`, for the DMS online DDL's helper tables.
+    OriginalDdlDms,
+}
+
+/// How the source is stopped from taking writes at cut-over.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FenceMode {
+    /// `SET GLOBAL read_only = ON` on the source (needs SUPER or
+    /// READ_ONLY ADMIN).
+    #[default]
+    ReadOnly,
+    /// The statement in `cutover.fence_sql`.
+    Sql,
+    /// Nothing: the operator stops the writers.
+    None,
+}
+
+// ---------------------------------------------------------------------------
+// The resolved task.
+
+/// What the migration does.
+#[derive(Clone, Debug, Serialize)]
+pub struct Migration {
+    /// The phases, a subset of schema, full and incremental.
+    pub types: Vec<MigrationType>,
+    /// Objects already on the target: a precheck failure or a warning.
+    pub conflict_mode: ConflictMode,
+    /// Name case on the target.
+    pub name_case: NameCase,
+    /// When triggers are created.
+    pub trigger_method: TriggerMethod,
+    /// DEFINER clauses: `invoker` (removed, SQL SECURITY INVOKER) or an
+    /// account written as SQL that replaces them.
+    pub definer: String,
+}
+
+impl Migration {
+    /// Whether the phase is part of the task.
+    pub fn has(&self, t: MigrationType) -> bool {
+        self.types.contains(&t)
+    }
+
+    /// schema-diff's DEFINER rule: `invoker`, or the account given.
+    pub fn definer_policy(&self) -> DefinerPolicy {
+        if self.definer == "invoker" {
+            DefinerPolicy::Invoker
+        } else {
+            DefinerPolicy::Account(self.definer.clone())
+        }
+    }
+}
+
+/// One selected table.
+#[derive(Clone, Debug, Serialize)]
+pub struct TableSelection {
+    /// Its name on the source.
+    pub name: String,
+    /// Its name on the target before the case policy.
+    pub target_name: String,
+    /// The columns copied (`None`: all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
+    /// Column renames (source to target).
+    pub rename_columns: BTreeMap<String, String>,
+    /// Rows copied and replicated only where this holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    /// Row changes replicated.
+    pub dml: Vec<DmlOp>,
+    /// DDL replicated.
+    pub ddl: Vec<DdlKind>,
+}
+
+/// One selected database.
+#[derive(Clone, Debug, Serialize)]
+pub struct ObjectSelection {
+    /// The source database.
+    pub database: String,
+    /// Its name on the target before the case policy.
+    pub target_database: String,
+    /// Row changes replicated (for tables that do not say otherwise).
+    pub dml: Vec<DmlOp>,
+    /// DDL replicated (for tables that do not say otherwise).
+    pub ddl: Vec<DdlKind>,
+    /// The selected tables; `None` selects the whole database (tables,
+    /// views, triggers, routines and events). Selecting tables leaves out
+    /// views, triggers, routines and events, as in the reference product.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tables: Option<Vec<TableSelection>>,
+}
+
+impl ObjectSelection {
+    /// Whether the whole database is selected.
+    pub fn whole(&self) -> bool {
+        self.tables.is_none()
+    }
+
+    /// The selection of table `name`, when it is selected (a whole database
+    /// selects every table under its own name).
+    pub fn table(&self, name: &str) -> Option<TableSelection> {
+        match &self.tables {
+            None => Some(TableSelection {
+                name: name.to_string(),
+                target_name: name.to_string(),
+                columns: None,
+                rename_columns: BTreeMap::new(),
+                filter: None,
+                dml: self.dml.clone(),
+                ddl: self.ddl.clone(),
+            }),
+            Some(ts) => ts.iter().find(|t| t.name == name).cloned(),
+        }
+    }
+}
+
+/// `[full]`: the full copy.
+#[derive(Clone, Debug, Serialize)]
+pub struct FullOptions {
+    /// Reader connections.
+    pub readers: usize,
+    /// Writer connections.
+    pub writers: usize,
+    /// How snapshots are taken.
+    pub snapshot: Snapshot,
+    /// Rows whose key is already on the target.
+    pub conflict: RowConflict,
+    /// Rows per second at most (0: no limit).
+    pub max_rows_per_sec: f64,
+    /// Bytes per second at most (0: no limit).
+    pub max_bytes_per_sec: f64,
+    /// Queries per second at most (0: no limit).
+    pub max_queries_per_sec: f64,
+    /// Drop the plain secondary indexes of large empty target tables for
+    /// the load and build them after it (default true).
+    pub defer_indexes: bool,
+}
+
+/// `[incremental]`: change apply.
+#[derive(Clone, Debug, Serialize)]
+pub struct IncrementalOptions {
+    /// Rows per second at most (0: no limit).
+    pub max_rows_per_sec: f64,
+    /// Bytes per second at most (0: no limit).
+    pub max_bytes_per_sec: f64,
+    /// A change that conflicts with the target's rows.
+    pub conflict: RowConflict,
+    /// DDL kinds not replicated (recorded as skipped).
+    pub skip_ddl: Vec<DdlKind>,
+}
+
+/// `[retry]`: how long failures are retried.
+#[derive(Clone, Debug, Serialize)]
+pub struct RetryOptions {
+    /// Lost connections are retried for this many minutes (10-1440).
+    pub connection_minutes: u32,
+    /// Other retryable errors for this many minutes (1-1440, less than
+    /// `connection_minutes`).
+    pub other_minutes: u32,
+}
+
+/// `[heartbeat]`.
+#[derive(Clone, Debug, Serialize)]
+pub struct HeartbeatOptions {
+    /// Source table or none.
+    pub mode: HeartbeatMode,
+    /// Seconds between heartbeats (1-3600).
+    pub interval_seconds: u32,
+    /// The schema on the source that holds the heartbeat table.
+    pub schema: String,
+}
+
+/// `[alert]`: where alerts go.
+#[derive(Clone, Debug, Serialize)]
+pub struct AlertOptions {
+    /// Alert when the lag exceeds this (0: only on failure).
+    pub lag_threshold_seconds: u64,
+    /// A command run with the alert as JSON on its standard input
+    /// (program and arguments, no shell).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// An http(s) URL the alert is POSTed to as JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<String>,
+}
+
+/// `[cutover]`.
+#[derive(Clone, Debug, Serialize)]
+pub struct CutoverOptions {
+    /// Cut-over starts only when the lag is at most this many seconds.
+    pub max_lag_seconds: u64,
+    /// How the source is fenced.
+    pub fence: FenceMode,
+    /// The fence statement for `fence = "sql"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fence_sql: Option<String>,
+    /// Revoke the task account's write privileges on the target once the
+    /// cut-over is done, so that no resumed task can overwrite it.
+    pub revoke_target_writes: bool,
+}
+
+/// A task with every default filled in.
+#[derive(Clone, Debug, Serialize)]
+pub struct TaskConfig {
+    /// The task's name.
+    pub task: String,
+    /// The source server.
+    pub source: Endpoint,
+    /// The target server.
+    pub target: Endpoint,
+    /// What the migration does.
+    pub migration: Migration,
+    /// The selected objects.
+    pub objects: Vec<ObjectSelection>,
+    /// The full copy.
+    pub full: FullOptions,
+    /// Incremental migration.
+    pub incremental: IncrementalOptions,
+    /// Retry windows.
+    pub retry: RetryOptions,
+    /// Heartbeat.
+    pub heartbeat: HeartbeatOptions,
+    /// Online DDL tools' helper tables.
+    pub online_ddl: OnlineDdlMode,
+    /// The metrics endpoint (`None`: off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Alerts.
+    pub alert: AlertOptions,
+    /// Precheck warnings acknowledged by id.
+    pub acknowledge: Vec<String>,
+    /// Cut-over.
+    pub cutover: CutoverOptions,
+}
+
+impl TaskConfig {
+    /// The renames and the case policy, for schema-diff.
+    pub fn name_map(&self) -> NameMap {
+        NameMap::new(self.renames(), self.migration.name_case.policy())
+    }
+
+    /// The renames (without the case policy).
+    pub fn renames(&self) -> Renames {
+        let mut r = Renames::default();
+        for o in &self.objects {
+            if o.target_database != o.database {
+                r = r.database(&o.database, &o.target_database);
+            }
+            for t in o.tables.iter().flatten() {
+                if t.target_name != t.name {
+                    r = r.table(&o.database, &t.name, &t.target_name);
+                }
+                for (from, to) in &t.rename_columns {
+                    r = r.column(&o.database, &t.name, from, to);
+                }
+            }
+        }
+        r
+    }
+
+    /// The selection of `db`.`table`, when it is selected.
+    pub fn selected(&self, db: &str, table: &str) -> Option<TableSelection> {
+        self.objects
+            .iter()
+            .find(|o| o.database == db)
+            .and_then(|o| o.table(table))
+    }
+
+    /// What the full copy does with source table `db`.`table`, whose
+    /// columns are `columns` (in order; generated ones left out by the
+    /// caller): target names after renames and the case policy, the column
+    /// subset and renames, the checked filter. `None` when not selected.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] when a selected or renamed column does not exist or
+    /// the filter is refused.
+    pub fn copy_table(
+        &self,
+        db: &str,
+        table: &str,
+        columns: &[String],
+    ) -> Result<Option<CopyTable>, ConfigError> {
+        let Some(sel) = self.selected(db, table) else {
+            return Ok(None);
+        };
+        let key = format!("objects[database = {db:?}].tables[name = {table:?}]");
+        let names = self.name_map();
+        let mut t = CopyTable::renamed(db, table, &names.database(db), &names.table(db, table));
+        let has = |c: &str| columns.iter().any(|x| x.eq_ignore_ascii_case(c));
+        for c in sel
+            .columns
+            .iter()
+            .flatten()
+            .chain(sel.rename_columns.keys())
+        {
+            if !has(c) {
+                return Err(err(
+                    format!("{key}.columns"),
+                    format!(
+                        "the column {c:?} is not a column of the source table (its columns: {})",
+                        columns.join(", ")
+                    ),
+                ));
+            }
+        }
+        let chosen: Vec<&String> = match &sel.columns {
+            Some(cs) => columns
+                .iter()
+                .filter(|c| cs.iter().any(|s| s.eq_ignore_ascii_case(c)))
+                .collect(),
+            None => columns.iter().collect(),
+        };
+        let renamed = |c: &str| names.column(db, table, c);
+        if sel.columns.is_some() || chosen.iter().any(|c| renamed(c) != **c) {
+            t.columns = Some(
+                chosen
+                    .iter()
+                    .map(|c| ColumnMap {
+                        source: (*c).clone(),
+                        target: renamed(c),
+                    })
+                    .collect(),
+            );
+        }
+        if let Some(f) = &sel.filter {
+            bulk_copy::validate_filter(f, columns)
+                .map_err(|e| err(format!("{key}.filter"), e.to_string()))?;
+            t.filter = Some(f.clone());
+        }
+        Ok(Some(t))
+    }
+}

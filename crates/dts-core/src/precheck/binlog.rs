@@ -1,0 +1,327 @@
+//! The source's binlog, for incremental migration: `source.log_bin`,
+//! `source.binlog_format`, `source.binlog_row_image`,
+//! `source.binlog_row_value_options`, `source.binlog_compress`,
+//! `source.binlog_checksum`, `source.server_id`, `source.gtid_mode`,
+//! `source.binlog_retention`.
+
+use crate::config::{MigrationType, TaskConfig};
+
+use super::facts::ServerFacts;
+use super::gather::Ctx;
+use super::report::{fail, pass, warn, Check};
+
+fn retention_seconds(src: &ServerFacts) -> Option<u64> {
+    let secs = src.num("binlog_expire_logs_seconds").unwrap_or(0);
+    if secs > 0 {
+        return Some(secs);
+    }
+    let days: f64 = src.var("expire_logs_days").trim().parse().unwrap_or(0.0);
+    if days > 0.0 {
+        return Some((days * 86400.0) as u64);
+    }
+    None
+}
+
+/// The copy rate the retention estimate assumes (bytes per second).
+pub const ESTIMATED_COPY_RATE: u64 = 20_000_000;
+
+/// Every binlog check (all pass, as not needed, without incremental
+/// migration).
+pub(super) fn binlog_checks(task: &TaskConfig, src: &ServerFacts, ctx: &Ctx, out: &mut Vec<Check>) {
+    let incremental = task.migration.has(MigrationType::Incremental);
+    let full = task.migration.has(MigrationType::Full);
+    let ids = [
+        "source.log_bin",
+        "source.binlog_format",
+        "source.binlog_row_image",
+        "source.binlog_row_value_options",
+        "source.binlog_compress",
+        "source.binlog_checksum",
+        "source.server_id",
+        "source.gtid_mode",
+        "source.binlog_retention",
+    ];
+    if !incremental {
+        for id in ids {
+            out.push(pass(id, "not needed: no incremental migration"));
+        }
+        return;
+    }
+    let persist = "(and the same in the [mysqld] section of its option file, so a restart keeps \
+                   it)";
+    // log_bin (PolarDB: loose_polar_log_bin shows as polar_log_bin).
+    let polar = src.has_var("polar_log_bin");
+    let log_bin = if polar {
+        src.on("polar_log_bin")
+    } else {
+        src.on("log_bin")
+    };
+    if log_bin {
+        out.push(pass(
+            "source.log_bin",
+            format!("{} ON", if polar { "polar_log_bin" } else { "log_bin" }),
+        ));
+    } else if polar {
+        out.push(fail(
+            "source.log_bin",
+            "polar_log_bin is OFF",
+            "set loose_polar_log_bin = ON in the PolarDB cluster's parameters",
+        ));
+    } else {
+        out.push(fail(
+            "source.log_bin",
+            "log_bin is OFF: the source writes no binlog",
+            "start the source with log_bin (e.g. log_bin = mysql-bin and server_id = 1 in the \
+             [mysqld] section of its option file) and restart it",
+        ));
+    }
+    let fmt = src.var("binlog_format").to_ascii_uppercase();
+    if fmt == "ROW" {
+        out.push(pass("source.binlog_format", "binlog_format ROW"));
+    } else {
+        out.push(fail(
+            "source.binlog_format",
+            format!("binlog_format {fmt}"),
+            format!(
+                "SET GLOBAL binlog_format = 'ROW' on the source {persist}; sessions already \
+                 open keep their format until they reconnect"
+            ),
+        ));
+    }
+    let image = src.var("binlog_row_image").to_ascii_uppercase();
+    if image == "FULL" || image.is_empty() {
+        out.push(pass(
+            "source.binlog_row_image",
+            format!(
+                "binlog_row_image {}",
+                if image.is_empty() {
+                    "FULL (5.5 default)"
+                } else {
+                    "FULL"
+                }
+            ),
+        ));
+    } else {
+        out.push(fail(
+            "source.binlog_row_image",
+            format!("binlog_row_image {image}"),
+            format!("SET GLOBAL binlog_row_image = 'FULL' on the source {persist}"),
+        ));
+    }
+    let rvo = src.var("binlog_row_value_options").to_ascii_uppercase();
+    if rvo.contains("PARTIAL_JSON") {
+        out.push(fail(
+            "source.binlog_row_value_options",
+            format!("binlog_row_value_options {rvo}: JSON updates are logged as diffs"),
+            format!("SET GLOBAL binlog_row_value_options = '' on the source {persist}"),
+        ));
+    } else {
+        out.push(pass(
+            "source.binlog_row_value_options",
+            if src.has_var("binlog_row_value_options") {
+                format!("binlog_row_value_options '{rvo}'")
+            } else {
+                "the server has no partial JSON logging".into()
+            },
+        ));
+    }
+    let mut compress = Vec::new();
+    if src.on("log_bin_compress") {
+        compress.push("log_bin_compress ON (MariaDB compressed events)");
+    }
+    if src.on("binlog_transaction_compression") {
+        compress.push("binlog_transaction_compression ON (zstd transaction payloads)");
+    }
+    out.push(pass(
+        "source.binlog_compress",
+        if compress.is_empty() {
+            "binlog events are not compressed".to_string()
+        } else {
+            format!("{}: dts decodes them", compress.join(", "))
+        },
+    ));
+    let sum = src.var("binlog_checksum").to_ascii_uppercase();
+    if sum == "NONE" {
+        out.push(warn(
+            "source.binlog_checksum",
+            "binlog_checksum NONE: corrupted events cannot be detected",
+            format!("SET GLOBAL binlog_checksum = 'CRC32' on the source {persist}"),
+        ));
+    } else {
+        out.push(pass(
+            "source.binlog_checksum",
+            format!("binlog_checksum {sum}"),
+        ));
+    }
+    if src.num("server_id") == Some(0) {
+        out.push(fail(
+            "source.server_id",
+            "server_id 0",
+            format!(
+                "SET GLOBAL server_id = 1 on the source (any id unused in its cluster) {persist}"
+            ),
+        ));
+    } else {
+        out.push(pass(
+            "source.server_id",
+            format!("server_id {}", src.var("server_id")),
+        ));
+    }
+    if src.version.is_mariadb() {
+        out.push(pass(
+            "source.gtid_mode",
+            format!(
+                "MariaDB always writes GTIDs (gtid_binlog_pos {:?})",
+                src.var("gtid_binlog_pos")
+            ),
+        ));
+    } else if src.var("gtid_mode").eq_ignore_ascii_case("ON") {
+        out.push(pass("source.gtid_mode", "gtid_mode ON"));
+    } else {
+        out.push(warn(
+            "source.gtid_mode",
+            format!(
+                "gtid_mode {}: positions are file offsets tied to this server",
+                if src.var("gtid_mode").is_empty() {
+                    "(none)"
+                } else {
+                    src.var("gtid_mode")
+                }
+            ),
+            "SET GLOBAL enforce_gtid_consistency = ON; SET GLOBAL gtid_mode = OFF_PERMISSIVE; \
+             SET GLOBAL gtid_mode = ON_PERMISSIVE; (wait for ONGOING_ANONYMOUS_TRANSACTION_COUNT \
+             = 0) SET GLOBAL gtid_mode = ON; and the same in the option file; or acknowledge \
+             source.gtid_mode when the source will not fail over",
+        ));
+    }
+    // Retention.
+    let need = if full { 7 * 86400 } else { 86400 + 1 };
+    let bytes: u64 = ctx.tables.iter().map(|t| t.stats.data_length).sum();
+    let estimate = bytes / ESTIMATED_COPY_RATE;
+    let est = format!(
+        "the full copy of {:.1} MB is estimated at {} at {} MB/s",
+        bytes as f64 / 1e6,
+        human(estimate),
+        ESTIMATED_COPY_RATE / 1_000_000
+    );
+    let var = if src.has_var("binlog_expire_logs_seconds") {
+        "binlog_expire_logs_seconds"
+    } else {
+        "expire_logs_days"
+    };
+    let fix = |secs: u64| {
+        if var == "binlog_expire_logs_seconds" {
+            format!("SET GLOBAL binlog_expire_logs_seconds = {secs} on the source {persist}")
+        } else {
+            format!(
+                "SET GLOBAL expire_logs_days = {} on the source {persist}",
+                secs.div_ceil(86400)
+            )
+        }
+    };
+    match retention_seconds(src) {
+        None => out.push(pass(
+            "source.binlog_retention",
+            format!("binlogs never expire; {est}"),
+        )),
+        Some(r) if r < need => out.push(fail(
+            "source.binlog_retention",
+            format!(
+                "binlogs are kept {}; this task needs {} ({}); {est}",
+                human(r),
+                if full {
+                    "at least 7 days"
+                } else {
+                    "more than 24 hours"
+                },
+                if full {
+                    "full + incremental"
+                } else {
+                    "incremental only"
+                }
+            ),
+            fix(if full { 7 * 86400 } else { 2 * 86400 }),
+        )),
+        Some(r) if full && estimate * 2 > r => out.push(warn(
+            "source.binlog_retention",
+            format!("binlogs are kept {}; {est}: less than twice that", human(r)),
+            fix((estimate * 2).max(7 * 86400)),
+        )),
+        Some(r) => out.push(pass(
+            "source.binlog_retention",
+            format!("binlogs are kept {}; {est}", human(r)),
+        )),
+    }
+}
+
+fn human(secs: u64) -> String {
+    if secs >= 86400 {
+        format!("{:.1} days", secs as f64 / 86400.0)
+    } else if secs >= 3600 {
+        format!("{:.1} hours", secs as f64 / 3600.0)
+    } else {
+        format!("{secs} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{ctx, facts, status, task};
+    use super::*;
+    use schema_diff::model::Schema;
+
+    use crate::precheck::Status;
+
+    fn binlog(vars: &[(&str, &str)]) -> Vec<Check> {
+        let src = facts("8.0.36", vars);
+        let c = ctx(src.clone(), facts("8.0.36", &[]), Schema::default());
+        let mut out = vec![];
+        binlog_checks(&task(), &src, &c, &mut out);
+        out
+    }
+
+    const GOOD: &[(&str, &str)] = &[
+        ("log_bin", "ON"),
+        ("binlog_format", "ROW"),
+        ("binlog_row_image", "FULL"),
+        ("binlog_row_value_options", ""),
+        ("binlog_checksum", "CRC32"),
+        ("server_id", "1"),
+        ("gtid_mode", "ON"),
+        ("binlog_expire_logs_seconds", "2592000"),
+    ];
+
+    fn with(over: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut v: Vec<_> = GOOD
+            .iter()
+            .filter(|(k, _)| !over.iter().any(|(o, _)| o == k))
+            .copied()
+            .collect();
+        v.extend_from_slice(over);
+        v
+    }
+
+    #[test]
+    fn mysql_binlog_settings() {
+        let out = binlog(GOOD);
+        assert!(out.iter().all(|c| c.status == Status::Pass), "{out:#?}");
+        let out = binlog(&with(&[("binlog_row_value_options", "PARTIAL_JSON")]));
+        assert_eq!(
+            status(&out, "source.binlog_row_value_options"),
+            Status::Failure
+        );
+        let out = binlog(&with(&[("gtid_mode", "OFF")]));
+        assert_eq!(status(&out, "source.gtid_mode"), Status::Warning);
+        let out = binlog(&with(&[("server_id", "0")]));
+        assert_eq!(status(&out, "source.server_id"), Status::Failure);
+        let out = binlog(&with(&[("binlog_transaction_compression", "ON")]));
+        assert_eq!(status(&out, "source.binlog_compress"), Status::Pass);
+        // PolarDB: loose_polar_log_bin shows as polar_log_bin.
+        let out = binlog(&with(&[("polar_log_bin", "OFF")]));
+        assert_eq!(status(&out, "source.log_bin"), Status::Failure);
+        let c = out.iter().find(|c| c.id == "source.log_bin").unwrap();
+        assert!(c.fix.contains("loose_polar_log_bin"), "{c:?}");
+        let out = binlog(&with(&[("polar_log_bin", "ON"), ("log_bin", "OFF")]));
+        assert_eq!(status(&out, "source.log_bin"), Status::Pass);
+    }
+}
