@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use binlog_reader::position::FilePosition;
 
 use crate::error::{db_err, CopyError};
-use crate::meta::quote;
+use server_dialect::quote;
 
 /// How a range is loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -54,9 +54,10 @@ use crate::checkpoint::{encode_key, Checkpoint, LoadMethod, CHUNKED_EMPTY};
 use crate::encode;
 use crate::error::{db_err, CopyError};
 use crate::filter::validate_filter;
-use crate::meta::{load_table_meta, quote, ColumnMeta, KeyStrategy, TableMeta};
+use crate::meta::{load_table_meta, ColumnMeta, KeyStrategy, TableMeta};
 use crate::progress::{Progress, TableState};
 use crate::throttle::Throttle;
+use server_dialect::{quote, Dialect, DialectError, ServerVersion, SnapshotMethod};
 
 /// A column copied under a (possibly) different name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -289,21 +290,14 @@ async fn open_readers(
     mode: SnapshotMode,
 ) -> Result<(Vec<Conn>, Vec<Option<FilePosition>>), CopyError> {
     let mut control = connect(source, "source").await?;
+    let version = server_dialect::server_version(&mut control)
+        .await
+        .map_err(dialect_err("source"))?;
     let mode = match mode {
-        SnapshotMode::Auto => {
-            let v: Option<String> = control
-                .query_first("SELECT VERSION()")
-                .await
-                .map_err(db_err("source", "reading the version"))?;
-            if v.unwrap_or_default()
-                .to_ascii_lowercase()
-                .contains("mariadb")
-            {
-                SnapshotMode::ConsistentSnapshot
-            } else {
-                SnapshotMode::FlushTablesWithReadLock
-            }
-        }
+        SnapshotMode::Auto => match Dialect::new(version.clone()).default_snapshot_method() {
+            SnapshotMethod::ConsistentSnapshot => SnapshotMode::ConsistentSnapshot,
+            SnapshotMethod::GlobalReadLock => SnapshotMode::FlushTablesWithReadLock,
+        },
         m => m,
     };
     let begin = async |c: &mut Conn| -> Result<(), CopyError> {
@@ -341,7 +335,7 @@ async fn open_readers(
             }
             .await;
             let status = if opened.is_ok() {
-                master_status(&mut control).await
+                master_status(&mut control, Some(&version)).await
             } else {
                 Ok(None)
             };
@@ -357,32 +351,7 @@ async fn open_readers(
             for _ in 0..n {
                 let mut c = connect(source, "source").await?;
                 begin(&mut c).await?;
-                let status: Vec<(String, String)> = c
-                    .query("SHOW STATUS LIKE 'binlog_snapshot_%'")
-                    .await
-                    .map_err(db_err("source", "reading binlog_snapshot_file/position"))?;
-                let get = |k: &str| {
-                    status
-                        .iter()
-                        .find(|(n, _)| n.eq_ignore_ascii_case(k))
-                        .map(|(_, v)| v.clone())
-                };
-                let p =
-                    match (get("binlog_snapshot_file"), get("binlog_snapshot_position")) {
-                        (Some(f), _) if f.is_empty() => None,
-                        (Some(f), Some(pos)) => Some(FilePosition::new(
-                            f,
-                            pos.parse().map_err(|_| {
-                                general(format!(
-                                "the source reported binlog_snapshot_position {pos:?}, not a number"
-                            ))
-                            })?,
-                        )),
-                        _ => return Err(general(
-                            "the source does not report binlog_snapshot_file/position (it is not \
-                             MariaDB): use the FLUSH TABLES WITH READ LOCK snapshot mode",
-                        )),
-                    };
+                let p = snapshot_position(&mut c).await?;
                 conns.push(c);
                 positions.push(p);
             }
@@ -392,22 +361,46 @@ async fn open_readers(
     Ok((conns, positions))
 }
 
-/// `SHOW MASTER STATUS` (or MySQL 8.4's `SHOW BINARY LOG STATUS`).
-pub(crate) async fn master_status(c: &mut Conn) -> Result<Option<FilePosition>, CopyError> {
-    let row: Option<Row> = match c.query_first("SHOW MASTER STATUS").await {
-        Ok(r) => r,
-        Err(_) => c
-            .query_first("SHOW BINARY LOG STATUS")
-            .await
-            .map_err(db_err("source", "reading the binlog position"))?,
-    };
-    let Some(row) = row else { return Ok(None) };
-    let file: Option<String> = row.get(0);
-    let pos: Option<u64> = row.get(1);
-    Ok(match (file, pos) {
-        (Some(f), Some(p)) if !f.is_empty() => Some(FilePosition::new(f, p)),
-        _ => None,
-    })
+/// The binlog position the source writes at (the statement its version
+/// takes; see `server_dialect::Dialect`); `None` when it has no binlog.
+pub(crate) async fn master_status(
+    c: &mut Conn,
+    version: Option<&ServerVersion>,
+) -> Result<Option<FilePosition>, CopyError> {
+    match server_dialect::binlog_position(c, version).await {
+        Ok(at) => Ok(Some(FilePosition::new(at.file, at.position))),
+        Err(DialectError::BinlogOff) => Ok(None),
+        Err(e) => Err(dialect_err("source")(e)),
+    }
+}
+
+/// The binlog position the connection's consistent snapshot is consistent
+/// with (MariaDB); `None` when the source has no binlog.
+async fn snapshot_position(c: &mut Conn) -> Result<Option<FilePosition>, CopyError> {
+    match server_dialect::snapshot_binlog_position(c).await {
+        Ok(p) => Ok(p.map(|at| FilePosition::new(at.file, at.position))),
+        Err(DialectError::SnapshotPositionUnsupported) => Err(general(
+            "the source does not report binlog_snapshot_file/position (it is not MariaDB): use \
+             the FLUSH TABLES WITH READ LOCK snapshot mode",
+        )),
+        Err(DialectError::NotANumber { value, .. }) => Err(general(format!(
+            "the source reported binlog_snapshot_position {value:?}, not a number"
+        ))),
+        Err(e) => Err(dialect_err("source")(e)),
+    }
+}
+
+/// A dialect query's error: a failed query is a database error on
+/// `server`, like any other.
+pub(crate) fn dialect_err(server: &'static str) -> impl FnOnce(DialectError) -> CopyError {
+    move |e| match e {
+        DialectError::Query { what, error } => CopyError::Database {
+            server,
+            what,
+            error,
+        },
+        e => general(format!("the {server}: {e}")),
+    }
 }
 
 /// A table, resolved: its metadata, what is read and what is written.

@@ -7,6 +7,8 @@
 use mysql_async::prelude::*;
 use mysql_async::Conn;
 
+use server_dialect::quote;
+
 use crate::error::{db_err, CopyError};
 
 /// One column.
@@ -74,11 +76,6 @@ impl TableMeta {
             .enumerate()
             .filter(|(_, c)| !c.generated)
     }
-}
-
-/// Quotes an identifier with backticks, doubling any backtick in it.
-pub fn quote(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
 }
 
 /// Reads a table's metadata.

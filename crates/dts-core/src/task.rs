@@ -35,6 +35,7 @@ use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts};
 use schema_diff::plan::{plan, Phase, Plan};
 use schema_diff::translate::{DefinerPolicy, TranslateOptions};
+use server_dialect::{quote, DialectError};
 
 use crate::config::{
     DdlOp, DmlOp, Endpoint, HeartbeatMode, MigrationType, TaskConfig, TlsMode, ALL_DDL, ALL_DML,
@@ -136,10 +137,6 @@ pub async fn endpoint_opts(ep: &Endpoint) -> Opts {
         },
         _ => ep.opts(),
     }
-}
-
-fn quote(s: &str) -> String {
-    format!("`{}`", s.replace('`', "``"))
 }
 
 /// The phases, as stored.
@@ -685,20 +682,20 @@ fn apply_options(cfg: &TaskConfig, h: &RunHandles) -> ApplyOptions {
 }
 
 async fn master_position(src: &mut Conn) -> Result<FilePosition, TaskError> {
-    let r: Option<mysql_async::Row> = src
-        .query_first("SHOW MASTER STATUS")
-        .await
-        .map_err(db("source", "reading the binlog position"))?;
-    let r = r.ok_or_else(|| {
-        TaskError::Other(
+    match server_dialect::binlog_position(src, None).await {
+        Ok(at) => Ok(FilePosition::new(at.file, at.position)),
+        Err(DialectError::BinlogOff) => Err(TaskError::Other(
             "the source has no binlog (log_bin is off), so incremental migration cannot follow; \
              turn log_bin on or remove \"incremental\" from [migration] types"
                 .into(),
-        )
-    })?;
-    let file: String = r.get(0).unwrap_or_default();
-    let pos: u64 = r.get(1).unwrap_or_default();
-    Ok(FilePosition::new(file, pos))
+        )),
+        Err(DialectError::Query { what, error }) => Err(TaskError::Database {
+            server: "source",
+            what,
+            error,
+        }),
+        Err(e) => Err(TaskError::Other(format!("the source: {e}"))),
+    }
 }
 
 /// Runs the task (see the module documentation) until it finishes (offline

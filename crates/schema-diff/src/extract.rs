@@ -95,7 +95,8 @@ pub async fn server_version(conn: &mut Conn) -> Result<ServerVersion, SchemaErro
         .query_first("SELECT VERSION()")
         .await
         .map_err(db_err("SELECT VERSION()"))?;
-    ServerVersion::parse(&v.unwrap_or_default())
+    let text = v.unwrap_or_default();
+    ServerVersion::parse(&text).map_err(|_| SchemaError::Version { text })
 }
 
 /// The server's databases, without the system ones, by name.

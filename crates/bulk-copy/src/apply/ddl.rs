@@ -36,7 +36,7 @@ use super::table::{
 };
 use super::{failpoint, ApplyOptions, CHECKPOINT_TABLE, ONLINE_DDL_TABLE};
 use crate::error::{db_err, CopyError};
-use crate::meta::quote;
+use server_dialect::quote;
 
 /// A change to the remembered ALTERs of online-DDL tools, committed with
 /// the statement's position.

@@ -81,9 +81,9 @@ pub use table::{ApplySelection, OnlineDdlMode, Operations};
 
 use crate::copy::ConflictPolicy;
 use crate::error::{db_err, CopyError};
-use crate::meta::quote;
 use crate::throttle::Throttle;
 use batch::{apply_ordered, render, render_key, Change, Counts, Pending};
+use server_dialect::quote;
 use table::{check_table_map, load_table, Routes, TableCache, TableInfo};
 
 /// Where incremental migration starts when the task has no checkpoint yet:

@@ -24,7 +24,8 @@ use schema_diff::names::{NameMap, Renames};
 
 use crate::copy::{ColumnMap, CopyTable};
 use crate::error::{db_err, CopyError};
-use crate::meta::{load_table_meta, quote, ColumnMeta, KeyStrategy, TableMeta};
+use crate::meta::{load_table_meta, ColumnMeta, KeyStrategy, TableMeta};
+use server_dialect::quote;
 
 /// What to apply: whole databases and single tables.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

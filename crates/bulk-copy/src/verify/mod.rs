@@ -74,12 +74,13 @@ use tokio::sync::mpsc;
 
 use binlog_reader::position::FilePosition;
 
-use crate::copy::{connect, range_condition, split, CopyTable};
+use crate::copy::{connect, dialect_err, range_condition, split, CopyTable};
 use crate::error::{db_err, CopyError};
 use crate::filter::{rename_filter_columns, validate_filter};
-use crate::meta::{load_table_meta_on, quote, KeyStrategy, TableMeta};
+use crate::meta::{load_table_meta_on, KeyStrategy, TableMeta};
 use crate::progress::{Progress, TableState};
 use crate::throttle::Throttle;
+use server_dialect::{quote, ServerVersion};
 
 mod hash;
 mod multiset;
@@ -283,6 +284,9 @@ struct Acc {
 
 struct Shared {
     options: VerifyOptions,
+    /// The source's version, read once for online re-checks (which read its
+    /// binlog status).
+    source_version: Option<ServerVersion>,
     acc: Mutex<Vec<Acc>>,
     failed: AtomicBool,
 }
@@ -327,8 +331,17 @@ pub async fn verify_tables(
 ) -> Result<VerifyReport, CopyError> {
     let mut src = connect(source, "source").await?;
     let mut tgt = connect(target, "target").await?;
+    let source_version = match options.online {
+        Some(_) => Some(
+            server_dialect::server_version(&mut src)
+                .await
+                .map_err(dialect_err("source"))?,
+        ),
+        None => None,
+    };
     let shared = Arc::new(Shared {
         options: options.clone(),
+        source_version,
         acc: Mutex::new((0..tables.len()).map(|_| Acc::default()).collect()),
         failed: AtomicBool::new(false),
     });
