@@ -52,7 +52,7 @@ use binlog_reader::position::FilePosition;
 
 use crate::checkpoint::{encode_key, Checkpoint, LoadMethod, CHUNKED_EMPTY};
 use crate::encode;
-use crate::error::{db_err, CopyError};
+use crate::error::{db_err, dialect_err, CopyError};
 use crate::filter::validate_filter;
 use crate::meta::{load_table_meta, ColumnMeta, KeyStrategy, TableMeta};
 use crate::progress::{Progress, TableState};
@@ -275,13 +275,6 @@ pub(crate) async fn connect(opts: &Opts, server: &'static str) -> Result<Conn, C
     Ok(c)
 }
 
-fn general(reason: impl Into<String>) -> CopyError {
-    CopyError::Table {
-        table: String::new(),
-        reason: reason.into(),
-    }
-}
-
 /// Opens `n` reader connections inside consistent snapshots, and returns the
 /// binlog position of each (`None` when the source has no binlog).
 async fn open_readers(
@@ -379,27 +372,15 @@ pub(crate) async fn master_status(
 async fn snapshot_position(c: &mut Conn) -> Result<Option<FilePosition>, CopyError> {
     match server_dialect::snapshot_binlog_position(c).await {
         Ok(p) => Ok(p.map(|at| FilePosition::new(at.file, at.position))),
-        Err(DialectError::SnapshotPositionUnsupported) => Err(general(
-            "the source does not report binlog_snapshot_file/position (it is not MariaDB): use \
-             the FLUSH TABLES WITH READ LOCK snapshot mode",
-        )),
-        Err(DialectError::NotANumber { value, .. }) => Err(general(format!(
-            "the source reported binlog_snapshot_position {value:?}, not a number"
-        ))),
+        Err(DialectError::SnapshotPositionUnsupported) => Err(CopyError::Unsupported {
+            reason: "the source does not report binlog_snapshot_file/position (it is not \
+                     MariaDB): use the FLUSH TABLES WITH READ LOCK snapshot mode"
+                .into(),
+        }),
+        Err(DialectError::NotANumber { value, .. }) => Err(CopyError::Unsupported {
+            reason: format!("the source reported binlog_snapshot_position {value:?}, not a number"),
+        }),
         Err(e) => Err(dialect_err("source")(e)),
-    }
-}
-
-/// A dialect query's error: a failed query is a database error on
-/// `server`, like any other.
-pub(crate) fn dialect_err(server: &'static str) -> impl FnOnce(DialectError) -> CopyError {
-    move |e| match e {
-        DialectError::Query { what, error } => CopyError::Database {
-            server,
-            what,
-            error,
-        },
-        e => general(format!("the {server}: {e}")),
     }
 }
 
@@ -807,8 +788,9 @@ pub async fn copy_tables(
                 first_err.get_or_insert(e);
             }
             Err(join) => {
-                first_err
-                    .get_or_insert(general(format!("a copy task stopped unexpectedly: {join}")));
+                first_err.get_or_insert(CopyError::Internal(format!(
+                    "a copy task stopped unexpectedly: {join}"
+                )));
             }
         }
     }
@@ -816,7 +798,7 @@ pub async fn copy_tables(
         shared
             .failed
             .load(Ordering::SeqCst)
-            .then(|| general("the copy stopped after a failure"))
+            .then(|| CopyError::Internal("the copy stopped after a failure".into()))
     });
     if let Some(e) = failure {
         if let Ok(waiting) = shared

@@ -1,6 +1,13 @@
 //! The error type of bulk-copy.
 
-/// An error copying or applying data.
+/// An error copying, applying or comparing data.
+///
+/// The variants are what callers tell apart: a database call that failed
+/// (lost connections and lock timeouts are retryable, see
+/// [`CopyError::is_retryable`]); a table that cannot be moved as it is; a
+/// key conflict; the binlog (unreadable, purged, or holding what cannot be
+/// applied exactly); a task checkpoint that does not fit; something the
+/// server cannot do; a bug.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CopyError {
@@ -14,16 +21,17 @@ pub enum CopyError {
         /// The driver's error.
         error: mysql_async::Error,
     },
-    /// A table cannot be copied as it is.
+    /// A table cannot be copied, applied or compared as it is.
     #[error("table {table}: {reason}")]
     Table {
-        /// The table, as `db`.`name`.
+        /// The table, as `db`.`name` (or the database, `db`, when a
+        /// statement names no table).
         table: String,
         /// Why, and what to do.
         reason: String,
     },
-    /// A source row's key already exists on the target, and the conflict
-    /// policy is to stop.
+    /// A source row's key already exists on the target (or a change's row
+    /// is missing), and the conflict policy is to stop.
     #[error(
         "key conflict in {table}: {detail}. The target table already holds rows; empty it, or \
          choose the ignore or overwrite conflict policy"
@@ -31,7 +39,8 @@ pub enum CopyError {
     Conflict {
         /// The target table.
         table: String,
-        /// The server's message, which names the key value and the index.
+        /// What conflicted, with the key value (and the index, where the
+        /// server named it).
         detail: String,
     },
     /// Reading the source's binlog failed.
@@ -47,6 +56,68 @@ pub enum CopyError {
         /// The warnings, as the target reported them.
         warnings: String,
     },
+    /// The binlog holds, at a position, something the apply cannot apply
+    /// exactly (an XA transaction, an INCIDENT, an unknown event, a
+    /// statement where rows were expected, ...). Nothing after the last
+    /// commit before it was applied.
+    #[error("at {at}: {reason}")]
+    Binlog {
+        /// The binlog position, `file:offset`.
+        at: String,
+        /// What was found, and what to do.
+        reason: String,
+    },
+    /// The binlog file where incremental migration must resume was purged
+    /// from the source.
+    #[error(
+        "the binlog file {} where incremental migration must resume is not on the source any \
+         more (it has {available}). Changes after {position} are lost to this task: raise the \
+         source's binlog retention and start the task again from a full copy",
+        .position.file
+    )]
+    BinlogPurged {
+        /// Where the task must resume.
+        position: binlog_reader::position::FilePosition,
+        /// The binlog files the source has (`first to last`).
+        available: String,
+    },
+    /// The task's incremental checkpoint was written for another source
+    /// server.
+    #[error(
+        "the checkpoint of task {task:?} was written for a source with server_id \
+         {checkpoint_server_id}, but this source has server_id {server_id}: it is another \
+         server. Use another task name, or point the task at its own source"
+    )]
+    OtherSource {
+        /// The task.
+        task: String,
+        /// The server id its checkpoint records.
+        checkpoint_server_id: u64,
+        /// The server id of the source connected to.
+        server_id: u64,
+    },
+    /// Incremental migration has neither a checkpoint nor a start position.
+    #[error(
+        "task {task:?} has no incremental checkpoint on the target and no start position was \
+         given: run the full copy first (it reports where incremental migration starts)"
+    )]
+    NoStartPosition {
+        /// The task.
+        task: String,
+    },
+    /// The server cannot do what was asked (a lock-free snapshot on a server
+    /// that does not report its position, ...).
+    #[error("{reason}")]
+    Unsupported {
+        /// What, and what to do instead.
+        reason: String,
+    },
+    /// A DDL statement could not be read, classified or translated.
+    #[error("schema: {0}")]
+    Schema(#[from] schema_diff::error::SchemaError),
+    /// A worker stopped without an error of its own (it panicked): a bug.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl From<binlog_reader::StreamError> for CopyError {
@@ -102,6 +173,23 @@ fn advice(server: &str, error: &mysql_async::Error) -> String {
     }
 }
 
+/// A server-dialect query's error: a failed query is a database error on
+/// `server` like any other; the rest say what the server cannot do.
+pub(crate) fn dialect_err(
+    server: &'static str,
+) -> impl FnOnce(server_dialect::DialectError) -> CopyError {
+    move |e| match e {
+        server_dialect::DialectError::Query { what, error } => CopyError::Database {
+            server,
+            what,
+            error,
+        },
+        e => CopyError::Unsupported {
+            reason: format!("the {server}: {e}"),
+        },
+    }
+}
+
 pub(crate) fn db_err(
     server: &'static str,
     what: impl Into<String>,
@@ -145,5 +233,50 @@ mod tests {
         );
         assert!(server(1290).to_string().contains("read-only"));
         assert!(!server(1146).to_string().contains("privilege"));
+    }
+
+    #[test]
+    fn errors_without_a_table_say_where_instead_and_are_not_retried() {
+        let pos = binlog_reader::position::FilePosition::new("b.000002", 4);
+        let cases = [
+            (
+                CopyError::Binlog {
+                    at: "b.000002:120".into(),
+                    reason: "an XA PREPARE".into(),
+                },
+                "at b.000002:120: an XA PREPARE",
+            ),
+            (
+                CopyError::BinlogPurged {
+                    position: pos,
+                    available: "b.000005 to b.000009".into(),
+                },
+                "the binlog file b.000002 where incremental migration must resume is not on the \
+                 source any more (it has b.000005 to b.000009). Changes after b.000002:4",
+            ),
+            (
+                CopyError::OtherSource {
+                    task: "t".into(),
+                    checkpoint_server_id: 1,
+                    server_id: 2,
+                },
+                "the checkpoint of task \"t\" was written for a source with server_id 1, but \
+                 this source has server_id 2",
+            ),
+            (
+                CopyError::NoStartPosition { task: "t".into() },
+                "task \"t\" has no incremental checkpoint on the target",
+            ),
+            (
+                CopyError::Internal("a copy task stopped unexpectedly".into()),
+                "a copy task stopped unexpectedly",
+            ),
+        ];
+        for (e, start) in cases {
+            let m = e.to_string();
+            assert!(m.starts_with(start), "{m}");
+            assert!(!m.contains("table :") && !m.starts_with("table"), "{m}");
+            assert!(!e.is_retryable(), "{m}");
+        }
     }
 }

@@ -58,12 +58,12 @@ pub(crate) enum OnlineStep {
 type OnlineOutcome = Option<(Outcome, Option<String>, Vec<OnlineStep>)>;
 
 fn mixed(at: &str, sql: &str) -> CopyError {
-    CopyError::Table {
-        table: String::new(),
+    CopyError::Binlog {
+        at: at.to_string(),
         reason: format!(
-            "at {at}: a statement that names both an online-DDL tool's helper tables and other \
-             selected tables: {}. The apply-original-DDL mode cannot split it; run the task in \
-             the replicate mode, or apply it to the target yourself and skip it",
+            "a statement that names both an online-DDL tool's helper tables and other selected \
+             tables: {}. The apply-original-DDL mode cannot split it; run the task in the \
+             replicate mode, or apply it to the target yourself and skip it",
             sql.chars().take(200).collect::<String>()
         ),
     }
@@ -136,13 +136,6 @@ fn looks_like_ddl(sql: &str) -> bool {
     )
 }
 
-fn schema_err(e: schema_diff::error::SchemaError) -> CopyError {
-    CopyError::Table {
-        table: String::new(),
-        reason: format!("schema: {e}"),
-    }
-}
-
 impl Context {
     pub(crate) async fn new(
         tgt: &mut Conn,
@@ -151,7 +144,7 @@ impl Context {
     ) -> Result<Context, CopyError> {
         let target_version = schema_diff::extract::server_version(tgt)
             .await
-            .map_err(schema_err)?;
+            .map_err(CopyError::Schema)?;
         let rows: Vec<(Vec<u8>, u64)> = tgt
             .exec(
                 format!(
@@ -190,7 +183,7 @@ impl Context {
     ) -> Result<(), CopyError> {
         let schema = schema_diff::extract::extract_schema(src, &self.dbs)
             .await
-            .map_err(schema_err)?;
+            .map_err(CopyError::Schema)?;
         let opts = TranslateOptions {
             target: self.target_version.clone(),
             names: self.shadow_names(),
@@ -216,7 +209,7 @@ impl Context {
                 .map_err(db_err("target", "using the shadow schema"))?;
             for t in &d.tables {
                 let mut warnings = Vec::new();
-                let tt = tr.table(db, t, &mut warnings).map_err(schema_err)?;
+                let tt = tr.table(db, t, &mut warnings).map_err(CopyError::Schema)?;
                 tgt.query_drop(&tt.create).await.map_err(db_err(
                     "target",
                     format!(
@@ -281,13 +274,9 @@ impl Context {
         o: &ApplyOptions,
         selection: &super::table::ApplySelection,
     ) -> Result<Outcome, CopyError> {
-        let sql = String::from_utf8(q.query.clone()).map_err(|_| CopyError::Table {
-            table: String::new(),
-            reason: format!(
-                "at {}:{}: a statement that is not UTF-8; the apply cannot rewrite it",
-                ev.file.as_deref().unwrap_or("?"),
-                ev.pos
-            ),
+        let sql = String::from_utf8(q.query.clone()).map_err(|_| CopyError::Binlog {
+            at: format!("{}:{}", ev.file.as_deref().unwrap_or("?"), ev.pos),
+            reason: "a statement that is not UTF-8; the apply cannot rewrite it".into(),
         })?;
         let default_db = q.schema.as_str();
         let start = FilePosition::new(ev.file.as_deref().unwrap_or(""), ev.pos);
@@ -342,7 +331,7 @@ impl Context {
                 names: self.shadow_names(),
                 definer: DefinerPolicy::Invoker,
             };
-            let s = rewrite_statement(&sql, default_db, &opts).map_err(schema_err)?;
+            let s = rewrite_statement(&sql, default_db, &opts).map_err(CopyError::Schema)?;
             let use_db = if self.dbs.iter().any(|d| d == default_db) {
                 shadow_name(&self.task, default_db)
             } else {
@@ -531,7 +520,7 @@ impl Context {
                     names: routes.names().clone(),
                     definer: DefinerPolicy::Invoker,
                 };
-                let s = rewrite_statement(&sql, default_db, &opts).map_err(schema_err)?;
+                let s = rewrite_statement(&sql, default_db, &opts).map_err(CopyError::Schema)?;
                 let use_db = if routes.whole_database(default_db) {
                     routes.names().database(default_db)
                 } else {
@@ -797,7 +786,7 @@ impl Context {
         for (file, pos, default_db, statement, done) in rows {
             let statement = String::from_utf8_lossy(&statement).into_owned();
             let s = rewrite_statement(&statement, &String::from_utf8_lossy(&default_db), &opts)
-                .map_err(schema_err)?;
+                .map_err(CopyError::Schema)?;
             if done != 0 {
                 continue;
             }

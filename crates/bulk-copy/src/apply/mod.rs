@@ -566,18 +566,12 @@ async fn check_not_purged(src: &mut Conn, start: &FilePosition) -> Result<(), Co
         .filter_map(|r| r.get::<String, _>(0))
         .collect();
     if !names.contains(&start.file) {
-        return Err(CopyError::Table {
-            table: String::new(),
-            reason: format!(
-                "the binlog file {} where incremental migration must resume is not on the source \
-                 any more (it has {}). Changes after {start} are lost to this task: raise the \
-                 source's binlog retention and start the task again from a full copy",
-                start.file,
-                match (names.first(), names.last()) {
-                    (Some(a), Some(b)) => format!("{a} to {b}"),
-                    _ => "no binary logs".into(),
-                }
-            ),
+        return Err(CopyError::BinlogPurged {
+            position: start.clone(),
+            available: match (names.first(), names.last()) {
+                (Some(a), Some(b)) => format!("{a} to {b}"),
+                _ => "no binary logs".into(),
+            },
         });
     }
     Ok(())
@@ -605,27 +599,17 @@ async fn run_once(
     let saved = match read_checkpoint(&mut tgt, o).await? {
         Some(s) => {
             if s.server_id != server_id {
-                return Err(CopyError::Table {
-                    table: String::new(),
-                    reason: format!(
-                        "the checkpoint of task {:?} was written for a source with server_id {}, \
-                         but this source has server_id {server_id}: it is another server. Use \
-                         another task name, or point the task at its own source",
-                        o.task, s.server_id
-                    ),
+                return Err(CopyError::OtherSource {
+                    task: o.task.clone(),
+                    checkpoint_server_id: s.server_id,
+                    server_id,
                 });
             }
             s
         }
         None => {
-            let h = handoff.ok_or_else(|| CopyError::Table {
-                table: String::new(),
-                reason: format!(
-                    "task {:?} has no incremental checkpoint on the target and no start \
-                     position was given: run the full copy first (it reports where incremental \
-                     migration starts)",
-                    o.task
-                ),
+            let h = handoff.ok_or_else(|| CopyError::NoStartPosition {
+                task: o.task.clone(),
             })?;
             check_not_purged(&mut src, &h.start).await?;
             if !prepared(&mut tgt, o).await? {
@@ -1000,19 +984,20 @@ impl Applier<'_> {
                         if !self.txn_dirty {
                             self.commit().await?;
                         }
-                        return Err(CopyError::Table {
-                            table: if db.is_empty() {
-                                "?".into()
-                            } else {
-                                quote(&db)
-                            },
-                            reason: format!(
-                                "at {at} the source logged a statement instead of row changes \
-                                 (binlog_format STATEMENT or MIXED in that session): {}. Its \
-                                 effect cannot be applied exactly. Set binlog_format=ROW for \
-                                 every session on the source, then start again from a full copy",
-                                sql.chars().take(200).collect::<String>()
-                            ),
+                        let why = format!(
+                            "the source logged a statement instead of row changes \
+                             (binlog_format STATEMENT or MIXED in that session): {}. Its effect \
+                             cannot be applied exactly. Set binlog_format=ROW for every session \
+                             on the source, then start again from a full copy",
+                            sql.chars().take(200).collect::<String>()
+                        );
+                        return Err(if db.is_empty() {
+                            CopyError::Binlog { at, reason: why }
+                        } else {
+                            CopyError::Table {
+                                table: quote(&db),
+                                reason: format!("at {at} {why}"),
+                            }
                         });
                     }
                     self.o.progress.update(|s| s.statements_ignored += 1);
@@ -1025,12 +1010,11 @@ impl Applier<'_> {
                     let pos = Self::position(&ev);
                     self.commit().await?;
                     if self.open || !self.pending.is_empty() {
-                        return Err(CopyError::Table {
-                            table: String::new(),
-                            reason: format!(
-                                "at {at}: a statement inside an unfinished transaction; the \
-                                 binlog is not what the apply expects here"
-                            ),
+                        return Err(CopyError::Binlog {
+                            at,
+                            reason: "a statement inside an unfinished transaction; the binlog \
+                                     is not what the apply expects here"
+                                .into(),
                         });
                     }
                     let outcome = self
@@ -1077,30 +1061,29 @@ impl Applier<'_> {
                 });
             }
             EventBody::XaPrepare(_) => {
-                return Err(CopyError::Table {
-                    table: String::new(),
-                    reason: format!(
-                        "at {at}: an XA PREPARE; XA transactions are not supported by the apply. \
-                         Avoid XA on the source during the migration"
-                    ),
+                return Err(CopyError::Binlog {
+                    at,
+                    reason: "an XA PREPARE; XA transactions are not supported by the apply. \
+                             Avoid XA on the source during the migration"
+                        .into(),
                 })
             }
             EventBody::Incident(i) => {
-                return Err(CopyError::Table {
-                    table: String::new(),
+                return Err(CopyError::Binlog {
+                    at,
                     reason: format!(
-                        "at {at}: the source logged an INCIDENT ({}: {}): changes may be missing \
-                         from its binlog. Start the task again from a full copy",
+                        "the source logged an INCIDENT ({}: {}): changes may be missing from its \
+                         binlog. Start the task again from a full copy",
                         i.incident, i.message
                     ),
                 })
             }
             EventBody::Other { .. } => {
-                return Err(CopyError::Table {
-                    table: String::new(),
+                return Err(CopyError::Binlog {
+                    at,
                     reason: format!(
-                        "at {at}: a {:?} event, which the apply cannot interpret; stopping \
-                         rather than skipping a change",
+                        "a {:?} event, which the apply cannot interpret; stopping rather than \
+                         skipping a change",
                         ev.header.event_type
                     ),
                 })

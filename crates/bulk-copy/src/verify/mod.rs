@@ -74,7 +74,8 @@ use tokio::sync::mpsc;
 
 use binlog_reader::position::FilePosition;
 
-use crate::copy::{connect, dialect_err, range_condition, split, CopyTable};
+use crate::copy::{connect, range_condition, split, CopyTable};
+use crate::error::dialect_err;
 use crate::error::{db_err, CopyError};
 use crate::filter::{rename_filter_columns, validate_filter};
 use crate::meta::{load_table_meta_on, KeyStrategy, TableMeta};
@@ -431,10 +432,9 @@ pub async fn verify_tables(
                 first_err.get_or_insert(e);
             }
             Err(join) => {
-                first_err.get_or_insert(CopyError::Table {
-                    table: String::new(),
-                    reason: format!("a verification task stopped unexpectedly: {join}"),
-                });
+                first_err.get_or_insert(CopyError::Internal(format!(
+                    "a verification task stopped unexpectedly: {join}"
+                )));
             }
         }
     }

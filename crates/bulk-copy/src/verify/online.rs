@@ -14,7 +14,8 @@ use binlog_reader::position::FilePosition;
 
 use server_dialect::{DialectError, ServerVersion};
 
-use crate::copy::{dialect_err, master_status};
+use crate::copy::master_status;
+use crate::error::dialect_err;
 use crate::error::{db_err, CopyError};
 
 /// Reads the rows of `keys` on one side, by exact key bytes.
