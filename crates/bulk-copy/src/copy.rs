@@ -50,84 +50,19 @@ use tokio::sync::mpsc;
 
 use binlog_reader::position::FilePosition;
 
+use server_dialect::{quote, Dialect, SnapshotMethod};
+
+use crate::base::error::{db_err, dialect_err, CopyError};
+use crate::base::filter::validate_filter;
+use crate::base::keyset::{range_condition, split};
+use crate::base::mapping::{ConflictPolicy, TableMapping};
+use crate::base::meta::{load_table_meta, ColumnMeta, KeyStrategy, TableMeta};
+use crate::base::progress::{Progress, TableState};
+use crate::base::session::{connect, connect_loader};
+use crate::base::snapshot::{begin_reader_snapshot, binlog_position, snapshot_position};
+use crate::base::throttle::Throttle;
 use crate::checkpoint::{encode_key, Checkpoint, LoadMethod, CHUNKED_EMPTY};
 use crate::encode;
-use crate::error::{db_err, dialect_err, CopyError};
-use crate::filter::validate_filter;
-use crate::meta::{load_table_meta, ColumnMeta, KeyStrategy, TableMeta};
-use crate::progress::{Progress, TableState};
-use crate::throttle::Throttle;
-use server_dialect::{quote, Dialect, DialectError, ServerVersion, SnapshotMethod};
-
-/// A column copied under a (possibly) different name.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ColumnMap {
-    /// The source column.
-    pub source: String,
-    /// The target column.
-    pub target: String,
-}
-
-/// One table to copy, and where to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CopyTable {
-    /// The source database.
-    pub source_db: String,
-    /// The source table.
-    pub source_table: String,
-    /// The target database.
-    pub target_db: String,
-    /// The target table (it must exist, empty or not).
-    pub target_table: String,
-    /// The columns to copy and their target names; `None` copies every
-    /// column that is not generated, under the same names.
-    pub columns: Option<Vec<ColumnMap>>,
-    /// A filter: only rows for which this condition holds are copied. It
-    /// is checked first (see [`crate::filter`]).
-    pub filter: Option<String>,
-}
-
-impl CopyTable {
-    /// A table copied whole under the same names.
-    pub fn same(db: &str, table: &str) -> Self {
-        CopyTable::renamed(db, table, db, table)
-    }
-
-    /// A table copied whole under other names.
-    pub fn renamed(
-        source_db: &str,
-        source_table: &str,
-        target_db: &str,
-        target_table: &str,
-    ) -> Self {
-        CopyTable {
-            source_db: source_db.into(),
-            source_table: source_table.into(),
-            target_db: target_db.into(),
-            target_table: target_table.into(),
-            columns: None,
-            filter: None,
-        }
-    }
-
-    fn target_quoted(&self) -> String {
-        format!("{}.{}", quote(&self.target_db), quote(&self.target_table))
-    }
-}
-
-/// What to do with a source row whose key already exists on the target.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ConflictPolicy {
-    /// Stop with an error naming the table and the key (the default).
-    #[default]
-    Error,
-    /// Keep the target's row and count the source row as ignored.
-    Ignore,
-    /// Replace the target's row with the source's and count it. A source
-    /// row that collides on several unique keys replaces every row it
-    /// collides with (MySQL's `REPLACE`): only choose this knowingly.
-    Overwrite,
-}
 
 /// How the readers' snapshots are taken.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -263,18 +198,6 @@ pub struct CopyReport {
     pub tables: Vec<TableReport>,
 }
 
-const SESSION: &str = "SET NAMES utf8mb4, character_set_results = NULL, time_zone = '+00:00'";
-
-pub(crate) async fn connect(opts: &Opts, server: &'static str) -> Result<Conn, CopyError> {
-    let mut c = Conn::new(opts.clone())
-        .await
-        .map_err(db_err(server, "connecting"))?;
-    c.query_drop(SESSION)
-        .await
-        .map_err(db_err(server, "setting the session"))?;
-    Ok(c)
-}
-
 /// Opens `n` reader connections inside consistent snapshots, and returns the
 /// binlog position of each (`None` when the source has no binlog).
 async fn open_readers(
@@ -293,19 +216,6 @@ async fn open_readers(
         },
         m => m,
     };
-    let begin = async |c: &mut Conn| -> Result<(), CopyError> {
-        // Readers may wait on a full queue mid-result: keep the server from
-        // giving up on them.
-        c.query_drop(
-            "SET SESSION net_write_timeout = 3600; \
-             SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-        )
-        .await
-        .map_err(db_err("source", "setting the reader session"))?;
-        c.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-            .await
-            .map_err(db_err("source", "starting a consistent snapshot"))
-    };
     let mut conns = Vec::with_capacity(n);
     let mut positions = Vec::with_capacity(n);
     match mode {
@@ -321,14 +231,14 @@ async fn open_readers(
             let opened: Result<(), CopyError> = async {
                 for _ in 0..n {
                     let mut c = connect(source, "source").await?;
-                    begin(&mut c).await?;
+                    begin_reader_snapshot(&mut c).await?;
                     conns.push(c);
                 }
                 Ok(())
             }
             .await;
             let status = if opened.is_ok() {
-                master_status(&mut control, Some(&version)).await
+                binlog_position(&mut control, Some(&version)).await
             } else {
                 Ok(None)
             };
@@ -343,7 +253,7 @@ async fn open_readers(
         _ => {
             for _ in 0..n {
                 let mut c = connect(source, "source").await?;
-                begin(&mut c).await?;
+                begin_reader_snapshot(&mut c).await?;
                 let p = snapshot_position(&mut c).await?;
                 conns.push(c);
                 positions.push(p);
@@ -352,36 +262,6 @@ async fn open_readers(
     }
     control.disconnect().await.ok();
     Ok((conns, positions))
-}
-
-/// The binlog position the source writes at (the statement its version
-/// takes; see `server_dialect::Dialect`); `None` when it has no binlog.
-pub(crate) async fn master_status(
-    c: &mut Conn,
-    version: Option<&ServerVersion>,
-) -> Result<Option<FilePosition>, CopyError> {
-    match server_dialect::binlog_position(c, version).await {
-        Ok(at) => Ok(Some(FilePosition::new(at.file, at.position))),
-        Err(DialectError::BinlogOff) => Ok(None),
-        Err(e) => Err(dialect_err("source")(e)),
-    }
-}
-
-/// The binlog position the connection's consistent snapshot is consistent
-/// with (MariaDB); `None` when the source has no binlog.
-async fn snapshot_position(c: &mut Conn) -> Result<Option<FilePosition>, CopyError> {
-    match server_dialect::snapshot_binlog_position(c).await {
-        Ok(p) => Ok(p.map(|at| FilePosition::new(at.file, at.position))),
-        Err(DialectError::SnapshotPositionUnsupported) => Err(CopyError::Unsupported {
-            reason: "the source does not report binlog_snapshot_file/position (it is not \
-                     MariaDB): use the FLUSH TABLES WITH READ LOCK snapshot mode"
-                .into(),
-        }),
-        Err(DialectError::NotANumber { value, .. }) => Err(CopyError::Unsupported {
-            reason: format!("the source reported binlog_snapshot_position {value:?}, not a number"),
-        }),
-        Err(e) => Err(dialect_err("source")(e)),
-    }
 }
 
 /// A table, resolved: its metadata, what is read and what is written.
@@ -408,7 +288,11 @@ struct Prepared {
     chunk_rows: usize,
 }
 
-fn prepare(t: &CopyTable, meta: TableMeta, options: &CopyOptions) -> Result<Prepared, CopyError> {
+fn prepare(
+    t: &TableMapping,
+    meta: TableMeta,
+    options: &CopyOptions,
+) -> Result<Prepared, CopyError> {
     let source = meta.quoted();
     let err = |reason: String| CopyError::Table {
         table: source.clone(),
@@ -523,7 +407,7 @@ fn load_statement(
     columns: &[ColumnMeta],
     written: &[usize],
     target_names: &[String],
-    t: &CopyTable,
+    t: &TableMapping,
     conflict: ConflictPolicy,
 ) -> String {
     let mut cols = Vec::new();
@@ -621,7 +505,7 @@ struct Shared {
 pub async fn copy_tables(
     source: &Opts,
     target: &Opts,
-    tables: &[CopyTable],
+    tables: &[TableMapping],
     options: &CopyOptions,
 ) -> Result<CopyReport, CopyError> {
     let readers = options.readers.max(1);
@@ -732,7 +616,7 @@ pub async fn copy_tables(
                 let job = job_rx.lock().await.recv().await;
                 let Some((unit, rx)) = job else { break };
                 if tgt.is_none() {
-                    tgt = Some(writer_conn(&target).await?);
+                    tgt = Some(connect_loader(&target).await?);
                 }
                 let Some(c) = tgt.as_mut() else { break };
                 if let Err(e) = write_unit(c, &shared, &unit, rx).await {
@@ -872,17 +756,6 @@ fn extreme(p: &[FilePosition], want: std::cmp::Ordering) -> Option<FilePosition>
     best.cloned()
 }
 
-async fn writer_conn(target: &Opts) -> Result<Conn, CopyError> {
-    let mut c = connect(target, "target").await?;
-    c.query_drop(
-        "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION', \
-         foreign_key_checks = 0, max_error_count = 65535, net_read_timeout = 3600",
-    )
-    .await
-    .map_err(db_err("target", "setting the load session"))?;
-    Ok(c)
-}
-
 /// Decides how a table never committed before is copied, and records the
 /// ranges of a chunked one.
 async fn plan_table(
@@ -996,80 +869,6 @@ async fn plan_table(
             format!("recording the ranges of {}", p.target),
         ))?;
     Ok(units)
-}
-
-/// `n - 1` boundaries splitting `[lo, hi]` into `n` ranges of equal width.
-pub(crate) fn split(lo: Option<Value>, hi: Option<Value>, n: u64) -> Vec<Value> {
-    let as_i128 = |v: &Value| match v {
-        Value::Int(i) => Some(i128::from(*i)),
-        Value::UInt(u) => Some(i128::from(*u)),
-        Value::Bytes(b) => std::str::from_utf8(b).ok()?.parse().ok(),
-        _ => None,
-    };
-    let (Some(lo_v), Some(hi_v)) = (lo, hi) else {
-        return Vec::new();
-    };
-    let (Some(a), Some(b)) = (as_i128(&lo_v), as_i128(&hi_v)) else {
-        return Vec::new();
-    };
-    let unsigned = matches!(lo_v, Value::UInt(_)) || a >= 0;
-    let mut out: Vec<Value> = Vec::new();
-    for i in 1..n {
-        let x = a + (b - a) * i128::from(i) / i128::from(n);
-        let v = if unsigned {
-            u64::try_from(x).map(Value::UInt).ok()
-        } else {
-            i64::try_from(x).map(Value::Int).ok()
-        };
-        if let Some(v) = v {
-            if out.last() != Some(&v) && x < b {
-                out.push(v);
-            }
-        }
-    }
-    out
-}
-
-/// `WHERE` for a keyset read: the filter, after `after`, up to `hi`.
-pub(crate) fn range_condition(
-    keys: &[String],
-    filter: Option<&str>,
-    after: Option<&[Value]>,
-    hi: Option<&[Value]>,
-) -> (String, Vec<Value>) {
-    let mut parts = Vec::new();
-    let mut params = Vec::new();
-    if let Some(f) = filter {
-        parts.push(f.to_string());
-    }
-    // (k1, k2, ...) > (v1, v2, ...), spelled out so every server uses the
-    // index: k1 > ? OR (k1 = ? AND k2 > ?) OR ...
-    let mut tuple = |vals: &[Value], op_last: &str, op: &str| {
-        let mut ors = Vec::new();
-        for i in 0..keys.len() {
-            let mut ands = Vec::new();
-            for j in 0..i {
-                ands.push(format!("{} = ?", keys[j]));
-                params.push(vals[j].clone());
-            }
-            let o = if i + 1 == keys.len() { op_last } else { op };
-            ands.push(format!("{} {o} ?", keys[i]));
-            params.push(vals[i].clone());
-            ors.push(format!("({})", ands.join(" AND ")));
-        }
-        format!("({})", ors.join(" OR "))
-    };
-    if let Some(a) = after {
-        parts.push(tuple(a, ">", ">"));
-    }
-    if let Some(h) = hi {
-        parts.push(tuple(h, "<=", "<"));
-    }
-    if parts.is_empty() {
-        (String::new(), params)
-    } else {
-        (format!(" WHERE {}", parts.join(" AND ")), params)
-    }
 }
 
 /// Reads one range and sends it as load buffers, the last one marked.

@@ -15,28 +15,21 @@
 #![deny(missing_docs)]
 
 pub mod apply;
+pub mod base;
 pub mod checkpoint;
 pub mod copy;
 mod encode;
-pub mod error;
-pub mod filter;
-pub mod meta;
-pub mod progress;
-pub mod throttle;
 pub mod verify;
 
 pub use apply::{
     apply_changes, prepare_incremental, ApplyOptions, ApplyProgress, ApplyReport, ApplySelection,
     ApplyStatus, HandOff, Heartbeat, OnlineDdlMode, StopSignal,
 };
-pub use checkpoint::LoadMethod;
-pub use copy::{
-    copy_tables, ColumnMap, ConflictPolicy, CopyOptions, CopyReport, CopyTable, SnapshotMode,
-    TableReport,
+pub use base::{
+    load_table_meta, rename_filter_columns, validate_filter, ColumnMapping, ConflictPolicy,
+    CopyError, FilterError, KeyStrategy, Progress, ProgressSnapshot, TableMapping, TableMeta,
+    TableProgress, TableState, Throttle, ThrottleLimits,
 };
-pub use error::CopyError;
-pub use filter::{rename_filter_columns, validate_filter, FilterError};
-pub use meta::{load_table_meta, KeyStrategy, TableMeta};
-pub use progress::{Progress, ProgressSnapshot, TableProgress, TableState};
-pub use throttle::{Throttle, ThrottleLimits};
+pub use checkpoint::LoadMethod;
+pub use copy::{copy_tables, CopyOptions, CopyReport, SnapshotMode, TableReport};
 pub use verify::{verify_tables, VerifyOptions, VerifyReport};

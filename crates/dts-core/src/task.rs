@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use binlog_reader::position::FilePosition;
 use bulk_copy::{
     apply_changes, copy_tables, prepare_incremental, ApplyOptions, ApplyProgress, ApplySelection,
-    CopyError, CopyOptions, CopyTable, HandOff, Heartbeat, Progress, StopSignal, ThrottleLimits,
+    CopyError, CopyOptions, HandOff, Heartbeat, Progress, StopSignal, TableMapping, ThrottleLimits,
 };
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts};
@@ -595,7 +595,7 @@ async fn run_statements(
 fn selection(
     cfg: &TaskConfig,
     schema: &schema_diff::model::Schema,
-) -> Result<(ApplySelection, Vec<CopyTable>), TaskError> {
+) -> Result<(ApplySelection, Vec<TableMapping>), TaskError> {
     let mut sel = ApplySelection::default();
     let mut tables = Vec::new();
     for o in &cfg.objects {
@@ -1447,7 +1447,7 @@ pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> 
 /// # Errors
 ///
 /// When the source cannot be read or the selection does not fit it.
-pub async fn task_tables(cfg: &TaskConfig, source: &Opts) -> Result<Vec<CopyTable>, TaskError> {
+pub async fn task_tables(cfg: &TaskConfig, source: &Opts) -> Result<Vec<TableMapping>, TaskError> {
     let mut src = Conn::new(source.clone())
         .await
         .map_err(db("source", "connecting"))?;

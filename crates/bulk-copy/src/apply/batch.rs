@@ -29,8 +29,8 @@ use mysql_async::Conn;
 
 use super::literal::literal;
 use super::table::TableInfo;
-use crate::copy::ConflictPolicy;
-use crate::error::{db_err, CopyError};
+use crate::base::error::{db_err, CopyError};
+use crate::base::mapping::ConflictPolicy;
 
 /// Statements are cut at about this many bytes.
 const STATEMENT_BYTES: usize = 1 << 20;

@@ -34,8 +34,9 @@ use super::table::{
     helper_kind, helper_of, helper_tool, shadow_name, shadow_tables, HelperKind, OnlineDdlMode,
     Routes,
 };
-use super::{failpoint, ApplyOptions, CHECKPOINT_TABLE, ONLINE_DDL_TABLE};
-use crate::error::{db_err, CopyError};
+use super::{failpoint, ApplyOptions};
+use crate::base::error::{db_err, CopyError};
+use crate::base::meta_schema::{CDC_CHECKPOINT, CDC_ONLINE_DDL};
 use server_dialect::quote;
 
 /// A change to the remembered ALTERs of online-DDL tools, committed with
@@ -765,7 +766,7 @@ impl Context {
             .exec(
                 format!(
                     "SELECT binlog_file, binlog_pos, default_db, statement, applied \
-                     FROM {}.`{ONLINE_DDL_TABLE}` WHERE task = ? AND source_db = ? AND ghost = ?",
+                     FROM {}.`{CDC_ONLINE_DDL}` WHERE task = ? AND source_db = ? AND ghost = ?",
                     quote(&self.meta)
                 ),
                 (&self.task, db, ghost),
@@ -806,7 +807,7 @@ impl Context {
             .await?;
             tgt.exec_drop(
                 format!(
-                    "UPDATE {}.`{ONLINE_DDL_TABLE}` SET applied = 1 WHERE task = ? AND \
+                    "UPDATE {}.`{CDC_ONLINE_DDL}` SET applied = 1 WHERE task = ? AND \
                      source_db = ? AND ghost = ? AND binlog_file = ? AND binlog_pos = ?",
                     quote(&self.meta)
                 ),
@@ -869,7 +870,7 @@ impl Context {
                 } => tgt
                     .exec_drop(
                         format!(
-                            "INSERT INTO {}.`{ONLINE_DDL_TABLE}` (task, source_db, ghost, \
+                            "INSERT INTO {}.`{CDC_ONLINE_DDL}` (task, source_db, ghost, \
                              binlog_file, binlog_pos, default_db, statement, applied) \
                              VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON DUPLICATE KEY UPDATE \
                              statement = VALUES(statement), applied = 0",
@@ -890,7 +891,7 @@ impl Context {
                 OnlineStep::Forget { db, ghost } => tgt
                     .exec_drop(
                         format!(
-                            "DELETE FROM {}.`{ONLINE_DDL_TABLE}` WHERE task = ? AND \
+                            "DELETE FROM {}.`{CDC_ONLINE_DDL}` WHERE task = ? AND \
                              source_db = ? AND ghost = ?",
                             quote(&self.meta)
                         ),
@@ -902,7 +903,7 @@ impl Context {
         }
         tgt.exec_drop(
             format!(
-                "UPDATE {}.`{CHECKPOINT_TABLE}` SET binlog_file = ?, binlog_pos = ?, \
+                "UPDATE {}.`{CDC_CHECKPOINT}` SET binlog_file = ?, binlog_pos = ?, \
                  transactions = transactions + 1 WHERE task = ?",
                 quote(&self.meta)
             ),

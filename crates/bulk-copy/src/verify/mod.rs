@@ -2,7 +2,7 @@
 //! and nothing else? The reference product's "data verification", exact.
 //!
 //! **Chunks.** A table with a usable key (the primary key, or a unique key on
-//! NOT NULL columns, as the copy uses; see [`crate::meta`]) is compared in
+//! NOT NULL columns, as the copy uses; see [`crate::base::meta`]) is compared in
 //! key ranges, never with OFFSET. A single integer key is split
 //! arithmetically between the smallest and largest key of either side, so
 //! no pass over the keys is needed; other keys get their boundaries from a
@@ -48,9 +48,9 @@
 //! meanwhile is in flight. After [`OnlineOptions::rechecks`] attempts, rows
 //! still changing are reported as unsettled, never as differences.
 //!
-//! **Renames, column subsets, filters.** [`CopyTable`] says which columns are
+//! **Renames, column subsets, filters.** [`TableMapping`] says which columns are
 //! compared under which names and which rows: the filter is checked by
-//! [`crate::filter::validate_filter`] and applied on both sides (with the
+//! [`crate::base::filter::validate_filter`] and applied on both sides (with the
 //! target's column names).
 //!
 //! **Repair.** With [`VerifyOptions::repair`], the statements that make the
@@ -74,13 +74,15 @@ use tokio::sync::mpsc;
 
 use binlog_reader::position::FilePosition;
 
-use crate::copy::{connect, range_condition, split, CopyTable};
-use crate::error::dialect_err;
-use crate::error::{db_err, CopyError};
-use crate::filter::{rename_filter_columns, validate_filter};
-use crate::meta::{load_table_meta_on, KeyStrategy, TableMeta};
-use crate::progress::{Progress, TableState};
-use crate::throttle::Throttle;
+use crate::base::error::dialect_err;
+use crate::base::error::{db_err, CopyError};
+use crate::base::filter::{rename_filter_columns, validate_filter};
+use crate::base::keyset::{range_condition, split};
+use crate::base::mapping::TableMapping;
+use crate::base::meta::{load_table_meta_on, KeyStrategy, TableMeta};
+use crate::base::progress::{Progress, TableState};
+use crate::base::session::connect;
+use crate::base::throttle::Throttle;
 use server_dialect::{quote, ServerVersion};
 
 mod hash;
@@ -327,7 +329,7 @@ enum Work {
 pub async fn verify_tables(
     source: &Opts,
     target: &Opts,
-    tables: &[CopyTable],
+    tables: &[TableMapping],
     options: &VerifyOptions,
 ) -> Result<VerifyReport, CopyError> {
     let mut src = connect(source, "source").await?;
@@ -496,7 +498,7 @@ async fn charsets(
 
 async fn prepare(
     index: usize,
-    t: &CopyTable,
+    t: &TableMapping,
     src: &mut Conn,
     tgt: &mut Conn,
     options: &VerifyOptions,

@@ -14,9 +14,9 @@ use binlog_reader::position::FilePosition;
 
 use server_dialect::{DialectError, ServerVersion};
 
-use crate::copy::master_status;
-use crate::error::dialect_err;
-use crate::error::{db_err, CopyError};
+use crate::base::error::dialect_err;
+use crate::base::error::{db_err, CopyError};
+use crate::base::snapshot::{binlog_position, START_SNAPSHOT};
 
 /// Reads the rows of `keys` on one side, by exact key bytes.
 async fn rows_by_key(
@@ -57,11 +57,10 @@ async fn begin_snapshot(
     src: &mut Conn,
     version: Option<&ServerVersion>,
 ) -> Result<Option<FilePosition>, CopyError> {
-    let start = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
     let what = "starting a consistent snapshot for re-checks";
     for attempt in 0..5 {
-        let before = master_status(src, version).await?;
-        src.query_drop(start)
+        let before = binlog_position(src, version).await?;
+        src.query_drop(START_SNAPSHOT)
             .await
             .map_err(db_err("source", what))?;
         match server_dialect::snapshot_binlog_position(src).await {
@@ -72,7 +71,7 @@ async fn begin_snapshot(
             | Err(DialectError::SnapshotPositionUnsupported | DialectError::NotANumber { .. }) => {}
             Err(e) => return Err(dialect_err("source")(e)),
         }
-        let after = master_status(src, version).await?;
+        let after = binlog_position(src, version).await?;
         if before == after || attempt == 4 {
             return Ok(after);
         }

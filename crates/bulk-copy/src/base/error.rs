@@ -173,11 +173,9 @@ fn advice(server: &str, error: &mysql_async::Error) -> String {
     }
 }
 
-/// A server-dialect query's error: a failed query is a database error on
+/// A `server_dialect` query's error: a failed query is a database error on
 /// `server` like any other; the rest say what the server cannot do.
-pub(crate) fn dialect_err(
-    server: &'static str,
-) -> impl FnOnce(server_dialect::DialectError) -> CopyError {
+pub fn dialect_err(server: &'static str) -> impl FnOnce(server_dialect::DialectError) -> CopyError {
     move |e| match e {
         server_dialect::DialectError::Query { what, error } => CopyError::Database {
             server,
@@ -190,7 +188,9 @@ pub(crate) fn dialect_err(
     }
 }
 
-pub(crate) fn db_err(
+/// A driver error of a call to `server` (`source` or `target`) doing
+/// `what`, as a [`CopyError::Database`].
+pub fn db_err(
     server: &'static str,
     what: impl Into<String>,
 ) -> impl FnOnce(mysql_async::Error) -> CopyError {

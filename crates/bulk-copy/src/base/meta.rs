@@ -9,7 +9,7 @@ use mysql_async::Conn;
 
 use server_dialect::quote;
 
-use crate::error::{db_err, CopyError};
+use crate::base::error::{db_err, CopyError};
 
 /// One column.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,7 +93,11 @@ pub async fn load_table_meta(
 }
 
 /// [`load_table_meta`] on either server (`server` names it in errors).
-pub(crate) async fn load_table_meta_on(
+///
+/// # Errors
+///
+/// As [`load_table_meta`].
+pub async fn load_table_meta_on(
     conn: &mut Conn,
     db: &str,
     table: &str,
