@@ -16,9 +16,7 @@
 
 pub mod apply;
 pub mod base;
-pub mod checkpoint;
 pub mod copy;
-mod encode;
 pub mod verify;
 
 pub use apply::{
@@ -30,6 +28,5 @@ pub use base::{
     CopyError, FilterError, KeyStrategy, Progress, ProgressSnapshot, TableMapping, TableMeta,
     TableProgress, TableState, Throttle, ThrottleLimits,
 };
-pub use checkpoint::LoadMethod;
-pub use copy::{copy_tables, CopyOptions, CopyReport, SnapshotMode, TableReport};
+pub use copy::{copy_tables, CopyOptions, CopyReport, LoadMethod, SnapshotMode, TableReport};
 pub use verify::{verify_tables, VerifyOptions, VerifyReport};
