@@ -4,9 +4,7 @@
 //! consistent snapshot in keyset chunks over several connections, reports the
 //! binlog position where incremental migration must start, and applies row
 //! changes decoded by `binlog-reader` to the target exactly once, with the
-//! checkpoint committed in the same target transaction as the rows. It
-//! verifies that the target holds exactly the source's rows ([`verify`]),
-//! and repairs what differs.
+//! checkpoint committed in the same target transaction as the rows.
 //!
 //! What it deliberately does not do: decide which objects to move or in which
 //! phase (that is `dts-core`), parse binlog bytes (`binlog-reader`), or
@@ -17,7 +15,6 @@
 pub mod apply;
 pub mod base;
 pub mod copy;
-pub mod verify;
 
 pub use apply::{
     apply_changes, prepare_incremental, ApplyOptions, ApplyProgress, ApplyReport, ApplySelection,
@@ -29,4 +26,3 @@ pub use base::{
     TableProgress, TableState, Throttle, ThrottleLimits,
 };
 pub use copy::{copy_tables, CopyOptions, CopyReport, LoadMethod, SnapshotMode, TableReport};
-pub use verify::{verify_tables, VerifyOptions, VerifyReport};

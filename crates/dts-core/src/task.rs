@@ -1354,11 +1354,11 @@ pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> 
     let mut tgt = Conn::new(target.clone())
         .await
         .map_err(db("target", "connecting"))?;
-    let v = bulk_copy::verify_tables(
+    let v = row_verify::verify_tables(
         &source,
         &target,
         &tables,
-        &bulk_copy::VerifyOptions::default(),
+        &row_verify::VerifyOptions::default(),
     )
     .await?;
     let differing: Vec<String> = v
@@ -1474,7 +1474,7 @@ impl CheckpointApplied {
     }
 }
 
-impl bulk_copy::verify::AppliedPosition for CheckpointApplied {
+impl row_verify::AppliedPosition for CheckpointApplied {
     fn applied_past<'a>(
         &'a self,
         pos: &'a FilePosition,

@@ -10,15 +10,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use binlog_reader::position::FilePosition;
-use bulk_copy::verify::{
-    verify_tables, AppliedPosition, ApplyRepair, CollectRepair, CompareMethod, OnlineOptions,
-    TableVerifyReport, VerifyOptions, VerifyReport,
-};
 use bulk_copy::{copy_tables, ColumnMapping, CopyError, CopyOptions, TableMapping};
 use dts_test_support::{compare_tables, connect, exec, opts, query_one, Server, TestDatabases};
 use futures::future::BoxFuture;
 use mysql_async::prelude::*;
 use mysql_async::Value;
+use row_verify::{
+    verify_tables, AppliedPosition, ApplyRepair, CollectRepair, CompareMethod, OnlineOptions,
+    TableVerifyReport, VerifyOptions, VerifyReport,
+};
 
 async fn copy(dbs: &TestDatabases, tables: &[TableMapping]) {
     copy_tables(

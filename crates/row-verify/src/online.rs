@@ -14,9 +14,9 @@ use binlog_reader::position::FilePosition;
 
 use server_dialect::{DialectError, ServerVersion};
 
-use crate::base::error::dialect_err;
-use crate::base::error::{db_err, CopyError};
-use crate::base::snapshot::{binlog_position, START_SNAPSHOT};
+use bulk_copy::base::error::dialect_err;
+use bulk_copy::base::error::{db_err, CopyError};
+use bulk_copy::base::snapshot::{binlog_position, START_SNAPSHOT};
 
 /// Reads the rows of `keys` on one side, by exact key bytes.
 async fn rows_by_key(
