@@ -7,7 +7,7 @@ use bulk_copy::{
     SnapshotMode, TableMapping, TableState,
 };
 use dts_test_support::{
-    compare_queries, compare_tables, exec, forget_copy_task, opts, query_one, Server,
+    compare_queries, compare_tables, exec, forget_copy_task, opts, query_one, quote_ident, Server,
     TestDatabases, EDGE_ROWS, EDGE_TABLE,
 };
 
@@ -723,7 +723,7 @@ async fn secondary_indexes_are_deferred_and_come_back_exactly_as_they_were() {
                 ),
             )
             .await;
-            drops.push(format!("DROP INDEX `{}`", index.replace('`', "``")));
+            drops.push(format!("DROP INDEX {}", quote_ident(index)));
         }
         exec(
             &mut tgt,
