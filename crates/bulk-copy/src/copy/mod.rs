@@ -36,7 +36,7 @@
 //! **Resume.** Run again with the same task name after a crash: finished
 //! tables are not copied again, unfinished ranges resume after their last
 //! committed key, and a table loaded in one transaction that did not commit
-//! starts over (its rows were rolled back with it). See [`checkpoint`].
+//! starts over (its rows were rolled back with it). See `checkpoint.rs`.
 
 mod checkpoint;
 mod encode;
