@@ -79,8 +79,9 @@
 //! With [`VerifyOptions::online`], a difference is only a candidate: after
 //! the pass, the candidates' source rows are read inside a consistent
 //! snapshot whose binlog position `P` is known exactly (MariaDB's
-//! `binlog_snapshot_file/position`; elsewhere `SHOW MASTER STATUS` before
-//! and after starting the snapshot, when they agree), the verifier waits until
+//! `binlog_snapshot_file/position`; elsewhere the binlog status, with the
+//! statement the version takes, before and after starting the snapshot, when
+//! they agree), the verifier waits until
 //! the target has applied past `P` ([`AppliedPosition`]) and reads the
 //! target's rows at once. A row equal on both sides is cleared. A difference
 //! is confirmed only when [`OnlineOptions::confirmations`] attempts in a row
