@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bulk_copy::{
-    apply_changes, ApplyOptions, ApplyProgress, ApplySelection, ConflictPolicy, CopyError,
-    CopyTable, HandOff, OnlineDdlMode, StopSignal,
+    apply_changes, ApplyOptions, ApplyProgress, ApplySelection, ConflictPolicy, CopyError, HandOff,
+    OnlineDdlMode, StopSignal, TableMapping,
 };
 use dts_test_support::{
     binlog_position, compare_tables, exec, opts, query_one, Server, TestDatabases, EDGE_ROWS,
@@ -441,7 +441,7 @@ async fn gh_ost_swap(mode: OnlineDdlMode, whole: bool) {
         // Only `t` is selected: its helper tables follow it.
         ApplySelection {
             databases: vec![],
-            tables: vec![CopyTable::same(&db, "t")],
+            tables: vec![TableMapping::same(&db, "t")],
             ..Default::default()
         }
     };
@@ -597,7 +597,7 @@ async fn pt_osc_swap(mode: OnlineDdlMode, whole: bool) {
     } else {
         ApplySelection {
             databases: vec![],
-            tables: vec![CopyTable::same(&db, "t")],
+            tables: vec![TableMapping::same(&db, "t")],
             ..Default::default()
         }
     };
@@ -834,21 +834,21 @@ async fn filters_move_rows_in_and_out_and_column_subsets_and_renames_apply() {
 
     let sel = ApplySelection {
         databases: vec![],
-        tables: vec![CopyTable {
+        tables: vec![TableMapping {
             source_db: dbs.name.clone(),
             source_table: "t".into(),
             target_db: dbs.name.clone(),
             target_table: "t2".into(),
             columns: Some(vec![
-                bulk_copy::ColumnMap {
+                bulk_copy::ColumnMapping {
                     source: "id".into(),
                     target: "id".into(),
                 },
-                bulk_copy::ColumnMap {
+                bulk_copy::ColumnMapping {
                     source: "region".into(),
                     target: "area".into(),
                 },
-                bulk_copy::ColumnMap {
+                bulk_copy::ColumnMapping {
                     source: "v".into(),
                     target: "v".into(),
                 },

@@ -3,18 +3,18 @@
 //! keys, tables without a key, several readers, and the snapshot position.
 
 use bulk_copy::{
-    copy_tables, ColumnMap, ConflictPolicy, CopyError, CopyOptions, CopyTable, KeyStrategy,
-    LoadMethod, SnapshotMode, TableState,
+    copy_tables, ColumnMapping, ConflictPolicy, CopyError, CopyOptions, KeyStrategy, LoadMethod,
+    SnapshotMode, TableMapping, TableState,
 };
 use dts_test_support::{
-    compare_queries, compare_tables, exec, forget_copy_task, opts, query_one, Server,
+    compare_queries, compare_tables, exec, forget_copy_task, opts, query_one, quote_ident, Server,
     TestDatabases, EDGE_ROWS, EDGE_TABLE,
 };
 
-fn target_copy(dbs: &TestDatabases, tables: &[&str]) -> Vec<CopyTable> {
+fn target_copy(dbs: &TestDatabases, tables: &[&str]) -> Vec<TableMapping> {
     tables
         .iter()
-        .map(|t| CopyTable::same(&dbs.name, t))
+        .map(|t| TableMapping::same(&dbs.name, t))
         .collect()
 }
 
@@ -344,17 +344,17 @@ async fn filters_column_subsets_and_renames_of_database_table_and_columns() {
         ),
     )
     .await;
-    let mut t = CopyTable::renamed(&dbs.name, "people", &renamed_db, "persons");
+    let mut t = TableMapping::renamed(&dbs.name, "people", &renamed_db, "persons");
     t.columns = Some(vec![
-        ColumnMap {
+        ColumnMapping {
             source: "id".into(),
             target: "id".into(),
         },
-        ColumnMap {
+        ColumnMapping {
             source: "NAME".into(),
             target: "full_name".into(),
         },
-        ColumnMap {
+        ColumnMapping {
             source: "score".into(),
             target: "score".into(),
         },
@@ -408,10 +408,10 @@ async fn a_bad_filter_or_column_list_fails_before_anything_is_copied() {
         .await;
     }
     exec(&mut src, "INSERT INTO t (id, v) VALUES (1, 1), (2, 2)").await;
-    let cases: Vec<(CopyTable, &str)> = vec![
+    let cases: Vec<(TableMapping, &str)> = vec![
         (
             {
-                let mut t = CopyTable::same(&dbs.name, "t");
+                let mut t = TableMapping::same(&dbs.name, "t");
                 t.filter = Some("SLEEP(1) = 0".into());
                 t
             },
@@ -419,7 +419,7 @@ async fn a_bad_filter_or_column_list_fails_before_anything_is_copied() {
         ),
         (
             {
-                let mut t = CopyTable::same(&dbs.name, "t");
+                let mut t = TableMapping::same(&dbs.name, "t");
                 t.filter = Some("v > 0; DROP TABLE t".into());
                 t
             },
@@ -427,7 +427,7 @@ async fn a_bad_filter_or_column_list_fails_before_anything_is_copied() {
         ),
         (
             {
-                let mut t = CopyTable::same(&dbs.name, "t");
+                let mut t = TableMapping::same(&dbs.name, "t");
                 t.filter = Some("nope = 1".into());
                 t
             },
@@ -435,8 +435,8 @@ async fn a_bad_filter_or_column_list_fails_before_anything_is_copied() {
         ),
         (
             {
-                let mut t = CopyTable::same(&dbs.name, "t");
-                t.columns = Some(vec![ColumnMap {
+                let mut t = TableMapping::same(&dbs.name, "t");
+                t.columns = Some(vec![ColumnMapping {
                     source: "missing".into(),
                     target: "x".into(),
                 }]);
@@ -446,8 +446,8 @@ async fn a_bad_filter_or_column_list_fails_before_anything_is_copied() {
         ),
         (
             {
-                let mut t = CopyTable::same(&dbs.name, "t");
-                t.columns = Some(vec![ColumnMap {
+                let mut t = TableMapping::same(&dbs.name, "t");
+                t.columns = Some(vec![ColumnMapping {
                     source: "g".into(),
                     target: "g".into(),
                 }]);
@@ -464,7 +464,7 @@ async fn a_bad_filter_or_column_list_fails_before_anything_is_copied() {
         let err = copy_tables(
             &opts(Server::Source, None),
             &opts(Server::Target, None),
-            &[CopyTable::same(&dbs.name, "ok"), bad],
+            &[TableMapping::same(&dbs.name, "ok"), bad],
             &CopyOptions {
                 task: dbs.name.clone(),
                 ..CopyOptions::default()
@@ -501,7 +501,7 @@ async fn key_conflicts_stop_by_default_and_ignore_or_overwrite_count_what_they_d
             copy_tables(
                 &opts(Server::Source, None),
                 &opts(Server::Target, None),
-                &[CopyTable::same(&dbname, "t")],
+                &[TableMapping::same(&dbname, "t")],
                 &CopyOptions {
                     conflict: policy,
                     task,
@@ -723,7 +723,7 @@ async fn secondary_indexes_are_deferred_and_come_back_exactly_as_they_were() {
                 ),
             )
             .await;
-            drops.push(format!("DROP INDEX `{}`", index.replace('`', "``")));
+            drops.push(format!("DROP INDEX {}", quote_ident(index)));
         }
         exec(
             &mut tgt,

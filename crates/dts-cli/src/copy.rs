@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use dts_core::bulk_copy::{
-    copy_tables, ConflictPolicy, CopyOptions, CopyTable, SnapshotMode, TableState, ThrottleLimits,
+    copy_tables, ConflictPolicy, CopyOptions, SnapshotMode, TableMapping, TableState,
+    ThrottleLimits,
 };
 use mysql_async::prelude::*;
 
@@ -162,7 +163,7 @@ pub(crate) async fn selected_tables(
     target_database: Option<&str>,
     tables: &[String],
     what: &str,
-) -> anyhow::Result<Vec<CopyTable>> {
+) -> anyhow::Result<Vec<TableMapping>> {
     let mut out = Vec::new();
     let mut c = mysql_async::Conn::new(source.clone())
         .await
@@ -180,13 +181,13 @@ pub(crate) async fn selected_tables(
             bail!("the source has no tables in database {db:?} (or the account cannot see them)");
         }
         let to = target_database.unwrap_or(db);
-        out.extend(names.iter().map(|t| CopyTable::renamed(db, t, to, t)));
+        out.extend(names.iter().map(|t| TableMapping::renamed(db, t, to, t)));
     }
     for t in tables {
         let Some((db, name)) = t.split_once('.') else {
             bail!("--table {t:?}: expected DATABASE.TABLE");
         };
-        out.push(CopyTable::same(db, name));
+        out.push(TableMapping::same(db, name));
     }
     c.disconnect().await.ok();
     if out.is_empty() {

@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use dts_core::bulk_copy::verify::{
+use dts_core::bulk_copy::{CopyError, ThrottleLimits};
+use dts_core::row_verify::{
     verify_tables, ApplyRepair, OnlineOptions, RepairSink, RepairStatement, VerifyOptions,
     REPAIR_SESSION,
 };
-use dts_core::bulk_copy::{CopyError, ThrottleLimits};
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
@@ -100,7 +100,7 @@ pub(crate) fn run(args: &VerifyArgs, out: &mut impl Write) -> anyhow::Result<Exi
             // With a task: wait for its incremental checkpoint, exactly.
             applied: task.as_ref().map(|t| {
                 Arc::new(dts_core::task::CheckpointApplied::new(t, target.clone()))
-                    as Arc<dyn dts_core::bulk_copy::verify::AppliedPosition>
+                    as Arc<dyn dts_core::row_verify::AppliedPosition>
             }),
             ..OnlineOptions::default()
         }),

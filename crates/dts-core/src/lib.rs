@@ -57,4 +57,5 @@ pub mod task;
 /// (`dts copy`, `dts binlog dump`) before the task wiring exists for it.
 pub use binlog_reader;
 pub use bulk_copy;
+pub use row_verify;
 pub use schema_diff;

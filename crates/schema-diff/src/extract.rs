@@ -91,11 +91,18 @@ fn number(rec: &Rec, col: &str) -> Option<u64> {
 ///
 /// When the query fails or the version cannot be read.
 pub async fn server_version(conn: &mut Conn) -> Result<ServerVersion, SchemaError> {
-    let v: Option<String> = conn
-        .query_first("SELECT VERSION()")
+    server_dialect::server_version(conn)
         .await
-        .map_err(db_err("SELECT VERSION()"))?;
-    ServerVersion::parse(&v.unwrap_or_default())
+        .map_err(|e| match e {
+            server_dialect::DialectError::Query { error, .. } => SchemaError::Database {
+                what: "SELECT VERSION()".into(),
+                error,
+            },
+            server_dialect::DialectError::Version { text } => SchemaError::Version { text },
+            other => SchemaError::Version {
+                text: other.to_string(),
+            },
+        })
 }
 
 /// The server's databases, without the system ones, by name.

@@ -1,25 +1,9 @@
-//! Identifier quoting and the name-case policy.
+//! Identifier quoting and the name-case policy. Quoting itself lives in
+//! `server-dialect` (one copy for the workspace) and is re-exported here.
 
 use serde::{Deserialize, Serialize};
 
-/// Quotes an identifier with backticks, doubling any backtick inside it.
-pub fn quote(name: &str) -> String {
-    let mut s = String::with_capacity(name.len() + 2);
-    s.push('`');
-    for c in name.chars() {
-        if c == '`' {
-            s.push('`');
-        }
-        s.push(c);
-    }
-    s.push('`');
-    s
-}
-
-/// `db`.`name`, each part quoted.
-pub fn quote_qualified(db: &str, name: &str) -> String {
-    format!("{}.{}", quote(db), quote(name))
-}
+pub use server_dialect::ident::{quote, quote_qualified};
 
 /// The name a backtick-quoted identifier stands for (doubled backticks
 /// undoubled); a bare identifier is returned as it is. `None` when a quoted

@@ -130,10 +130,9 @@ pub async fn connect(server: Server, database: Option<&str>) -> Conn {
     }
 }
 
-/// Quotes an identifier with backticks, doubling any backtick inside it.
-pub fn quote_ident(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
+/// Quotes an identifier with backticks, doubling any backtick inside it
+/// (`server_dialect::quote`, under the name the tests know).
+pub use server_dialect::quote as quote_ident;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -295,27 +294,21 @@ pub async fn query_one<T: FromRow + Send + 'static>(conn: &mut Conn, sql: &str) 
     }
 }
 
-/// The server's current binlog file name and offset (`SHOW MASTER STATUS`,
-/// or `SHOW BINARY LOG STATUS` on MySQL 8.4 and later).
+/// The server's current binlog file name and offset
+/// (`server_dialect::binlog_position`: the statement its version takes).
 ///
 /// # Panics
 ///
 /// When the server has no binlog or the statement fails.
 pub async fn binlog_position(conn: &mut Conn) -> (String, u64) {
-    let row: Option<(String, u64)> = match conn
-        .query_first::<mysql_async::Row, _>("SHOW MASTER STATUS")
-        .await
-    {
-        Ok(r) => r.map(|r| (r.get(0).unwrap_or_default(), r.get(1).unwrap_or_default())),
-        Err(_) => conn
-            .query_first::<mysql_async::Row, _>("SHOW BINARY LOG STATUS")
-            .await
-            .unwrap_or_else(|e| panic!("cannot read the binlog position: {e}"))
-            .map(|r| (r.get(0).unwrap_or_default(), r.get(1).unwrap_or_default())),
-    };
-    row.unwrap_or_else(|| {
-        panic!("the server reports no binlog position: is log_bin on? (scripts/testenv starts the source with it)")
-    })
+    match server_dialect::binlog_position(conn, None).await {
+        Ok(at) => (at.file, at.position),
+        Err(server_dialect::DialectError::BinlogOff) => panic!(
+            "the server reports no binlog position: is log_bin on? (scripts/testenv starts the \
+             source with it)"
+        ),
+        Err(e) => panic!("cannot read the binlog position: {e}"),
+    }
 }
 
 /// The result of comparing two result sets as multisets of exact rows.

@@ -29,8 +29,8 @@ use mysql_async::Conn;
 
 use super::literal::literal;
 use super::table::TableInfo;
-use crate::copy::ConflictPolicy;
-use crate::error::{db_err, CopyError};
+use crate::base::error::{db_err, CopyError};
+use crate::base::mapping::ConflictPolicy;
 
 /// Statements are cut at about this many bytes.
 const STATEMENT_BYTES: usize = 1 << 20;
@@ -671,7 +671,7 @@ pub(crate) async fn eval_filter(
             let Some(Some(v)) = img.get(i) else { continue };
             sql.push_str(", ");
             typed_literal(info, &mut sql, v, i, at)?;
-            let _ = write!(sql, " AS {}", crate::meta::quote(&c.name));
+            let _ = write!(sql, " AS {}", server_dialect::quote(&c.name));
         }
     }
     sql.push_str(") AS `__dts_rows` ORDER BY `__dts_i`");

@@ -34,9 +34,10 @@ use super::table::{
     helper_kind, helper_of, helper_tool, shadow_name, shadow_tables, HelperKind, OnlineDdlMode,
     Routes,
 };
-use super::{failpoint, ApplyOptions, CHECKPOINT_TABLE, ONLINE_DDL_TABLE};
-use crate::error::{db_err, CopyError};
-use crate::meta::quote;
+use super::{failpoint, ApplyOptions};
+use crate::base::error::{db_err, CopyError};
+use crate::base::meta_schema::{CDC_CHECKPOINT, CDC_ONLINE_DDL};
+use server_dialect::quote;
 
 /// A change to the remembered ALTERs of online-DDL tools, committed with
 /// the statement's position.
@@ -58,12 +59,12 @@ pub(crate) enum OnlineStep {
 type OnlineOutcome = Option<(Outcome, Option<String>, Vec<OnlineStep>)>;
 
 fn mixed(at: &str, sql: &str) -> CopyError {
-    CopyError::Table {
-        table: String::new(),
+    CopyError::Binlog {
+        at: at.to_string(),
         reason: format!(
-            "at {at}: a statement that names both an online-DDL tool's helper tables and other \
-             selected tables: {}. The apply-original-DDL mode cannot split it; run the task in \
-             the replicate mode, or apply it to the target yourself and skip it",
+            "a statement that names both an online-DDL tool's helper tables and other selected \
+             tables: {}. The apply-original-DDL mode cannot split it; run the task in the \
+             replicate mode, or apply it to the target yourself and skip it",
             sql.chars().take(200).collect::<String>()
         ),
     }
@@ -136,13 +137,6 @@ fn looks_like_ddl(sql: &str) -> bool {
     )
 }
 
-fn schema_err(e: schema_diff::error::SchemaError) -> CopyError {
-    CopyError::Table {
-        table: String::new(),
-        reason: format!("schema: {e}"),
-    }
-}
-
 impl Context {
     pub(crate) async fn new(
         tgt: &mut Conn,
@@ -151,7 +145,7 @@ impl Context {
     ) -> Result<Context, CopyError> {
         let target_version = schema_diff::extract::server_version(tgt)
             .await
-            .map_err(schema_err)?;
+            .map_err(CopyError::Schema)?;
         let rows: Vec<(Vec<u8>, u64)> = tgt
             .exec(
                 format!(
@@ -190,7 +184,7 @@ impl Context {
     ) -> Result<(), CopyError> {
         let schema = schema_diff::extract::extract_schema(src, &self.dbs)
             .await
-            .map_err(schema_err)?;
+            .map_err(CopyError::Schema)?;
         let opts = TranslateOptions {
             target: self.target_version.clone(),
             names: self.shadow_names(),
@@ -216,7 +210,7 @@ impl Context {
                 .map_err(db_err("target", "using the shadow schema"))?;
             for t in &d.tables {
                 let mut warnings = Vec::new();
-                let tt = tr.table(db, t, &mut warnings).map_err(schema_err)?;
+                let tt = tr.table(db, t, &mut warnings).map_err(CopyError::Schema)?;
                 tgt.query_drop(&tt.create).await.map_err(db_err(
                     "target",
                     format!(
@@ -281,13 +275,9 @@ impl Context {
         o: &ApplyOptions,
         selection: &super::table::ApplySelection,
     ) -> Result<Outcome, CopyError> {
-        let sql = String::from_utf8(q.query.clone()).map_err(|_| CopyError::Table {
-            table: String::new(),
-            reason: format!(
-                "at {}:{}: a statement that is not UTF-8; the apply cannot rewrite it",
-                ev.file.as_deref().unwrap_or("?"),
-                ev.pos
-            ),
+        let sql = String::from_utf8(q.query.clone()).map_err(|_| CopyError::Binlog {
+            at: format!("{}:{}", ev.file.as_deref().unwrap_or("?"), ev.pos),
+            reason: "a statement that is not UTF-8; the apply cannot rewrite it".into(),
         })?;
         let default_db = q.schema.as_str();
         let start = FilePosition::new(ev.file.as_deref().unwrap_or(""), ev.pos);
@@ -342,7 +332,7 @@ impl Context {
                 names: self.shadow_names(),
                 definer: DefinerPolicy::Invoker,
             };
-            let s = rewrite_statement(&sql, default_db, &opts).map_err(schema_err)?;
+            let s = rewrite_statement(&sql, default_db, &opts).map_err(CopyError::Schema)?;
             let use_db = if self.dbs.iter().any(|d| d == default_db) {
                 shadow_name(&self.task, default_db)
             } else {
@@ -531,7 +521,7 @@ impl Context {
                     names: routes.names().clone(),
                     definer: DefinerPolicy::Invoker,
                 };
-                let s = rewrite_statement(&sql, default_db, &opts).map_err(schema_err)?;
+                let s = rewrite_statement(&sql, default_db, &opts).map_err(CopyError::Schema)?;
                 let use_db = if routes.whole_database(default_db) {
                     routes.names().database(default_db)
                 } else {
@@ -776,7 +766,7 @@ impl Context {
             .exec(
                 format!(
                     "SELECT binlog_file, binlog_pos, default_db, statement, applied \
-                     FROM {}.`{ONLINE_DDL_TABLE}` WHERE task = ? AND source_db = ? AND ghost = ?",
+                     FROM {}.`{CDC_ONLINE_DDL}` WHERE task = ? AND source_db = ? AND ghost = ?",
                     quote(&self.meta)
                 ),
                 (&self.task, db, ghost),
@@ -797,7 +787,7 @@ impl Context {
         for (file, pos, default_db, statement, done) in rows {
             let statement = String::from_utf8_lossy(&statement).into_owned();
             let s = rewrite_statement(&statement, &String::from_utf8_lossy(&default_db), &opts)
-                .map_err(schema_err)?;
+                .map_err(CopyError::Schema)?;
             if done != 0 {
                 continue;
             }
@@ -817,7 +807,7 @@ impl Context {
             .await?;
             tgt.exec_drop(
                 format!(
-                    "UPDATE {}.`{ONLINE_DDL_TABLE}` SET applied = 1 WHERE task = ? AND \
+                    "UPDATE {}.`{CDC_ONLINE_DDL}` SET applied = 1 WHERE task = ? AND \
                      source_db = ? AND ghost = ? AND binlog_file = ? AND binlog_pos = ?",
                     quote(&self.meta)
                 ),
@@ -880,7 +870,7 @@ impl Context {
                 } => tgt
                     .exec_drop(
                         format!(
-                            "INSERT INTO {}.`{ONLINE_DDL_TABLE}` (task, source_db, ghost, \
+                            "INSERT INTO {}.`{CDC_ONLINE_DDL}` (task, source_db, ghost, \
                              binlog_file, binlog_pos, default_db, statement, applied) \
                              VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON DUPLICATE KEY UPDATE \
                              statement = VALUES(statement), applied = 0",
@@ -901,7 +891,7 @@ impl Context {
                 OnlineStep::Forget { db, ghost } => tgt
                     .exec_drop(
                         format!(
-                            "DELETE FROM {}.`{ONLINE_DDL_TABLE}` WHERE task = ? AND \
+                            "DELETE FROM {}.`{CDC_ONLINE_DDL}` WHERE task = ? AND \
                              source_db = ? AND ghost = ?",
                             quote(&self.meta)
                         ),
@@ -913,7 +903,7 @@ impl Context {
         }
         tgt.exec_drop(
             format!(
-                "UPDATE {}.`{CHECKPOINT_TABLE}` SET binlog_file = ?, binlog_pos = ?, \
+                "UPDATE {}.`{CDC_CHECKPOINT}` SET binlog_file = ?, binlog_pos = ?, \
                  transactions = transactions + 1 WHERE task = ?",
                 quote(&self.meta)
             ),

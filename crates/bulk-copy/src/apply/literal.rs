@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 
 use binlog_reader::Value;
 
-use crate::meta::ColumnMeta;
+use crate::base::meta::ColumnMeta;
 
 /// Why a value cannot be written.
 #[derive(Debug, Clone, PartialEq, Eq)]

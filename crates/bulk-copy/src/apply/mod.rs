@@ -74,16 +74,18 @@ use binlog_reader::event::{
 use binlog_reader::position::FilePosition;
 use binlog_reader::{BinlogStreamReader, Event, EventBody, StreamConfig, StreamStart};
 use mysql_async::prelude::*;
-use mysql_async::{Conn, Opts, OptsBuilder};
+use mysql_async::{Conn, Opts};
 use tokio::sync::mpsc;
 
 pub use table::{ApplySelection, OnlineDdlMode, Operations};
 
-use crate::copy::ConflictPolicy;
-use crate::error::{db_err, CopyError};
-use crate::meta::quote;
-use crate::throttle::Throttle;
+use crate::base::error::{db_err, CopyError};
+use crate::base::mapping::ConflictPolicy;
+use crate::base::meta_schema::{self, CDC_CHECKPOINT};
+use crate::base::session::connect_applier;
+use crate::base::throttle::Throttle;
 use batch::{apply_ordered, render, render_key, Change, Counts, Pending};
+use server_dialect::quote;
 use table::{check_table_map, load_table, Routes, TableCache, TableInfo};
 
 /// Where incremental migration starts when the task has no checkpoint yet:
@@ -306,71 +308,6 @@ fn failpoint(name: &str) {
     }
 }
 
-const CHECKPOINT_TABLE: &str = "cdc_checkpoint";
-/// The ALTERs online-DDL tools ran on their ghost tables, kept until the
-/// swap (see [`OnlineDdlMode::ApplyOriginalDdl`]).
-const ONLINE_DDL_TABLE: &str = "cdc_online_ddl";
-
-async fn ensure_meta(c: &mut Conn, schema: &str) -> Result<(), CopyError> {
-    let s = quote(schema);
-    for st in [
-        format!("CREATE DATABASE IF NOT EXISTS {s}"),
-        format!(
-            "CREATE TABLE IF NOT EXISTS {s}.`{CHECKPOINT_TABLE}` (
-               `task` VARBINARY(255) NOT NULL PRIMARY KEY,
-               `binlog_file` VARBINARY(512) NOT NULL,
-               `binlog_pos` BIGINT UNSIGNED NOT NULL,
-               `overlap_file` VARBINARY(512) NULL,
-               `overlap_pos` BIGINT UNSIGNED NULL,
-               `source_server_id` BIGINT UNSIGNED NOT NULL,
-               `event_time` BIGINT UNSIGNED NOT NULL DEFAULT 0,
-               `transactions` BIGINT UNSIGNED NOT NULL DEFAULT 0,
-               `rows_applied` BIGINT UNSIGNED NOT NULL DEFAULT 0,
-               `updated_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
-                  ON UPDATE CURRENT_TIMESTAMP(6)
-             ) ENGINE=InnoDB"
-        ),
-        format!(
-            "CREATE TABLE IF NOT EXISTS {s}.`cdc_prepared` (
-               `task` VARBINARY(255) NOT NULL PRIMARY KEY,
-               `prepared_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
-             ) ENGINE=InnoDB"
-        ),
-        format!(
-            "CREATE TABLE IF NOT EXISTS {s}.`cdc_ddl` (
-               `task` VARBINARY(255) NOT NULL,
-               `binlog_file` VARBINARY(512) NOT NULL,
-               `binlog_pos` BIGINT UNSIGNED NOT NULL,
-               `state` VARCHAR(16) NOT NULL,
-               `source_statement` MEDIUMBLOB NOT NULL,
-               `target_statement` MEDIUMBLOB NULL,
-               `updated_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
-                  ON UPDATE CURRENT_TIMESTAMP(6),
-               PRIMARY KEY (`task`, `binlog_file`, `binlog_pos`)
-             ) ENGINE=InnoDB"
-        ),
-        format!(
-            "CREATE TABLE IF NOT EXISTS {s}.`{ONLINE_DDL_TABLE}` (
-               `task` VARBINARY(255) NOT NULL,
-               `source_db` VARBINARY(255) NOT NULL,
-               `ghost` VARBINARY(255) NOT NULL,
-               `binlog_file` VARBINARY(512) NOT NULL,
-               `binlog_pos` BIGINT UNSIGNED NOT NULL,
-               `default_db` VARBINARY(255) NOT NULL,
-               `statement` MEDIUMBLOB NOT NULL,
-               `applied` TINYINT NOT NULL DEFAULT 0,
-               PRIMARY KEY (`task`, `source_db`, `ghost`, `binlog_file`, `binlog_pos`)
-             ) ENGINE=InnoDB"
-        ),
-    ] {
-        c.query_drop(st).await.map_err(db_err(
-            "target",
-            format!("creating the metadata schema {s}"),
-        ))?;
-    }
-    Ok(())
-}
-
 async fn start_heartbeat(
     source: &Opts,
     h: &Heartbeat,
@@ -380,11 +317,7 @@ async fn start_heartbeat(
         .await
         .map_err(db_err("source", "connecting for the heartbeat"))?;
     let t = format!("{}.{}", quote(&h.database), quote(&h.table));
-    c.query_drop(format!(
-        "CREATE DATABASE IF NOT EXISTS {}; CREATE TABLE IF NOT EXISTS {t} (\
-           task VARBINARY(255) NOT NULL PRIMARY KEY, ts_us BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB",
-        quote(&h.database)
-    ))
+    c.query_drop(meta_schema::heartbeat_statement(&h.database, &h.table))
     .await
     .map_err(db_err(
         "source",
@@ -435,8 +368,8 @@ pub async fn prepare_incremental(
     selection: &ApplySelection,
     o: &ApplyOptions,
 ) -> Result<(), CopyError> {
-    let mut tgt = target_conn(target, o).await?;
-    ensure_meta(&mut tgt, &o.meta_schema).await?;
+    let mut tgt = connect_applier(target, o.lock_wait_timeout).await?;
+    meta_schema::ensure_apply_tables(&mut tgt, &o.meta_schema).await?;
     let mut src = Conn::new(source.clone())
         .await
         .map_err(db_err("source", "connecting"))?;
@@ -468,7 +401,7 @@ async fn read_checkpoint(c: &mut Conn, o: &ApplyOptions) -> Result<Option<Saved>
         .exec_first(
             format!(
                 "SELECT binlog_file, binlog_pos, overlap_file, overlap_pos, source_server_id, \
-                 transactions, rows_applied FROM {}.`{CHECKPOINT_TABLE}` WHERE task = ?",
+                 transactions, rows_applied FROM {}.`{CDC_CHECKPOINT}` WHERE task = ?",
                 quote(&o.meta_schema)
             ),
             (&o.task,),
@@ -528,33 +461,6 @@ pub async fn apply_changes(
     }
 }
 
-async fn target_conn(target: &Opts, o: &ApplyOptions) -> Result<Conn, CopyError> {
-    let opts = OptsBuilder::from_opts(target.clone()).client_found_rows(true);
-    let mut c = Conn::new(opts)
-        .await
-        .map_err(db_err("target", "connecting"))?;
-    c.query_drop(
-        "SET NAMES utf8mb4, character_set_results = NULL, time_zone = '+00:00', \
-         sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION', foreign_key_checks = 1, \
-         unique_checks = 1, max_error_count = 65535, net_read_timeout = 3600",
-    )
-    .await
-    .map_err(db_err("target", "setting the apply session"))?;
-    c.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-        .await
-        .map_err(db_err("target", "setting the apply session"))?;
-    if let Some(t) = o.lock_wait_timeout {
-        let secs = t.as_secs_f64().ceil().max(1.0) as u64;
-        c.query_drop(format!("SET SESSION innodb_lock_wait_timeout = {secs}"))
-            .await
-            .map_err(db_err(
-                "target",
-                "setting the apply session's lock wait timeout",
-            ))?;
-    }
-    Ok(c)
-}
-
 /// The source's binlog files, to refuse a start inside a purged one.
 async fn check_not_purged(src: &mut Conn, start: &FilePosition) -> Result<(), CopyError> {
     let logs: Vec<mysql_async::Row> = src
@@ -566,18 +472,12 @@ async fn check_not_purged(src: &mut Conn, start: &FilePosition) -> Result<(), Co
         .filter_map(|r| r.get::<String, _>(0))
         .collect();
     if !names.contains(&start.file) {
-        return Err(CopyError::Table {
-            table: String::new(),
-            reason: format!(
-                "the binlog file {} where incremental migration must resume is not on the source \
-                 any more (it has {}). Changes after {start} are lost to this task: raise the \
-                 source's binlog retention and start the task again from a full copy",
-                start.file,
-                match (names.first(), names.last()) {
-                    (Some(a), Some(b)) => format!("{a} to {b}"),
-                    _ => "no binary logs".into(),
-                }
-            ),
+        return Err(CopyError::BinlogPurged {
+            position: start.clone(),
+            available: match (names.first(), names.last()) {
+                (Some(a), Some(b)) => format!("{a} to {b}"),
+                _ => "no binary logs".into(),
+            },
         });
     }
     Ok(())
@@ -590,8 +490,8 @@ async fn run_once(
     handoff: Option<&HandOff>,
     o: &ApplyOptions,
 ) -> Result<(), CopyError> {
-    let mut tgt = target_conn(target, o).await?;
-    ensure_meta(&mut tgt, &o.meta_schema).await?;
+    let mut tgt = connect_applier(target, o.lock_wait_timeout).await?;
+    meta_schema::ensure_apply_tables(&mut tgt, &o.meta_schema).await?;
     let mut src = Conn::new(source.clone())
         .await
         .map_err(db_err("source", "connecting"))?;
@@ -605,27 +505,17 @@ async fn run_once(
     let saved = match read_checkpoint(&mut tgt, o).await? {
         Some(s) => {
             if s.server_id != server_id {
-                return Err(CopyError::Table {
-                    table: String::new(),
-                    reason: format!(
-                        "the checkpoint of task {:?} was written for a source with server_id {}, \
-                         but this source has server_id {server_id}: it is another server. Use \
-                         another task name, or point the task at its own source",
-                        o.task, s.server_id
-                    ),
+                return Err(CopyError::OtherSource {
+                    task: o.task.clone(),
+                    checkpoint_server_id: s.server_id,
+                    server_id,
                 });
             }
             s
         }
         None => {
-            let h = handoff.ok_or_else(|| CopyError::Table {
-                table: String::new(),
-                reason: format!(
-                    "task {:?} has no incremental checkpoint on the target and no start \
-                     position was given: run the full copy first (it reports where incremental \
-                     migration starts)",
-                    o.task
-                ),
+            let h = handoff.ok_or_else(|| CopyError::NoStartPosition {
+                task: o.task.clone(),
             })?;
             check_not_purged(&mut src, &h.start).await?;
             if !prepared(&mut tgt, o).await? {
@@ -633,7 +523,7 @@ async fn run_once(
             }
             tgt.exec_drop(
                 format!(
-                    "INSERT INTO {}.`{CHECKPOINT_TABLE}` (task, binlog_file, binlog_pos, \
+                    "INSERT INTO {}.`{CDC_CHECKPOINT}` (task, binlog_file, binlog_pos, \
                      overlap_file, overlap_pos, source_server_id) VALUES (?, ?, ?, ?, ?, ?)",
                     quote(&o.meta_schema)
                 ),
@@ -855,7 +745,7 @@ impl Applier<'_> {
         self.tgt
             .exec_drop(
                 format!(
-                    "UPDATE {}.`{CHECKPOINT_TABLE}` SET binlog_file = ?, binlog_pos = ?, \
+                    "UPDATE {}.`{CDC_CHECKPOINT}` SET binlog_file = ?, binlog_pos = ?, \
                      event_time = ?, transactions = ?, rows_applied = ? WHERE task = ?",
                     quote(&self.o.meta_schema)
                 ),
@@ -1000,19 +890,20 @@ impl Applier<'_> {
                         if !self.txn_dirty {
                             self.commit().await?;
                         }
-                        return Err(CopyError::Table {
-                            table: if db.is_empty() {
-                                "?".into()
-                            } else {
-                                quote(&db)
-                            },
-                            reason: format!(
-                                "at {at} the source logged a statement instead of row changes \
-                                 (binlog_format STATEMENT or MIXED in that session): {}. Its \
-                                 effect cannot be applied exactly. Set binlog_format=ROW for \
-                                 every session on the source, then start again from a full copy",
-                                sql.chars().take(200).collect::<String>()
-                            ),
+                        let why = format!(
+                            "the source logged a statement instead of row changes \
+                             (binlog_format STATEMENT or MIXED in that session): {}. Its effect \
+                             cannot be applied exactly. Set binlog_format=ROW for every session \
+                             on the source, then start again from a full copy",
+                            sql.chars().take(200).collect::<String>()
+                        );
+                        return Err(if db.is_empty() {
+                            CopyError::Binlog { at, reason: why }
+                        } else {
+                            CopyError::Table {
+                                table: quote(&db),
+                                reason: format!("at {at} {why}"),
+                            }
                         });
                     }
                     self.o.progress.update(|s| s.statements_ignored += 1);
@@ -1025,12 +916,11 @@ impl Applier<'_> {
                     let pos = Self::position(&ev);
                     self.commit().await?;
                     if self.open || !self.pending.is_empty() {
-                        return Err(CopyError::Table {
-                            table: String::new(),
-                            reason: format!(
-                                "at {at}: a statement inside an unfinished transaction; the \
-                                 binlog is not what the apply expects here"
-                            ),
+                        return Err(CopyError::Binlog {
+                            at,
+                            reason: "a statement inside an unfinished transaction; the binlog \
+                                     is not what the apply expects here"
+                                .into(),
                         });
                     }
                     let outcome = self
@@ -1077,30 +967,29 @@ impl Applier<'_> {
                 });
             }
             EventBody::XaPrepare(_) => {
-                return Err(CopyError::Table {
-                    table: String::new(),
-                    reason: format!(
-                        "at {at}: an XA PREPARE; XA transactions are not supported by the apply. \
-                         Avoid XA on the source during the migration"
-                    ),
+                return Err(CopyError::Binlog {
+                    at,
+                    reason: "an XA PREPARE; XA transactions are not supported by the apply. \
+                             Avoid XA on the source during the migration"
+                        .into(),
                 })
             }
             EventBody::Incident(i) => {
-                return Err(CopyError::Table {
-                    table: String::new(),
+                return Err(CopyError::Binlog {
+                    at,
                     reason: format!(
-                        "at {at}: the source logged an INCIDENT ({}: {}): changes may be missing \
-                         from its binlog. Start the task again from a full copy",
+                        "the source logged an INCIDENT ({}: {}): changes may be missing from its \
+                         binlog. Start the task again from a full copy",
                         i.incident, i.message
                     ),
                 })
             }
             EventBody::Other { .. } => {
-                return Err(CopyError::Table {
-                    table: String::new(),
+                return Err(CopyError::Binlog {
+                    at,
                     reason: format!(
-                        "at {at}: a {:?} event, which the apply cannot interpret; stopping \
-                         rather than skipping a change",
+                        "a {:?} event, which the apply cannot interpret; stopping rather than \
+                         skipping a change",
                         ev.header.event_type
                     ),
                 })

@@ -22,9 +22,10 @@ use mysql_async::prelude::*;
 use mysql_async::Conn;
 use schema_diff::names::{NameMap, Renames};
 
-use crate::copy::{ColumnMap, CopyTable};
-use crate::error::{db_err, CopyError};
-use crate::meta::{load_table_meta, quote, ColumnMeta, KeyStrategy, TableMeta};
+use crate::base::error::{db_err, CopyError};
+use crate::base::mapping::{ColumnMapping, TableMapping};
+use crate::base::meta::{load_table_meta, ColumnMeta, KeyStrategy, TableMeta};
+use server_dialect::quote;
 
 /// What to apply: whole databases and single tables.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,7 +36,7 @@ pub struct ApplySelection {
     /// Single tables, with their renames, column maps and filters. An entry
     /// for a table inside a whole database refines it (renames, columns,
     /// filter).
-    pub tables: Vec<CopyTable>,
+    pub tables: Vec<TableMapping>,
     /// Which kinds of change are applied, per database or table (the most
     /// specific entry wins); objects without an entry take every kind.
     pub operations: Vec<Operations>,
@@ -201,7 +202,7 @@ pub(crate) fn helper_tool(name: &str) -> &'static str {
 pub(crate) struct Route {
     pub(crate) target_db: String,
     pub(crate) target_table: String,
-    pub(crate) columns: Option<Vec<ColumnMap>>,
+    pub(crate) columns: Option<Vec<ColumnMapping>>,
     pub(crate) filter: Option<String>,
 }
 

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
-use bulk_copy::{ColumnMap, ConflictPolicy, CopyTable, SnapshotMode};
+use bulk_copy::{ColumnMapping, ConflictPolicy, SnapshotMode, TableMapping};
 use schema_diff::binlog_ddl::DdlKind;
 use schema_diff::names::{NameMap, Renames};
 use schema_diff::translate::DefinerPolicy;
@@ -471,13 +471,13 @@ impl TaskConfig {
         db: &str,
         table: &str,
         columns: &[String],
-    ) -> Result<Option<CopyTable>, ConfigError> {
+    ) -> Result<Option<TableMapping>, ConfigError> {
         let Some(sel) = self.selected(db, table) else {
             return Ok(None);
         };
         let key = format!("objects[database = {db:?}].tables[name = {table:?}]");
         let names = self.name_map();
-        let mut t = CopyTable::renamed(db, table, &names.database(db), &names.table(db, table));
+        let mut t = TableMapping::renamed(db, table, &names.database(db), &names.table(db, table));
         let has = |c: &str| columns.iter().any(|x| x.eq_ignore_ascii_case(c));
         for c in sel
             .columns
@@ -507,7 +507,7 @@ impl TaskConfig {
             t.columns = Some(
                 chosen
                     .iter()
-                    .map(|c| ColumnMap {
+                    .map(|c| ColumnMapping {
                         source: (*c).clone(),
                         target: renamed(c),
                     })

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use binlog_reader::position::FilePosition;
-use bulk_copy::{apply_changes, ApplySelection, CopyTable, HandOff};
+use bulk_copy::{apply_changes, ApplySelection, HandOff, TableMapping};
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts};
 use schema_diff::plan::Phase as PlanPhase;
@@ -149,7 +149,7 @@ async fn drain(
     store: &mut Store,
     src: &mut Conn,
     fin: FilePosition,
-) -> Result<(ApplySelection, Vec<CopyTable>), TaskError> {
+) -> Result<(ApplySelection, Vec<TableMapping>), TaskError> {
     let report = &h.report;
     report(&format!(
         "3/7 draining to the source's final position {fin}"
@@ -184,10 +184,10 @@ async fn verify(
     report: &Reporter,
     source: &Opts,
     target: &Opts,
-    tables: &[CopyTable],
+    tables: &[TableMapping],
 ) -> Result<(), TaskError> {
     report("4/7 verifying every table on exact bytes");
-    let v = bulk_copy::verify_tables(source, target, tables, &verify_options()).await?;
+    let v = row_verify::verify_tables(source, target, tables, &verify_options()).await?;
     let differing: Vec<String> = v
         .tables
         .iter()
@@ -234,7 +234,7 @@ async fn align_auto_increment(
     report: &Reporter,
     src: &mut Conn,
     tgt: &mut Conn,
-    tables: &[CopyTable],
+    tables: &[TableMapping],
 ) -> Result<(), TaskError> {
     report("6/7 aligning AUTO_INCREMENT counters");
     for t in tables {

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use binlog_reader::position::FilePosition;
-use bulk_copy::{ApplyOptions, ApplySelection, CopyOptions, CopyTable, Heartbeat, ThrottleLimits};
+use bulk_copy::{
+    ApplyOptions, ApplySelection, CopyOptions, Heartbeat, TableMapping, ThrottleLimits,
+};
 use mysql_async::{Conn, Opts};
 use schema_diff::binlog_ddl::DdlKind;
 use schema_diff::translate::TranslateOptions;
@@ -23,7 +25,7 @@ use super::plan::selected_schema;
 pub(super) fn selection(
     cfg: &TaskConfig,
     schema: &schema_diff::model::Schema,
-) -> Result<(ApplySelection, Vec<CopyTable>), TaskError> {
+) -> Result<(ApplySelection, Vec<TableMapping>), TaskError> {
     let mut sel = ApplySelection::default();
     let mut tables = Vec::new();
     for o in &cfg.objects {
@@ -150,8 +152,8 @@ pub(super) fn copy_options(cfg: &TaskConfig, h: &RunHandles) -> CopyOptions {
 
 /// The verification at cut-over: the defaults (the source is fenced and
 /// drained, so every table is compared offline, on exact bytes).
-pub(super) fn verify_options() -> bulk_copy::VerifyOptions {
-    bulk_copy::VerifyOptions::default()
+pub(super) fn verify_options() -> row_verify::VerifyOptions {
+    row_verify::VerifyOptions::default()
 }
 
 /// schema-diff's translation for a target of version `target`: the task's
@@ -170,7 +172,7 @@ pub(super) fn translate_options(cfg: &TaskConfig, target: ServerVersion) -> Tran
 /// # Errors
 ///
 /// When the source cannot be read or the selection does not fit it.
-pub async fn task_tables(cfg: &TaskConfig, source: &Opts) -> Result<Vec<CopyTable>, TaskError> {
+pub async fn task_tables(cfg: &TaskConfig, source: &Opts) -> Result<Vec<TableMapping>, TaskError> {
     let mut src = Conn::new(source.clone())
         .await
         .map_err(db("source", "connecting"))?;

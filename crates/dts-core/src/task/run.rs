@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bulk_copy::{
-    apply_changes, copy_tables, prepare_incremental, ApplySelection, CopyTable, HandOff, StopSignal,
+    apply_changes, copy_tables, prepare_incremental, ApplySelection, HandOff, StopSignal,
+    TableMapping,
 };
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts};
@@ -312,7 +313,7 @@ async fn full_copy(
     source: &Opts,
     target: &Opts,
     store: &mut Store,
-    tables: &[CopyTable],
+    tables: &[TableMapping],
 ) -> Result<(), TaskError> {
     let report = &h.report;
     report(&format!("full: copying {} tables", tables.len()));

@@ -2,30 +2,32 @@
 //! source's binlog position.
 
 use binlog_reader::position::FilePosition;
-use mysql_async::prelude::*;
 use mysql_async::Conn;
+use server_dialect::DialectError;
 
-use super::error::{db, TaskError};
+use super::error::TaskError;
 
-/// `name` as a quoted identifier (backticks doubled).
+/// `name` as a quoted identifier (backticks doubled): server-dialect's one
+/// quoting function.
 pub(super) fn quote(s: &str) -> String {
-    format!("`{}`", s.replace('`', "``"))
+    server_dialect::quote(s)
 }
 
-/// The source's current binlog position (`SHOW MASTER STATUS`).
+/// The source's current binlog position, through the statement its flavour
+/// and version use (`SHOW BINARY LOG STATUS` on MySQL 8.2 and later).
 pub(super) async fn master_position(src: &mut Conn) -> Result<FilePosition, TaskError> {
-    let r: Option<mysql_async::Row> = src
-        .query_first("SHOW MASTER STATUS")
-        .await
-        .map_err(db("source", "reading the binlog position"))?;
-    let r = r.ok_or_else(|| {
-        TaskError::Other(
+    match server_dialect::binlog_position(src, None).await {
+        Ok(at) => Ok(FilePosition::new(at.file, at.position)),
+        Err(DialectError::BinlogOff) => Err(TaskError::Other(
             "the source has no binlog (log_bin is off), so incremental migration cannot follow; \
              turn log_bin on or remove \"incremental\" from [migration] types"
                 .into(),
-        )
-    })?;
-    let file: String = r.get(0).unwrap_or_default();
-    let pos: u64 = r.get(1).unwrap_or_default();
-    Ok(FilePosition::new(file, pos))
+        )),
+        Err(DialectError::Query { what, error }) => Err(TaskError::Database {
+            server: "source",
+            what,
+            error,
+        }),
+        Err(e) => Err(TaskError::Other(format!("the source: {e}"))),
+    }
 }

@@ -29,7 +29,7 @@ impl CheckpointApplied {
     }
 }
 
-impl bulk_copy::verify::AppliedPosition for CheckpointApplied {
+impl row_verify::AppliedPosition for CheckpointApplied {
     fn applied_past<'a>(
         &'a self,
         pos: &'a FilePosition,

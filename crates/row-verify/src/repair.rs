@@ -24,8 +24,8 @@ use futures::future::BoxFuture;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts, Value};
 
-use crate::error::{db_err, CopyError};
-use crate::meta::ColumnMeta;
+use bulk_copy::base::error::{db_err, CopyError};
+use bulk_copy::base::meta::ColumnMeta;
 
 /// The session the repair statements are written for: exact bytes in, UTC
 /// for TIMESTAMP, zero dates and `0` in AUTO_INCREMENT columns accepted,

@@ -1,8 +1,54 @@
-//! Data verification: is every selected row on the target, byte for byte,
-//! and nothing else? The reference product's "data verification", exact.
+//! Exact data verification: is every selected row on the target, byte for
+//! byte, and nothing else?
+//!
+//! What it does: compares tables between a source and a target server, as a
+//! [`bulk_copy::TableMapping`] maps them (renames, column subsets, filters),
+//! in key ranges hashed by both servers at once; only ranges whose hashes
+//! differ are read and compared value by value, and each difference is
+//! reported with its key and columns ([`VerifyReport`]). Online, while
+//! incremental migration runs, differences are re-checked at exact binlog
+//! positions before they are reported; on request it writes the statements
+//! that make the target equal ([`RepairSink`]).
+//!
+//! What it deliberately does not do: copy or apply anything (that is
+//! `bulk-copy`, whose base it builds on: sessions, table metadata, keyset
+//! ranges, the filter check, throttle, progress and the error type), decide
+//! what to compare (that is `dts-core`), or judge a difference by a hash
+//! alone: a hash only says where to look.
+//!
+//! ```
+//! # use dts_test_support::{opts, Server, TestDatabases};
+//! use bulk_copy::TableMapping;
+//! use row_verify::{verify_tables, VerifyOptions};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), bulk_copy::CopyError> {
+//! # let dbs = TestDatabases::new("row_verify_doc").await;
+//! # let db = dbs.name.as_str();
+//! # let (source, target) = (opts(Server::Source, None), opts(Server::Target, None));
+//! # for (server, v) in [(Server::Source, "one"), (Server::Target, "One")] {
+//! #     dbs.exec(server, &format!("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(9));
+//! #         INSERT INTO t VALUES (1, '{v}'), (2, 'two')")).await;
+//! # }
+//! // `source` and `target` are `mysql_async::Opts`; `db`.`t` is on both.
+//! let report = verify_tables(
+//!     &source,
+//!     &target,
+//!     &[TableMapping::same(db, "t")],
+//!     &VerifyOptions::default(),
+//! )
+//! .await?;
+//! let t = &report.tables[0];
+//! // 'one' and 'One' are equal in a _ci collation, not in bytes.
+//! assert_eq!((t.source_rows, t.different, t.missing, t.extra), (2, 1, 0, 0));
+//! assert_eq!(t.differences[0].columns, ["v"]);
+//! # dbs.cleanup().await;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! **Chunks.** A table with a usable key (the primary key, or a unique key on
-//! NOT NULL columns, as the copy uses; see [`crate::meta`]) is compared in
+//! NOT NULL columns, as the copy uses; see [`bulk_copy::base::meta`]) is compared in
 //! key ranges, never with OFFSET. A single integer key is split
 //! arithmetically between the smallest and largest key of either side, so
 //! no pass over the keys is needed; other keys get their boundaries from a
@@ -33,8 +79,9 @@
 //! With [`VerifyOptions::online`], a difference is only a candidate: after
 //! the pass, the candidates' source rows are read inside a consistent
 //! snapshot whose binlog position `P` is known exactly (MariaDB's
-//! `binlog_snapshot_file/position`; elsewhere `SHOW MASTER STATUS` before
-//! and after starting the snapshot, when they agree), the verifier waits until
+//! `binlog_snapshot_file/position`; elsewhere the binlog status, with the
+//! statement the version takes, before and after starting the snapshot, when
+//! they agree), the verifier waits until
 //! the target has applied past `P` ([`AppliedPosition`]) and reads the
 //! target's rows at once. A row equal on both sides is cleared. A difference
 //! is confirmed only when [`OnlineOptions::confirmations`] attempts in a row
@@ -48,9 +95,9 @@
 //! meanwhile is in flight. After [`OnlineOptions::rechecks`] attempts, rows
 //! still changing are reported as unsettled, never as differences.
 //!
-//! **Renames, column subsets, filters.** [`CopyTable`] says which columns are
+//! **Renames, column subsets, filters.** [`TableMapping`] says which columns are
 //! compared under which names and which rows: the filter is checked by
-//! [`crate::filter::validate_filter`] and applied on both sides (with the
+//! [`bulk_copy::base::filter::validate_filter`] and applied on both sides (with the
 //! target's column names).
 //!
 //! **Repair.** With [`VerifyOptions::repair`], the statements that make the
@@ -61,6 +108,8 @@
 //! limit counts the rows hashed or read on the busier side;
 //! [`VerifyOptions::sample_percent`] compares a random share of each table's
 //! key ranges (a table without a key is always compared whole).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -74,12 +123,16 @@ use tokio::sync::mpsc;
 
 use binlog_reader::position::FilePosition;
 
-use crate::copy::{connect, range_condition, split, CopyTable};
-use crate::error::{db_err, CopyError};
-use crate::filter::{rename_filter_columns, validate_filter};
-use crate::meta::{load_table_meta_on, quote, KeyStrategy, TableMeta};
-use crate::progress::{Progress, TableState};
-use crate::throttle::Throttle;
+use bulk_copy::base::error::dialect_err;
+use bulk_copy::base::error::{db_err, CopyError};
+use bulk_copy::base::filter::{rename_filter_columns, validate_filter};
+use bulk_copy::base::keyset::{range_condition, split};
+use bulk_copy::base::mapping::TableMapping;
+use bulk_copy::base::meta::{load_table_meta_on, KeyStrategy, TableMeta};
+use bulk_copy::base::progress::{Progress, TableState};
+use bulk_copy::base::session::connect;
+use bulk_copy::base::throttle::Throttle;
+use server_dialect::{quote, ServerVersion};
 
 mod hash;
 mod multiset;
@@ -283,6 +336,9 @@ struct Acc {
 
 struct Shared {
     options: VerifyOptions,
+    /// The source's version, read once for online re-checks (which read its
+    /// binlog status).
+    source_version: Option<ServerVersion>,
     acc: Mutex<Vec<Acc>>,
     failed: AtomicBool,
 }
@@ -322,13 +378,22 @@ enum Work {
 pub async fn verify_tables(
     source: &Opts,
     target: &Opts,
-    tables: &[CopyTable],
+    tables: &[TableMapping],
     options: &VerifyOptions,
 ) -> Result<VerifyReport, CopyError> {
     let mut src = connect(source, "source").await?;
     let mut tgt = connect(target, "target").await?;
+    let source_version = match options.online {
+        Some(_) => Some(
+            server_dialect::server_version(&mut src)
+                .await
+                .map_err(dialect_err("source"))?,
+        ),
+        None => None,
+    };
     let shared = Arc::new(Shared {
         options: options.clone(),
+        source_version,
         acc: Mutex::new((0..tables.len()).map(|_| Acc::default()).collect()),
         failed: AtomicBool::new(false),
     });
@@ -418,10 +483,9 @@ pub async fn verify_tables(
                 first_err.get_or_insert(e);
             }
             Err(join) => {
-                first_err.get_or_insert(CopyError::Table {
-                    table: String::new(),
-                    reason: format!("a verification task stopped unexpectedly: {join}"),
-                });
+                first_err.get_or_insert(CopyError::Internal(format!(
+                    "a verification task stopped unexpectedly: {join}"
+                )));
             }
         }
     }
@@ -483,7 +547,7 @@ async fn charsets(
 
 async fn prepare(
     index: usize,
-    t: &CopyTable,
+    t: &TableMapping,
     src: &mut Conn,
     tgt: &mut Conn,
     options: &VerifyOptions,

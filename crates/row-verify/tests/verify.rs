@@ -10,17 +10,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use binlog_reader::position::FilePosition;
-use bulk_copy::verify::{
-    verify_tables, AppliedPosition, ApplyRepair, CollectRepair, CompareMethod, OnlineOptions,
-    TableVerifyReport, VerifyOptions, VerifyReport,
-};
-use bulk_copy::{copy_tables, ColumnMap, CopyError, CopyOptions, CopyTable};
+use bulk_copy::{copy_tables, ColumnMapping, CopyError, CopyOptions, TableMapping};
 use dts_test_support::{compare_tables, connect, exec, opts, query_one, Server, TestDatabases};
 use futures::future::BoxFuture;
 use mysql_async::prelude::*;
 use mysql_async::Value;
+use row_verify::{
+    verify_tables, AppliedPosition, ApplyRepair, CollectRepair, CompareMethod, OnlineOptions,
+    TableVerifyReport, VerifyOptions, VerifyReport,
+};
 
-async fn copy(dbs: &TestDatabases, tables: &[CopyTable]) {
+async fn copy(dbs: &TestDatabases, tables: &[TableMapping]) {
     copy_tables(
         &opts(Server::Source, None),
         &opts(Server::Target, None),
@@ -34,7 +34,7 @@ async fn copy(dbs: &TestDatabases, tables: &[CopyTable]) {
     .unwrap_or_else(|e| panic!("copy: {e}"));
 }
 
-async fn verify(tables: &[CopyTable], options: &VerifyOptions) -> VerifyReport {
+async fn verify(tables: &[TableMapping], options: &VerifyOptions) -> VerifyReport {
     verify_tables(
         &opts(Server::Source, None),
         &opts(Server::Target, None),
@@ -169,7 +169,7 @@ async fn v1_each_damage_is_reported_with_its_key_and_column_and_the_printed_repa
     exec(&mut src, V1_TABLE).await;
     exec(&mut tgt, V1_TABLE).await;
     exec(&mut src, V1_ROWS).await;
-    let tables = vec![CopyTable::same(&dbs.name, "v1")];
+    let tables = vec![TableMapping::same(&dbs.name, "v1")];
     copy(&dbs, &tables).await;
     let clean = verify(&tables, &small_chunks()).await;
     assert!(clean.is_equal(), "right after the copy:\n{clean}");
@@ -221,7 +221,7 @@ async fn v1_applied_repair_fixes_the_damage_and_a_second_run_is_clean() {
     exec(&mut src, V1_TABLE).await;
     exec(&mut tgt, V1_TABLE).await;
     exec(&mut src, V1_ROWS).await;
-    let tables = vec![CopyTable::same(&dbs.name, "v1")];
+    let tables = vec![TableMapping::same(&dbs.name, "v1")];
     copy(&dbs, &tables).await;
     damage_v1(&dbs).await;
     let apply = Arc::new(ApplyRepair::new(&opts(Server::Target, None)));
@@ -284,7 +284,7 @@ async fn d_edge_values_missing_or_changed_on_the_target_are_repaired_exactly() {
     for r in EDGE_ROWS {
         exec(&mut src, r).await;
     }
-    let tables = vec![CopyTable::same(&dbs.name, "edge")];
+    let tables = vec![TableMapping::same(&dbs.name, "edge")];
     copy(&dbs, &tables).await;
     let clean = verify(&tables, &VerifyOptions::default()).await;
     assert!(clean.is_equal(), "right after the copy:\n{clean}");
@@ -345,7 +345,7 @@ async fn d9_collation_equal_keys_are_different_keys_in_a_composite_string_key() 
          SELECT CONCAT('key', i DIV 10), i, 'x' FROM s",
     )
     .await;
-    let tables = vec![CopyTable::same(&dbs.name, "k")];
+    let tables = vec![TableMapping::same(&dbs.name, "k")];
     copy(&dbs, &tables).await;
     // The key's case and a trailing space (PAD SPACE: equal under the
     // collation): a different key, byte for byte.
@@ -397,7 +397,7 @@ async fn d15_a_table_without_a_key_is_compared_as_a_multiset_and_duplicates_coun
         "INSERT INTO m (x, y) VALUES (1, 'dup'), (1, 'dup'), (1, 'dup'), (2, 'abc'), (3, NULL), (4, '')",
     )
     .await;
-    let tables = vec![CopyTable::same(&dbs.name, "m")];
+    let tables = vec![TableMapping::same(&dbs.name, "m")];
     copy(&dbs, &tables).await;
     let clean = verify(&tables, &VerifyOptions::default()).await;
     assert!(clean.is_equal(), "{clean}");
@@ -469,23 +469,23 @@ async fn renames_column_subsets_and_filters_are_honoured() {
         "CREATE TABLE `t 2` (`the id` INT PRIMARY KEY, `a``2` VARCHAR(10), b INT, d INT DEFAULT 9)",
     )
     .await;
-    let table = CopyTable {
+    let table = TableMapping {
         columns: Some(vec![
-            ColumnMap {
+            ColumnMapping {
                 source: "id".into(),
                 target: "the id".into(),
             },
-            ColumnMap {
+            ColumnMapping {
                 source: "a".into(),
                 target: "a`2".into(),
             },
-            ColumnMap {
+            ColumnMapping {
                 source: "b".into(),
                 target: "b".into(),
             },
         ]),
         filter: Some("id % 2 = 0 AND a <> 'a10'".into()),
-        ..CopyTable::renamed(&dbs.name, "t", &other.name, "t 2")
+        ..TableMapping::renamed(&dbs.name, "t", &other.name, "t 2")
     };
     copy(&dbs, std::slice::from_ref(&table)).await;
     let tables = vec![table];
@@ -520,7 +520,7 @@ async fn renames_column_subsets_and_filters_are_honoured() {
     assert_eq!(t.target_rows, 500, "{report}");
     // A column list naming a column the target lacks fails, saying which.
     let mut bad = tables[0].clone();
-    bad.columns = Some(vec![ColumnMap {
+    bad.columns = Some(vec![ColumnMapping {
         source: "c".into(),
         target: "c".into(),
     }]);
@@ -555,7 +555,7 @@ async fn sampling_compares_a_share_of_the_ranges() {
          SELECT i, 'v' FROM q; ANALYZE TABLE s",
     )
     .await;
-    let tables = vec![CopyTable::same(&dbs.name, "s")];
+    let tables = vec![TableMapping::same(&dbs.name, "s")];
     copy(&dbs, &tables).await;
     exec(&mut tgt, "ANALYZE TABLE s").await;
     let sample = |seed| VerifyOptions {
@@ -727,8 +727,8 @@ async fn v1_online_verification_under_a_writer_reports_no_false_difference() {
         })
     };
     let tables = vec![
-        CopyTable::same(&dbs.name, "acct"),
-        CopyTable::same(&dbs.name, "log"),
+        TableMapping::same(&dbs.name, "acct"),
+        TableMapping::same(&dbs.name, "log"),
     ];
     let online = VerifyOptions {
         chunk_rows: 200,
@@ -836,7 +836,7 @@ async fn d11_values_that_concatenate_alike_still_differ() {
         exec(&mut tgt, &ddl).await;
         exec(&mut src, &format!("INSERT INTO bnd{i} VALUES (1, {s})")).await;
         exec(&mut tgt, &format!("INSERT INTO bnd{i} VALUES (1, {t})")).await;
-        tables.push(CopyTable::same(&dbs.name, &format!("bnd{i}")));
+        tables.push(TableMapping::same(&dbs.name, &format!("bnd{i}")));
     }
     let report = verify(&tables, &VerifyOptions::default()).await;
     for (t, (_, _, cols)) in report.tables.iter().zip(cases) {

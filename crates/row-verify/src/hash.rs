@@ -47,7 +47,7 @@
 
 use std::fmt::Write as _;
 
-use crate::meta::ColumnMeta;
+use bulk_copy::base::meta::ColumnMeta;
 
 /// `K` of the chunk hash.
 const MULTIPLIER: u64 = 2_654_435_761;

@@ -252,7 +252,7 @@ pub fn rename_filter_columns(
             .iter()
             .find(|(from, _)| from.eq_ignore_ascii_case(name))
         {
-            Some((_, to)) => rewriter.replace(t.span.clone(), crate::meta::quote(to)),
+            Some((_, to)) => rewriter.replace(t.span.clone(), server_dialect::quote(to)),
             None => return Ok(None),
         }
     }

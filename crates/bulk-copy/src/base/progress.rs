@@ -85,7 +85,9 @@ impl Progress {
         f(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    pub(crate) fn start(&self, tables: Vec<String>) {
+    /// Starts the clock with these tables (target names, quoted), all
+    /// waiting: called once by the work that reports progress.
+    pub fn start(&self, tables: Vec<String>) {
         self.with(|i| {
             i.started = Some(Instant::now());
             i.tables = tables
@@ -101,7 +103,9 @@ impl Progress {
         });
     }
 
-    pub(crate) fn table_started(&self, i: usize, estimated_rows: u64) {
+    /// Table `i` (in the order given to [`Progress::start`]) is being
+    /// worked on, with this many rows estimated.
+    pub fn table_started(&self, i: usize, estimated_rows: u64) {
         self.with(|s| {
             if let Some(t) = s.tables.get_mut(i) {
                 t.state = TableState::Copying;
@@ -110,7 +114,8 @@ impl Progress {
         });
     }
 
-    pub(crate) fn set_state(&self, i: usize, state: TableState) {
+    /// Table `i` is now in `state`.
+    pub fn set_state(&self, i: usize, state: TableState) {
         self.with(|s| {
             if let Some(t) = s.tables.get_mut(i) {
                 t.state = state;
@@ -118,7 +123,8 @@ impl Progress {
         });
     }
 
-    pub(crate) fn committed(&self, i: usize, rows: u64, bytes: u64) {
+    /// Rows and bytes of table `i` are done (committed, or compared).
+    pub fn committed(&self, i: usize, rows: u64, bytes: u64) {
         self.with(|s| {
             if let Some(t) = s.tables.get_mut(i) {
                 t.rows += rows;

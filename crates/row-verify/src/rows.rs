@@ -10,7 +10,7 @@ use futures::StreamExt;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Row, Value};
 
-use crate::error::{db_err, CopyError};
+use bulk_copy::base::error::{db_err, CopyError};
 
 /// Appends a value's exact encoding: a tag per kind and explicit lengths, so
 /// different values never encode alike. Numbers are encoded by value, so

@@ -12,8 +12,11 @@ use super::rows::{self, RowDiff};
 use super::{hash, record, OnlineOptions, Prepared, Shared, Side};
 use binlog_reader::position::FilePosition;
 
-use crate::copy::master_status;
-use crate::error::{db_err, CopyError};
+use server_dialect::{DialectError, ServerVersion};
+
+use bulk_copy::base::error::dialect_err;
+use bulk_copy::base::error::{db_err, CopyError};
+use bulk_copy::base::snapshot::{binlog_position, START_SNAPSHOT};
 
 /// Reads the rows of `keys` on one side, by exact key bytes.
 async fn rows_by_key(
@@ -50,33 +53,25 @@ async fn rows_by_key(
 /// (`binlog_snapshot_file/position`); elsewhere it is the master status
 /// read before and after starting the snapshot, when both agree (no commit
 /// in between), else the later one.
-async fn begin_snapshot(src: &mut Conn) -> Result<Option<FilePosition>, CopyError> {
-    let start = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
+async fn begin_snapshot(
+    src: &mut Conn,
+    version: Option<&ServerVersion>,
+) -> Result<Option<FilePosition>, CopyError> {
     let what = "starting a consistent snapshot for re-checks";
     for attempt in 0..5 {
-        let before = master_status(src).await?;
-        src.query_drop(start)
+        let before = binlog_position(src, version).await?;
+        src.query_drop(START_SNAPSHOT)
             .await
             .map_err(db_err("source", what))?;
-        let status: Vec<(String, String)> = src
-            .query("SHOW STATUS LIKE 'binlog_snapshot_%'")
-            .await
-            .map_err(db_err("source", "reading binlog_snapshot_file/position"))?;
-        let get = |k: &str| {
-            status
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(k))
-                .map(|(_, v)| v.clone())
-        };
-        if let (Some(f), Some(pos)) = (get("binlog_snapshot_file"), get("binlog_snapshot_position"))
-        {
-            if !f.is_empty() {
-                if let Ok(pos) = pos.parse() {
-                    return Ok(Some(FilePosition::new(f, pos)));
-                }
-            }
+        match server_dialect::snapshot_binlog_position(src).await {
+            Ok(Some(at)) => return Ok(Some(FilePosition::new(at.file, at.position))),
+            // Not reported (not MariaDB), or not usable: the master status
+            // around the start of the snapshot decides.
+            Ok(None)
+            | Err(DialectError::SnapshotPositionUnsupported | DialectError::NotANumber { .. }) => {}
+            Err(e) => return Err(dialect_err("source")(e)),
         }
-        let after = master_status(src).await?;
+        let after = binlog_position(src, version).await?;
         if before == after || attempt == 4 {
             return Ok(after);
         }
@@ -188,7 +183,7 @@ pub(super) async fn recheck(
     while !open.is_empty() && attempts < online.rechecks.max(1) {
         attempts += 1;
         // Every table's source rows from one snapshot, at one position.
-        let pos = begin_snapshot(src).await?;
+        let pos = begin_snapshot(src, shared.source_version.as_ref()).await?;
         for c in &mut open {
             let n = c.pending.len() as u64;
             shared.with(c.p.index, |r, _| r.rechecked += n);
@@ -308,7 +303,7 @@ pub(super) async fn recheck_digests(
         attempts += 1;
         let n = pending.len() as u64;
         shared.with(p.index, |r, _| r.rechecked += n);
-        let pos = begin_snapshot(src).await?;
+        let pos = begin_snapshot(src, shared.source_version.as_ref()).await?;
         let s1 = counts_by_digest(src, &p.src, "source", &pending).await?;
         end_snapshot(src).await?;
         let exact = wait_for_target(pos.as_ref(), online, &p.src.table).await?;

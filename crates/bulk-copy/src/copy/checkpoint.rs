@@ -1,5 +1,6 @@
-//! The copy's checkpoint, kept in a metadata schema on the target and
-//! updated in the same transaction as the rows it describes (design rule 1).
+//! The copy's checkpoint, kept in a metadata schema on the target (its
+//! tables are defined in `crate::base::meta_schema`) and updated in the
+//! same transaction as the rows it describes (design rule 1).
 //!
 //! `copy_range` has one row per key range of a table. A range loaded in
 //! chunks moves its `done_key` (the last key committed) with each chunk; a
@@ -22,8 +23,9 @@ use serde::{Deserialize, Serialize};
 
 use binlog_reader::position::FilePosition;
 
-use crate::error::{db_err, CopyError};
-use crate::meta::quote;
+use crate::base::error::{db_err, CopyError};
+use crate::base::meta_schema;
+use server_dialect::quote;
 
 /// How a range is loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,8 +137,12 @@ fn text_pairs(rows: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The metadata schema's name, quoted, and the statements that create it.
+/// The copy's checkpoint of one task: the statements that read and write
+/// its rows in the metadata schema.
 pub(crate) struct Checkpoint {
+    /// The metadata schema, as named.
+    schema_name: String,
+    /// The metadata schema, quoted.
     pub(crate) schema: String,
     pub(crate) task: String,
 }
@@ -144,91 +150,16 @@ pub(crate) struct Checkpoint {
 impl Checkpoint {
     pub(crate) fn new(schema: &str, task: &str) -> Self {
         Checkpoint {
+            schema_name: schema.to_string(),
             schema: quote(schema),
             task: task.to_string(),
         }
     }
 
+    /// Creates the metadata schema and the copy's tables (see
+    /// `crate::base::meta_schema`).
     pub(crate) async fn ensure(&self, c: &mut Conn) -> Result<(), CopyError> {
-        let s = &self.schema;
-        let stmts = [
-            format!("CREATE DATABASE IF NOT EXISTS {s}"),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {s}.`copy_range` (
-                   `task` VARBINARY(255) NOT NULL,
-                   `target_db` VARBINARY(255) NOT NULL,
-                   `target_table` VARBINARY(255) NOT NULL,
-                   `range_no` INT UNSIGNED NOT NULL,
-                   `method` VARCHAR(16) NOT NULL,
-                   `lo_key` MEDIUMBLOB NULL,
-                   `hi_key` MEDIUMBLOB NULL,
-                   `done_key` MEDIUMBLOB NULL,
-                   `finished` TINYINT NOT NULL DEFAULT 0,
-                   `rows_copied` BIGINT UNSIGNED NOT NULL DEFAULT 0,
-                   `bytes_copied` BIGINT UNSIGNED NOT NULL DEFAULT 0,
-                   `snap_file` VARBINARY(512) NULL,
-                   `snap_pos` BIGINT UNSIGNED NULL,
-                   `updated_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
-                      ON UPDATE CURRENT_TIMESTAMP(6),
-                   PRIMARY KEY (`task`, `target_db`, `target_table`, `range_no`)
-                 ) ENGINE=InnoDB"
-            ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {s}.`copy_snapshot` (
-                   `id` BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-                   `task` VARBINARY(255) NOT NULL,
-                   `binlog_file` VARBINARY(512) NOT NULL,
-                   `binlog_pos` BIGINT UNSIGNED NOT NULL,
-                   `taken_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
-                   KEY (`task`)
-                 ) ENGINE=InnoDB"
-            ),
-            // Secondary indexes dropped for a load, until they are back.
-            format!(
-                "CREATE TABLE IF NOT EXISTS {s}.`copy_index` (
-                   `task` VARBINARY(255) NOT NULL,
-                   `target_db` VARBINARY(255) NOT NULL,
-                   `target_table` VARBINARY(255) NOT NULL,
-                   `index_name` VARBINARY(255) NOT NULL,
-                   `ord` INT UNSIGNED NOT NULL,
-                   `definition` MEDIUMBLOB NOT NULL,
-                   PRIMARY KEY (`task`, `target_db`, `target_table`, `index_name`)
-                 ) ENGINE=InnoDB"
-            ),
-        ];
-        for st in stmts {
-            c.query_drop(st).await.map_err(db_err(
-                "target",
-                format!("creating the metadata schema {s}"),
-            ))?;
-        }
-        // Added later: the snapshot of a one-transaction load.
-        let has: Option<i64> = c
-            .exec_first(
-                "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = ? \
-                 AND table_name = 'copy_range' AND column_name = 'snap_pos'",
-                (self.schema.trim_matches('`').replace("``", "`"),),
-            )
-            .await
-            .map_err(db_err("target", "reading the metadata schema"))?;
-        if has == Some(0) {
-            // A table made by an earlier version. Another copy starting at
-            // the same moment may add the columns first (1060).
-            match c
-                .query_drop(format!(
-                    "ALTER TABLE {s}.`copy_range` ADD COLUMN `snap_file` VARBINARY(512) NULL, \
-                     ADD COLUMN `snap_pos` BIGINT UNSIGNED NULL"
-                ))
-                .await
-            {
-                Err(mysql_async::Error::Server(e)) if e.code == 1060 => {}
-                r => r.map_err(db_err(
-                    "target",
-                    format!("updating the metadata schema {s}"),
-                ))?,
-            }
-        }
-        Ok(())
+        meta_schema::ensure_copy_tables(c, &self.schema_name).await
     }
 
     pub(crate) async fn record_snapshot(

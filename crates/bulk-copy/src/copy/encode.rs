@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 
 use mysql_async::Value;
 
-use crate::meta::ColumnMeta;
+use crate::base::meta::ColumnMeta;
 
 /// How one column's values are written, decided once per table so that the
 /// per-value path compares no type names.

@@ -9,7 +9,7 @@ use mysql_async::{Conn, Value};
 
 use super::report::{Difference, DifferenceKind};
 use super::{hash, online, repair, rows, send_repair, side_hash, Prepared, Shared, Side};
-use crate::error::{db_err, CopyError};
+use bulk_copy::base::error::{db_err, CopyError};
 
 /// Compares a table without a usable key as a multiset of rows.
 pub(super) async fn multiset(

@@ -7,7 +7,9 @@
 use mysql_async::prelude::*;
 use mysql_async::Conn;
 
-use crate::error::{db_err, CopyError};
+use server_dialect::quote;
+
+use crate::base::error::{db_err, CopyError};
 
 /// One column.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,11 +78,6 @@ impl TableMeta {
     }
 }
 
-/// Quotes an identifier with backticks, doubling any backtick in it.
-pub fn quote(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
 /// Reads a table's metadata.
 ///
 /// # Errors
@@ -96,7 +93,11 @@ pub async fn load_table_meta(
 }
 
 /// [`load_table_meta`] on either server (`server` names it in errors).
-pub(crate) async fn load_table_meta_on(
+///
+/// # Errors
+///
+/// As [`load_table_meta`].
+pub async fn load_table_meta_on(
     conn: &mut Conn,
     db: &str,
     table: &str,

@@ -1,0 +1,395 @@
+//! The statements and names that differ between server flavours and
+//! versions, decided from a [`ServerVersion`] and nothing else.
+//!
+//! The differences, with the versions they changed in:
+//! - MySQL 8.0.22 added `SHOW REPLICA STATUS`, whose fields say `Source` and
+//!   `Replica` (`Source_Host`, `Replica_IO_Running`); `SHOW SLAVE STATUS`
+//!   keeps the old names until 8.4 removes it.
+//! - MySQL 8.0.23 added `CHANGE REPLICATION SOURCE TO` with `SOURCE_`
+//!   options; 8.0.26 added `SOURCE_POS_WAIT()`.
+//! - MySQL 8.2 added `SHOW BINARY LOG STATUS`; 8.4 removed `SHOW MASTER
+//!   STATUS`, `SHOW SLAVE STATUS`, `CHANGE MASTER TO`, `START SLAVE` and
+//!   the `MASTER_` options, so nothing here chooses them from 8.4 on.
+//! - MariaDB keeps `SHOW MASTER STATUS`, `CHANGE MASTER TO`, the `MASTER_`
+//!   options and `MASTER_POS_WAIT()`. From 10.5.1 it accepts `REPLICA` for
+//!   `SLAVE` in `SHOW`/`START`/`STOP`/`RESET ... STATUS`, but the fields of
+//!   `SHOW REPLICA STATUS` keep their `Master_` and `Slave_` names.
+//! - Only MariaDB reports the binlog position a consistent snapshot is
+//!   consistent with (`binlog_snapshot_file/position`), so only there can a
+//!   snapshot be taken without a global read lock.
+
+use crate::version::{Flavor, ServerVersion};
+
+/// The statements a server takes, chosen from its flavour and version.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Dialect {
+    version: ServerVersion,
+}
+
+/// How a copy takes a consistent snapshot whose binlog position is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SnapshotMethod {
+    /// `START TRANSACTION WITH CONSISTENT SNAPSHOT`, then
+    /// `binlog_snapshot_file/position`: no lock at all (MariaDB).
+    ConsistentSnapshot,
+    /// `FLUSH TABLES WITH READ LOCK` held while the snapshots open and the
+    /// binlog status is read, then `UNLOCK TABLES`.
+    GlobalReadLock,
+}
+
+/// Which words replication statements and fields use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReplicationTerm {
+    /// `SOURCE` and `REPLICA`.
+    Source,
+    /// `MASTER` and `SLAVE`.
+    Master,
+}
+
+impl ReplicationTerm {
+    /// The prefix of options and fields: `SOURCE_` or `MASTER_`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            ReplicationTerm::Source => "SOURCE_",
+            ReplicationTerm::Master => "MASTER_",
+        }
+    }
+}
+
+/// The names of the fields of the replica status statement that say where
+/// a replica is (look fields up by name: their order differs by version).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ReplicaStatusFields {
+    /// The source's host: `Source_Host` or `Master_Host`.
+    pub source_host: &'static str,
+    /// The binlog file the I/O thread reads: `Source_Log_File` or
+    /// `Master_Log_File`.
+    pub source_log_file: &'static str,
+    /// The offset in it the I/O thread has read to: `Read_Source_Log_Pos`
+    /// or `Read_Master_Log_Pos`.
+    pub read_source_log_pos: &'static str,
+    /// The binlog file of the last event applied: `Relay_Source_Log_File` or
+    /// `Relay_Master_Log_File`.
+    pub relay_source_log_file: &'static str,
+    /// The offset after the last event applied: `Exec_Source_Log_Pos` or
+    /// `Exec_Master_Log_Pos`.
+    pub exec_source_log_pos: &'static str,
+    /// `Replica_IO_Running` or `Slave_IO_Running`.
+    pub io_running: &'static str,
+    /// `Replica_SQL_Running` or `Slave_SQL_Running`.
+    pub sql_running: &'static str,
+    /// `Seconds_Behind_Source` or `Seconds_Behind_Master`.
+    pub seconds_behind: &'static str,
+}
+
+const SOURCE_FIELDS: ReplicaStatusFields = ReplicaStatusFields {
+    source_host: "Source_Host",
+    source_log_file: "Source_Log_File",
+    read_source_log_pos: "Read_Source_Log_Pos",
+    relay_source_log_file: "Relay_Source_Log_File",
+    exec_source_log_pos: "Exec_Source_Log_Pos",
+    io_running: "Replica_IO_Running",
+    sql_running: "Replica_SQL_Running",
+    seconds_behind: "Seconds_Behind_Source",
+};
+
+const MASTER_FIELDS: ReplicaStatusFields = ReplicaStatusFields {
+    source_host: "Master_Host",
+    source_log_file: "Master_Log_File",
+    read_source_log_pos: "Read_Master_Log_Pos",
+    relay_source_log_file: "Relay_Master_Log_File",
+    exec_source_log_pos: "Exec_Master_Log_Pos",
+    io_running: "Slave_IO_Running",
+    sql_running: "Slave_SQL_Running",
+    seconds_behind: "Seconds_Behind_Master",
+};
+
+impl From<ServerVersion> for Dialect {
+    fn from(version: ServerVersion) -> Self {
+        Dialect::new(version)
+    }
+}
+
+impl Dialect {
+    /// The dialect of a server of this version.
+    pub fn new(version: ServerVersion) -> Self {
+        Dialect { version }
+    }
+
+    /// The version it was made for.
+    pub fn version(&self) -> &ServerVersion {
+        &self.version
+    }
+
+    fn mysql_at_least(&self, major: u32, minor: u32, patch: u32) -> bool {
+        self.version.flavor == Flavor::MySql && self.version.at_least_patch(major, minor, patch)
+    }
+
+    /// The statement that reports the binlog file and offset the server
+    /// writes at (columns `File`, `Position`, first): `SHOW BINARY LOG
+    /// STATUS` on MySQL 8.2 and later (the only one from 8.4), `SHOW MASTER
+    /// STATUS` on older MySQL and on MariaDB.
+    pub fn binlog_status_statement(&self) -> &'static str {
+        if self.mysql_at_least(8, 2, 0) {
+            "SHOW BINARY LOG STATUS"
+        } else {
+            "SHOW MASTER STATUS"
+        }
+    }
+
+    /// The statement that reports a replica's state: `SHOW REPLICA STATUS`
+    /// on MySQL 8.0.22 and later and on MariaDB 10.5.1 and later, `SHOW
+    /// SLAVE STATUS` before. Its fields are named by
+    /// [`Dialect::replica_status_fields`].
+    pub fn replica_status_statement(&self) -> &'static str {
+        if self.accepts_replica_keyword() {
+            "SHOW REPLICA STATUS"
+        } else {
+            "SHOW SLAVE STATUS"
+        }
+    }
+
+    /// Whether `REPLICA` may replace `SLAVE` in `SHOW`, `START`, `STOP` and
+    /// `RESET`.
+    fn accepts_replica_keyword(&self) -> bool {
+        match self.version.flavor {
+            Flavor::MySql => self.version.at_least_patch(8, 0, 22),
+            Flavor::MariaDb => self.version.at_least_patch(10, 5, 1),
+        }
+    }
+
+    /// The names of the fields of [`Dialect::replica_status_statement`]:
+    /// `Source_*`/`Replica_*` on MySQL 8.0.22 and later, `Master_*`/`Slave_*`
+    /// before and on every MariaDB (whose `SHOW REPLICA STATUS` keeps the old
+    /// names).
+    pub fn replica_status_fields(&self) -> ReplicaStatusFields {
+        if self.mysql_at_least(8, 0, 22) {
+            SOURCE_FIELDS
+        } else {
+            MASTER_FIELDS
+        }
+    }
+
+    /// The words of `CHANGE ... TO` and its options: `CHANGE REPLICATION
+    /// SOURCE TO ... SOURCE_HOST` on MySQL 8.0.23 and later, `CHANGE MASTER
+    /// TO ... MASTER_HOST` before and on MariaDB.
+    pub fn change_source_term(&self) -> ReplicationTerm {
+        if self.mysql_at_least(8, 0, 23) {
+            ReplicationTerm::Source
+        } else {
+            ReplicationTerm::Master
+        }
+    }
+
+    /// `CHANGE REPLICATION SOURCE TO` or `CHANGE MASTER TO` (see
+    /// [`Dialect::change_source_term`] for its options' prefix).
+    pub fn change_source_statement(&self) -> &'static str {
+        match self.change_source_term() {
+            ReplicationTerm::Source => "CHANGE REPLICATION SOURCE TO",
+            ReplicationTerm::Master => "CHANGE MASTER TO",
+        }
+    }
+
+    /// `START REPLICA` or `START SLAVE`.
+    pub fn start_replica_statement(&self) -> &'static str {
+        if self.accepts_replica_keyword() {
+            "START REPLICA"
+        } else {
+            "START SLAVE"
+        }
+    }
+
+    /// `STOP REPLICA` or `STOP SLAVE`.
+    pub fn stop_replica_statement(&self) -> &'static str {
+        if self.accepts_replica_keyword() {
+            "STOP REPLICA"
+        } else {
+            "STOP SLAVE"
+        }
+    }
+
+    /// The function that waits for a replica to reach a source position:
+    /// `SOURCE_POS_WAIT` on MySQL 8.0.26 and later, `MASTER_POS_WAIT`
+    /// before and on MariaDB.
+    pub fn source_pos_wait_function(&self) -> &'static str {
+        if self.mysql_at_least(8, 0, 26) {
+            "SOURCE_POS_WAIT"
+        } else {
+            "MASTER_POS_WAIT"
+        }
+    }
+
+    /// Whether the server reports the binlog position of a consistent
+    /// snapshot (`binlog_snapshot_file/position`): MariaDB only.
+    pub fn reports_snapshot_position(&self) -> bool {
+        self.version.is_mariadb()
+    }
+
+    /// How a copy best takes its snapshots: without any lock where the
+    /// server reports a snapshot's position, else under a brief global read
+    /// lock.
+    pub fn default_snapshot_method(&self) -> SnapshotMethod {
+        if self.reports_snapshot_position() {
+            SnapshotMethod::ConsistentSnapshot
+        } else {
+            SnapshotMethod::GlobalReadLock
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(text: &str) -> Dialect {
+        Dialect::new(ServerVersion::parse(text).unwrap())
+    }
+
+    /// Every choice for one version, as one line, so that a table of
+    /// versions reads as the manuals' history.
+    fn choices(text: &str) -> String {
+        let d = d(text);
+        let f = d.replica_status_fields();
+        format!(
+            "{} | {} | {} {} {} | {} {} | {} | {} | {} | {:?}",
+            d.binlog_status_statement(),
+            d.replica_status_statement(),
+            f.source_host,
+            f.exec_source_log_pos,
+            f.io_running,
+            d.change_source_statement(),
+            d.change_source_term().prefix(),
+            d.start_replica_statement(),
+            d.stop_replica_statement(),
+            d.source_pos_wait_function(),
+            d.default_snapshot_method(),
+        )
+    }
+
+    #[test]
+    fn statements_per_version() {
+        let cases = [
+            (
+                "5.7.44-log",
+                "SHOW MASTER STATUS | SHOW SLAVE STATUS | Master_Host Exec_Master_Log_Pos \
+                 Slave_IO_Running | CHANGE MASTER TO MASTER_ | START SLAVE | STOP SLAVE | \
+                 MASTER_POS_WAIT | GlobalReadLock",
+            ),
+            (
+                "8.0.21",
+                "SHOW MASTER STATUS | SHOW SLAVE STATUS | Master_Host Exec_Master_Log_Pos \
+                 Slave_IO_Running | CHANGE MASTER TO MASTER_ | START SLAVE | STOP SLAVE | \
+                 MASTER_POS_WAIT | GlobalReadLock",
+            ),
+            (
+                "8.0.22",
+                "SHOW MASTER STATUS | SHOW REPLICA STATUS | Source_Host Exec_Source_Log_Pos \
+                 Replica_IO_Running | CHANGE MASTER TO MASTER_ | START REPLICA | STOP REPLICA | \
+                 MASTER_POS_WAIT | GlobalReadLock",
+            ),
+            (
+                "8.0.36",
+                "SHOW MASTER STATUS | SHOW REPLICA STATUS | Source_Host Exec_Source_Log_Pos \
+                 Replica_IO_Running | CHANGE REPLICATION SOURCE TO SOURCE_ | START REPLICA | \
+                 STOP REPLICA | SOURCE_POS_WAIT | GlobalReadLock",
+            ),
+            (
+                "8.2.0",
+                "SHOW BINARY LOG STATUS | SHOW REPLICA STATUS | Source_Host Exec_Source_Log_Pos \
+                 Replica_IO_Running | CHANGE REPLICATION SOURCE TO SOURCE_ | START REPLICA | \
+                 STOP REPLICA | SOURCE_POS_WAIT | GlobalReadLock",
+            ),
+            (
+                "8.4.3",
+                "SHOW BINARY LOG STATUS | SHOW REPLICA STATUS | Source_Host Exec_Source_Log_Pos \
+                 Replica_IO_Running | CHANGE REPLICATION SOURCE TO SOURCE_ | START REPLICA | \
+                 STOP REPLICA | SOURCE_POS_WAIT | GlobalReadLock",
+            ),
+            (
+                "9.1.0",
+                "SHOW BINARY LOG STATUS | SHOW REPLICA STATUS | Source_Host Exec_Source_Log_Pos \
+                 Replica_IO_Running | CHANGE REPLICATION SOURCE TO SOURCE_ | START REPLICA | \
+                 STOP REPLICA | SOURCE_POS_WAIT | GlobalReadLock",
+            ),
+            (
+                "10.3.39-MariaDB",
+                "SHOW MASTER STATUS | SHOW SLAVE STATUS | Master_Host Exec_Master_Log_Pos \
+                 Slave_IO_Running | CHANGE MASTER TO MASTER_ | START SLAVE | STOP SLAVE | \
+                 MASTER_POS_WAIT | ConsistentSnapshot",
+            ),
+            (
+                "10.5.0-MariaDB",
+                "SHOW MASTER STATUS | SHOW SLAVE STATUS | Master_Host Exec_Master_Log_Pos \
+                 Slave_IO_Running | CHANGE MASTER TO MASTER_ | START SLAVE | STOP SLAVE | \
+                 MASTER_POS_WAIT | ConsistentSnapshot",
+            ),
+            (
+                "10.5.23-MariaDB",
+                "SHOW MASTER STATUS | SHOW REPLICA STATUS | Master_Host Exec_Master_Log_Pos \
+                 Slave_IO_Running | CHANGE MASTER TO MASTER_ | START REPLICA | STOP REPLICA | \
+                 MASTER_POS_WAIT | ConsistentSnapshot",
+            ),
+            (
+                "10.11.6-MariaDB-0+deb12u1-log",
+                "SHOW MASTER STATUS | SHOW REPLICA STATUS | Master_Host Exec_Master_Log_Pos \
+                 Slave_IO_Running | CHANGE MASTER TO MASTER_ | START REPLICA | STOP REPLICA | \
+                 MASTER_POS_WAIT | ConsistentSnapshot",
+            ),
+            (
+                "5.5.5-11.4.2-MariaDB",
+                "SHOW MASTER STATUS | SHOW REPLICA STATUS | Master_Host Exec_Master_Log_Pos \
+                 Slave_IO_Running | CHANGE MASTER TO MASTER_ | START REPLICA | STOP REPLICA | \
+                 MASTER_POS_WAIT | ConsistentSnapshot",
+            ),
+        ];
+        for (version, want) in cases {
+            let want = want.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert_eq!(choices(version), want, "{version}");
+        }
+    }
+
+    #[test]
+    fn nothing_mysql_8_4_removed_is_chosen_from_8_4_on() {
+        // The statements and functions MySQL 8.4 no longer accepts.
+        let removed = [
+            "SHOW MASTER STATUS",
+            "SHOW SLAVE STATUS",
+            "CHANGE MASTER TO",
+            "START SLAVE",
+            "STOP SLAVE",
+            "MASTER_",
+            "Master_",
+            "Slave_",
+        ];
+        for version in ["8.4.0", "8.4.3", "9.0.1", "9.1.0"] {
+            let line = choices(version);
+            for r in removed {
+                assert!(!line.contains(r), "{version} chose {r}: {line}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_fields_are_those_of_the_statement_chosen() {
+        // MariaDB's SHOW REPLICA STATUS keeps Master_ names; MySQL's
+        // renames them with the statement.
+        for (version, prefix) in [
+            ("10.6.1-MariaDB", "Master_"),
+            ("8.0.22", "Source_"),
+            ("8.0.21", "Master_"),
+        ] {
+            let f = d(version).replica_status_fields();
+            for name in [
+                f.source_host,
+                f.source_log_file,
+                f.exec_source_log_pos,
+                f.seconds_behind,
+            ] {
+                assert!(
+                    name.contains(prefix.trim_end_matches('_')),
+                    "{version}: {name}"
+                );
+            }
+        }
+    }
+}
