@@ -37,6 +37,7 @@ pub mod file;
 pub mod fuzzing;
 pub mod jsonb;
 pub mod position;
+pub mod render;
 pub mod stream;
 pub mod types;
 mod value;
