@@ -28,8 +28,12 @@ struct Col {
     charset: Option<String>,
 }
 
+/// A row of information_schema.COLUMNS: name, data type, column type,
+/// octet length, character set.
+type ColumnRow = (String, String, String, Option<u64>, Option<String>);
+
 async fn columns(conn: &mut Conn, db: &str) -> Vec<Col> {
-    let rows: Vec<(String, String, String, Option<u64>, Option<String>)> = conn
+    let rows: Vec<ColumnRow> = conn
         .exec(
             "SELECT column_name, data_type, column_type, character_octet_length,
                     character_set_name
