@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use binlog_reader::event::{RowChange, RowImage};
-use binlog_reader::{ColumnInfo, Event, EventBody, FileReader, Value};
+use binlog_reader::{render, ColumnInfo, Event, EventBody, FileReader};
 
 use crate::{line, DumpArgs};
 
@@ -23,46 +23,10 @@ pub(crate) fn run(args: &DumpArgs, out: &mut impl Write) -> anyhow::Result<ExitC
 
 pub(crate) fn print_event(ev: &Event, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
     if json {
-        let v = serde_json::json!({
-            "pos": ev.pos,
-            "end_pos": ev.end_pos,
-            "type": ev.header.event_type.name(),
-            "type_code": ev.header.event_type.0,
-            "file": ev.file.as_deref(),
-            "timestamp": ev.header.timestamp,
-            "server_id": ev.header.server_id,
-            "log_pos": ev.header.log_pos,
-            "flags": ev.header.flags,
-            "body": &ev.body,
-        });
-        line(out, format_args!("{v}"))
+        line(out, format_args!("{}", render::event_json(ev)))
     } else {
         print_text(ev, out)
     }
-}
-
-/// `YYYY-MM-DD hh:mm:ss` (UTC) of a Unix timestamp, without a date library:
-/// the civil-from-days algorithm (Howard Hinnant's).
-fn utc(ts: u32) -> String {
-    let secs = i64::from(ts);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 fn print_text(ev: &Event, out: &mut impl Write) -> anyhow::Result<()> {
@@ -72,7 +36,7 @@ fn print_text(ev: &Event, out: &mut impl Write) -> anyhow::Result<()> {
         out,
         format_args!(
             "#{} server id {}  end_log_pos {}  {}",
-            utc(h.timestamp),
+            render::utc_datetime(h.timestamp),
             h.server_id,
             h.log_pos,
             h.event_type.name()
@@ -274,92 +238,8 @@ fn image(img: &RowImage, cols: &[ColumnInfo], out: &mut impl Write) -> anyhow::R
         let ty = col.map(|c| c.real_type().name()).unwrap_or("?");
         line(
             out,
-            format_args!("###   {name}={} /* {ty} */", render(v, col)),
+            format_args!("###   {name}={} /* {ty} */", render::text(v, col)),
         )?;
     }
     Ok(())
-}
-
-fn quoted(b: &[u8]) -> String {
-    match std::str::from_utf8(b) {
-        Ok(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
-        Err(_) => format!("x'{}'", binlog_reader::types::hex(b)),
-    }
-}
-
-fn render(v: &Value, col: Option<&ColumnInfo>) -> String {
-    match v {
-        Value::Null => "NULL".into(),
-        Value::Int(i) => i.to_string(),
-        Value::UInt(u) => u.to_string(),
-        Value::IntUnknownSign { raw, bytes } => {
-            let bits = u32::from(*bytes) * 8;
-            let signed = if bits >= 64 {
-                *raw as i64
-            } else if raw >> (bits - 1) & 1 == 1 {
-                (*raw as i64) - (1i64 << bits)
-            } else {
-                *raw as i64
-            };
-            if signed < 0 {
-                format!("{signed} ({raw})")
-            } else {
-                signed.to_string()
-            }
-        }
-        Value::Float(f) => format!("{f:?}"),
-        Value::Double(d) => format!("{d:?}"),
-        Value::Decimal(s) => s.clone(),
-        Value::Year(y) => y.to_string(),
-        Value::Bit { value, width } => format!("b'{value:0w$b}'", w = usize::from(*width)),
-        Value::Enum(i) => {
-            let name = col
-                .and_then(|c| c.enum_values.as_ref())
-                .and_then(|v| v.get(usize::from(*i).wrapping_sub(1)));
-            match name {
-                Some(n) => quoted(n),
-                None => i.to_string(),
-            }
-        }
-        Value::Set(m) => match col.and_then(|c| c.set_values.as_ref()) {
-            Some(names) => {
-                let parts: Vec<&[u8]> = names
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| *i < 64 && m >> i & 1 == 1)
-                    .map(|(_, n)| n.as_slice())
-                    .collect();
-                quoted(&parts.join(&b","[..]))
-            }
-            None => m.to_string(),
-        },
-        Value::Timestamp {
-            seconds,
-            micros,
-            fsp,
-        } => {
-            let frac = if *fsp == 0 {
-                String::new()
-            } else {
-                format!(".{:06}", micros)[..=usize::from((*fsp).min(6))].to_string()
-            };
-            format!("'{}{frac}' /* UTC, epoch {seconds} */", utc(*seconds))
-        }
-        Value::Bytes(b) => quoted(b),
-        Value::Json(t) => quoted(t.as_bytes()),
-        Value::Geometry { srid, wkb } => {
-            format!(
-                "ST_GeomFromWKB(x'{}', {srid})",
-                binlog_reader::types::hex(wkb)
-            )
-        }
-        other => serde_json::to_value(other)
-            .ok()
-            .and_then(|j| j.get("value").cloned())
-            .map(|j| match j {
-                serde_json::Value::String(s) => format!("'{s}'"),
-                other => other.to_string(),
-            })
-            .unwrap_or_default(),
-    }
 }

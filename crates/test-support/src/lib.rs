@@ -19,7 +19,6 @@
 #![deny(missing_docs)]
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use mysql_async::prelude::*;
@@ -404,46 +403,15 @@ pub fn encode_value(v: &Value, out: &mut Vec<u8>) {
     }
 }
 
-/// Renders a row for a failure message: bytes as text when they are UTF-8,
-/// otherwise as hex; floats with their bits.
+/// Renders a row for a failure message, each value as verification's
+/// reports show it ([`binlog_reader::render::protocol_text`]): bytes as
+/// text when they are UTF-8, otherwise as hex; floats with their bits.
 pub fn render_row(row: &[Value]) -> String {
-    let mut s = String::from("(");
-    for (i, v) in row.iter().enumerate() {
-        if i > 0 {
-            s.push_str(", ");
-        }
-        match v {
-            Value::Bytes(b) => match std::str::from_utf8(b) {
-                Ok(t) if t.len() <= 200 => {
-                    let _ = write!(s, "{t:?}");
-                }
-                Ok(t) => {
-                    let cut: String = t.chars().take(60).collect();
-                    let _ = write!(s, "{cut:?}...({} bytes)", b.len());
-                }
-                Err(_) => {
-                    s.push_str("0x");
-                    for byte in b.iter().take(100) {
-                        let _ = write!(s, "{byte:02x}");
-                    }
-                    if b.len() > 100 {
-                        let _ = write!(s, "...({} bytes)", b.len());
-                    }
-                }
-            },
-            Value::Float(x) => {
-                let _ = write!(s, "{x:e}f32[{:#010x}]", x.to_bits());
-            }
-            Value::Double(x) => {
-                let _ = write!(s, "{x:e}f64[{:#018x}]", x.to_bits());
-            }
-            other => {
-                let _ = write!(s, "{other:?}");
-            }
-        }
-    }
-    s.push(')');
-    s
+    let values: Vec<String> = row
+        .iter()
+        .map(binlog_reader::render::protocol_text)
+        .collect();
+    format!("({})", values.join(", "))
 }
 
 fn row_hash(row: &[Value], buf: &mut Vec<u8>) -> u128 {
@@ -638,6 +606,20 @@ mod tests {
         assert_ne!(
             enc(Value::Bytes(b"a".to_vec())),
             enc(Value::Bytes(b"a ".to_vec()))
+        );
+    }
+
+    #[test]
+    fn rows_render_as_verification_reports_values() {
+        assert_eq!(
+            render_row(&[
+                Value::Int(1),
+                Value::Bytes(b"a".to_vec()),
+                Value::Bytes(vec![0xff]),
+                Value::NULL,
+                Value::Float(1.0)
+            ]),
+            r#"(1, "a", 0xff, NULL, 1e0[f32 0x3f800000])"#
         );
     }
 
