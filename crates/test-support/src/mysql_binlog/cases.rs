@@ -2,7 +2,8 @@
 //! catalogue's D cases need (D1 to D13: temporal values, zero dates,
 //! fractions, TIME ranges, DECIMAL extremes, FLOAT/DOUBLE bits, integer
 //! edges, YEAR, BIT, ENUM/SET, charsets and bytes, JSON, BLOB/TEXT,
-//! invisible columns, GEOMETRY).
+//! invisible columns, GEOMETRY) and D14 (odd identifiers), plus a
+//! primary key on a column prefix.
 //!
 //! Each case is a table whose first column is an `INT` primary key `id`
 //! (so every row is addressable), then the columns under test, with rows
@@ -796,5 +797,72 @@ pub fn invisible(id: u64) -> Case {
         name: "invisible",
         table: table("invisible", id, cols),
         rows: rows(2, values),
+    }
+}
+
+/// D14: identifiers with a backtick, a dot, quotes, spaces, non-ASCII
+/// letters, a reserved word, and 64 characters.
+pub fn identifiers(id: u64) -> Case {
+    let long = "l".repeat(64);
+    let cols = vec![
+        Column::new("col`tick", ColumnType::Int { unsigned: false }),
+        Column::new(
+            "dotted.name",
+            ColumnType::varchar(8, Collation::UTF8MB4_0900_AI_CI),
+        ),
+        Column::new("it's \"quoted\"", ColumnType::Int { unsigned: false }),
+        Column::new(
+            "\u{fc}n\u{ef}c\u{f8}d\u{e9} \u{1F600}",
+            ColumnType::Int { unsigned: false },
+        ),
+        Column::new("select", ColumnType::Int { unsigned: false }),
+        Column::new(&long, ColumnType::Int { unsigned: false }),
+    ];
+    let values = vec![vec![
+        Value::Int(1),
+        Value::bytes("a.b"),
+        Value::Int(2),
+        Value::Int(3),
+        Value::Int(4),
+        Value::Int(5),
+    ]];
+    Case {
+        name: "identifiers",
+        table: table("odd`table.name 'x'", id, cols),
+        rows: rows(6, values),
+    }
+}
+
+/// A primary key on a column prefix and a second column
+/// (PRIMARY_KEY_WITH_PREFIX in FULL metadata).
+pub fn prefix_key(id: u64) -> Case {
+    let t = TableDef::new(SCHEMA, "prefix_key", id)
+        .col("id", ColumnType::Int { unsigned: false })
+        .col(
+            "name",
+            ColumnType::varchar(100, Collation::UTF8MB4_0900_AI_CI),
+        )
+        .col(
+            "body",
+            ColumnType::text(BlobSize::Blob, Collation::UTF8MB4_0900_AI_CI),
+        )
+        .primary_key_prefix(&[("name", 10), ("id", 0)]);
+    let rows = vec![
+        vec![
+            Value::Int(1),
+            Value::bytes("alpha-long-name-1"),
+            Value::bytes("x"),
+        ],
+        vec![
+            Value::Int(2),
+            Value::bytes("alpha-long-name-1"),
+            Value::Null,
+        ],
+        vec![Value::Int(3), Value::bytes("beta"), Value::bytes("")],
+    ];
+    Case {
+        name: "prefix_key",
+        table: t,
+        rows,
     }
 }
