@@ -56,6 +56,7 @@ mod entry;
 mod gtid;
 mod json;
 pub mod oracle;
+mod rows;
 mod schema;
 mod value;
 mod writer;
@@ -66,6 +67,7 @@ pub use entry::{
 };
 pub use gtid::{parse_uuid, uuid_text, Gtid, GtidSet};
 pub use json::{double_text, Json, JsonDiff, JsonDiffOp};
+pub use rows::STMT_END_F;
 pub use schema::{
     BlobSize, CharsetLayout, Collation, Column, ColumnType, GeometryKind, MySqlVersion,
     RowMetadata, TableDef,
@@ -73,5 +75,5 @@ pub use schema::{
 pub use value::{decimal_text, Value};
 pub use writer::{
     BinlogFile, BinlogSet, Committed, FileOptions, PayloadCompression, PayloadOptions, RowImage,
-    Session, Transaction, STMT_END_F,
+    Session, Transaction,
 };
