@@ -1029,3 +1029,76 @@ fn primary_key_updates_keep_both_keys() {
         }
     }
 }
+
+/// D11: a 16 MiB value in one row, plain and compressed; an event over the
+/// decoder's size limit is refused with its offset.
+#[test]
+fn a_sixteen_mebibyte_value() {
+    let t = TableDef::new("d", "huge", 11)
+        .col("id", ColumnType::Int { unsigned: false })
+        .col("b", ColumnType::blob(BlobSize::Long))
+        .primary_key(&["id"]);
+    let value: Vec<u8> = (0..(16u32 << 20) + 1).map(|i| (i % 253) as u8).collect();
+    let mut f = BinlogFile::new(MySqlVersion::V8_4_3);
+    let mut tx = f.transaction(Gtid::Anonymous);
+    tx.insert(&t, vec![vec![Value::Int(1), Value::Bytes(value.clone())]]);
+    let plain = tx.commit();
+    let mut tx = f.transaction(Gtid::Anonymous);
+    tx.insert(&t, vec![vec![Value::Int(2), Value::Bytes(value.clone())]]);
+    tx.commit_compressed();
+    let events = decode(f.bytes());
+    check_layout(&f, &events, "16 MiB");
+    let (got, _) = decoded_rows(&flatten(events.clone()), t.table_id);
+    for (k, r) in got.iter().enumerate() {
+        let RowChange::Insert { after } = r else {
+            panic!()
+        };
+        assert_eq!(
+            after[1].as_ref(),
+            Some(&Ours::Bytes(value.clone())),
+            "row {k}"
+        );
+    }
+    let limits = Limits {
+        max_event_size: 1 << 20,
+        ..Limits::default()
+    };
+    let err = decode_with(Decoder::for_file(None).with_limits(limits), f.bytes())
+        .expect_err("an event over the limit was accepted");
+    let rows_at = events
+        .iter()
+        .find(|e| matches!(e.body, EventBody::Rows(_)))
+        .map(|e| e.pos)
+        .unwrap();
+    assert!(rows_at > plain.start && rows_at < plain.end);
+    assert!(
+        matches!(err, DecodeError::BadEventLength { offset, .. } if offset == rows_at),
+        "{err}"
+    );
+}
+
+/// Collations written as DEFAULT_CHARSET with exceptions and as
+/// COLUMN_CHARSET decode to the same per-column collations.
+#[test]
+fn charsets_as_default_with_exceptions_and_per_column() {
+    for version in MySqlVersion::ALL {
+        for layout in [CharsetLayout::Default, CharsetLayout::PerColumn] {
+            for metadata in [RowMetadata::Full, RowMetadata::Minimal] {
+                for case in [
+                    cases::strings(10),
+                    cases::blobs(11),
+                    cases::enums_and_sets(12),
+                ] {
+                    let table = case.table.clone().metadata(metadata).charset_layout(layout);
+                    let (f, want) =
+                        case_file(version, FileOptions::default(), &case, &table, false);
+                    let what = format!("{version:?} {layout:?} {metadata:?} {}", case.name);
+                    let events = decode(f.bytes());
+                    let (got, map) = decoded_rows(&events, table.table_id);
+                    check_table_map(&map.expect("a table map"), &table, &what);
+                    compare_rows(&got, &want, &what);
+                }
+            }
+        }
+    }
+}

@@ -853,3 +853,49 @@ fn run_mariadb_binlog(path: &Path) -> String {
     assert!(!stderr.contains("ERROR"), "mariadb-binlog: {stderr}");
     stdout
 }
+
+/// Character columns' collations written both ways MySQL writes them:
+/// DEFAULT_CHARSET with exceptions and COLUMN_CHARSET (and the same for
+/// ENUM and SET columns in FULL metadata).
+#[test]
+fn charsets_as_default_with_exceptions_and_per_column() {
+    for version in MySqlVersion::ALL {
+        for layout in [CharsetLayout::Default, CharsetLayout::PerColumn] {
+            for metadata in [RowMetadata::Full, RowMetadata::Minimal] {
+                for case in [
+                    cases::strings(10),
+                    cases::blobs(11),
+                    cases::enums_and_sets(12),
+                ] {
+                    let mut case = case;
+                    case.table = case.table.charset_layout(layout);
+                    let f = case_file(
+                        version,
+                        FileOptions::default(),
+                        &case,
+                        metadata,
+                        RowImage::Full,
+                    );
+                    let what = format!("{version:?} {layout:?} {metadata:?} {}", case.name);
+                    check(&f, &what);
+                    let Some(Entry::TableMap(tm)) =
+                        f.entries().iter().find(|e| matches!(e, Entry::TableMap(_)))
+                    else {
+                        panic!("{what}: no table map")
+                    };
+                    let has_chars = case.table.columns.iter().any(|c| c.ty.is_character());
+                    assert_eq!(
+                        tm.optional.default_charset.is_some(),
+                        has_chars && layout == CharsetLayout::Default,
+                        "{what}"
+                    );
+                    assert_eq!(
+                        tm.optional.column_charsets.is_some(),
+                        has_chars && layout == CharsetLayout::PerColumn,
+                        "{what}"
+                    );
+                }
+            }
+        }
+    }
+}
