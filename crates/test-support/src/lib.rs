@@ -25,6 +25,7 @@ use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts, OptsBuilder, Value};
 
 pub mod instance;
+pub mod mysql_binlog;
 pub mod proxy;
 pub use instance::Instance;
 
