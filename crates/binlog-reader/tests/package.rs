@@ -2,7 +2,7 @@
 //! metadata and without anything it cannot carry (the dev-only
 //! `dts-test-support` is dropped from the packaged manifest, and the
 //! integration tests, which need it and the test servers, stay out), and it
-//! stays unpublishable by accident (`publish = false`). No build and no
+//! packages together with the workspace crates it depends on. No build and no
 //! network: the packaging is checked, the verification build is
 //! `cargo package`'s own.
 
@@ -76,7 +76,6 @@ fn cargo_package_makes_the_crate_with_complete_metadata() {
         "keywords = ",
         "categories = ",
         "rust-version = ",
-        "publish = false",
     ] {
         assert!(
             manifest.contains(field),

@@ -60,7 +60,7 @@
 //!      ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci"
 //! );
 //! assert!(p.warnings.iter().any(|w| w.message.contains("utf8mb4_uca1400_ai_ci")));
-//! # Ok::<(), schema_diff::SchemaError>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
