@@ -181,28 +181,6 @@ async fn d1_d16_through_insert_update_with_key_changes_and_delete_are_byte_exact
     dbs.cleanup().await;
 }
 
-/// A bank workload: transfers between accounts in multi-statement
-/// transactions, plus an insert-mostly log table.
-fn bank_writer(db: String, accounts: u64, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<u64> {
-    tokio::spawn(async move {
-        let mut c = dts_test_support::connect(Server::Source, Some(&db)).await;
-        let mut i: u64 = 0;
-        while !stop.load(Ordering::SeqCst) {
-            i += 1;
-            let (a, b) = (1 + i * 7919 % accounts, 1 + i * 104_729 % accounts);
-            c.query_drop(format!(
-                "BEGIN; UPDATE acct SET balance = balance - 5 WHERE id = {a};
-                 UPDATE acct SET balance = balance + 5 WHERE id = {b};
-                 INSERT INTO log (acct, delta) VALUES ({a}, -5), ({b}, 5);
-                 DELETE FROM log WHERE id = {i} DIV 2; COMMIT"
-            ))
-            .await
-            .expect("writer");
-        }
-        i
-    })
-}
-
 #[tokio::test]
 async fn a_bank_workload_keeps_its_invariant_at_every_checkpoint_and_ends_equal() {
     let dbs = TestDatabases::new("apply_bank").await;
@@ -227,7 +205,7 @@ async fn a_bank_workload_keeps_its_invariant_at_every_checkpoint_and_ends_equal(
     let sel = ApplySelection::databases(&[&dbs.name]);
     let start = hand_off(&dbs, &sel).await;
     let stop_writer = Arc::new(AtomicBool::new(false));
-    let writer = bank_writer(dbs.name.clone(), accounts, stop_writer.clone());
+    let writer = dts_test_support::bank::writer(dbs.name.clone(), accounts, stop_writer.clone());
     let progress = ApplyProgress::new();
     let stop = StopSignal::new();
     let o = ApplyOptions {
@@ -937,7 +915,7 @@ async fn n8_killed_dump_thread_and_apply_connection_are_survived_exactly() {
     let sel = ApplySelection::databases(&[&dbs.name]);
     let start = hand_off(&dbs, &sel).await;
     let stop_writer = Arc::new(AtomicBool::new(false));
-    let writer = bank_writer(dbs.name.clone(), accounts, stop_writer.clone());
+    let writer = dts_test_support::bank::writer(dbs.name.clone(), accounts, stop_writer.clone());
     let progress = ApplyProgress::new();
     let stop = StopSignal::new();
     let o = ApplyOptions {

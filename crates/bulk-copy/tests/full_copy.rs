@@ -196,7 +196,9 @@ async fn handoff(mode: SnapshotMode, readers: usize) {
     let mut tgt = dbs.target().await;
     let ddl = [
         "CREATE TABLE acct (id INT PRIMARY KEY, balance BIGINT NOT NULL, note VARCHAR(50))",
-        "CREATE TABLE log (id BIGINT AUTO_INCREMENT PRIMARY KEY, acct INT, delta INT, at DATETIME(6))",
+        // `at`: a DATETIME(6) value in every row the writer inserts.
+        "CREATE TABLE log (id BIGINT AUTO_INCREMENT PRIMARY KEY, acct INT, delta INT, \
+         at DATETIME(6) DEFAULT CURRENT_TIMESTAMP(6))",
     ];
     for d in ddl {
         exec(&mut src, d).await;
@@ -207,27 +209,7 @@ async fn handoff(mode: SnapshotMode, readers: usize) {
         SELECT i, 1000, CONCAT('n', i) FROM s").await;
     // A bank workload on the source while the copy runs.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writer = {
-        let stop = stop.clone();
-        let db = dbs.name.clone();
-        tokio::spawn(async move {
-            let mut c = dts_test_support::connect(Server::Source, Some(&db)).await;
-            let mut i: u64 = 0;
-            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                i += 1;
-                let (a, b) = (1 + i * 7919 % 20000, 1 + i * 104_729 % 20000);
-                c.query_drop(format!(
-                    "BEGIN; UPDATE acct SET balance = balance - 5 WHERE id = {a};
-                     UPDATE acct SET balance = balance + 5 WHERE id = {b};
-                     INSERT INTO log (acct, delta, at) VALUES ({a}, -5, NOW(6)), ({b}, 5, NOW(6));
-                     DELETE FROM log WHERE id = {i} DIV 2; COMMIT"
-                ))
-                .await
-                .expect("writer");
-            }
-            i
-        })
-    };
+    let writer = dts_test_support::bank::writer(dbs.name.clone(), 20000, stop.clone());
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let options = CopyOptions {
         readers,

@@ -16,6 +16,9 @@
 //!   values by their fields), and rows are compared as multisets.
 //! - [`Instance`] starts a throwaway MariaDB server with options of the
 //!   test's choosing, for settings the shared servers must keep.
+//! - [`bank`] is the bank workload (transfers whose sum never changes),
+//!   and [`edge_writer`] writes the D1-D16 values of [`EDGE_TABLE`] while a
+//!   test runs.
 #![deny(missing_docs)]
 
 use std::collections::HashMap;
@@ -24,6 +27,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts, OptsBuilder, Value};
 
+pub mod bank;
 pub mod instance;
 pub mod mysql_binlog;
 pub mod proxy;
@@ -585,6 +589,52 @@ pub const EDGE_ROWS: &[&str] = &[
     "INSERT INTO edge SET id=3, f=-0.0, d=-0.0, y=1901, vc='trailing  '",
     "INSERT INTO edge (id) VALUES (4)",
 ];
+
+/// Writes the D1-D16 values of [`EDGE_TABLE`] to `edge` in the source
+/// database `db` until `stop` is raised: each round inserts a copy of every
+/// row of [`EDGE_ROWS`] under new keys, changes one of them, moves another
+/// to a new key, and deletes a row of the round before, some of it inside a
+/// transaction. Returns the rounds written. The table must not have
+/// `EDGE_TABLE`'s `UNIQUE KEY (gen_s)` (the copies repeat its values).
+pub fn edge_writer(
+    db: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<u64> {
+    tokio::spawn(async move {
+        let mut c = connect(Server::Source, Some(&db)).await;
+        exec(
+            &mut c,
+            "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'",
+        )
+        .await;
+        let mut round: u64 = 0;
+        while !stop.load(Ordering::SeqCst) {
+            round += 1;
+            let base = 1000 + round * 10;
+            let mut sql = String::from("BEGIN;");
+            for (n, row) in EDGE_ROWS.iter().enumerate() {
+                let id = base + n as u64;
+                let old = n + 1;
+                let row = row
+                    .replace(&format!("SET id={old},"), &format!("SET id={id},"))
+                    .replace(&format!("(id) VALUES ({old})"), &format!("(id) VALUES ({id})"));
+                sql.push_str(&row);
+                sql.push(';');
+            }
+            sql.push_str(&format!(
+                "COMMIT; UPDATE edge SET ti = IFNULL(ti, 0) DIV 2, d = -d, \
+                 vc = CONCAT(IFNULL(vc, ''), 'u'), ts6 = ts6 + INTERVAL 1 SECOND, e = 'b' \
+                 WHERE id = {base}; UPDATE edge SET id = {moved} WHERE id = {from}; \
+                 DELETE FROM edge WHERE id = {gone}",
+                moved = base + 9,
+                from = base + 2,
+                gone = base - 10 + 1,
+            ));
+            c.query_drop(sql).await.expect("edge writer");
+        }
+        round
+    })
+}
 
 #[cfg(test)]
 mod tests {
