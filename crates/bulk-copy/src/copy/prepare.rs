@@ -123,8 +123,10 @@ pub(super) fn prepare(
     let select = format!("SELECT {} FROM {}", cols.join(", "), source);
     let load = load_statement(&meta.columns, &written, &target_names, t, options.conflict);
     let width = meta.avg_row_length.max(1);
-    let chunk_rows =
-        (options.chunk_bytes as u64 / width).clamp(100, options.chunk_rows.max(1) as u64);
+    // At least 100 rows per chunk, unless fewer are asked for (`clamp`
+    // panics when its minimum is above its maximum).
+    let most = options.chunk_rows.max(1) as u64;
+    let chunk_rows = (options.chunk_bytes as u64 / width).clamp(100.min(most), most);
     Ok(Prepared {
         target: t.target_quoted(),
         target_db: t.target_db.clone(),
