@@ -679,7 +679,10 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn is_dml_statement(sql: &str) -> bool {
+/// Whether a statement is a row change (`INSERT`, `UPDATE`, `DELETE`,
+/// `REPLACE`, `LOAD`) by its first keyword: one logged as a statement
+/// instead of rows (also looked for by the copy's watermark windows).
+pub(crate) fn is_dml_statement(sql: &str) -> bool {
     let first = sql
         .trim_start()
         .split(|c: char| !c.is_ascii_alphabetic())

@@ -6,12 +6,18 @@
 //! **Snapshot and position.** On MariaDB each reader runs `START TRANSACTION
 //! WITH CONSISTENT SNAPSHOT` and reads `binlog_snapshot_file/position`, the
 //! binlog position its snapshot is consistent with, without any global lock;
-//! readers may see different positions. Elsewhere (MySQL), a brief `FLUSH
-//! TABLES WITH READ LOCK` is held while the readers open their snapshots, so
-//! they share one position. Every position read from, in every run of the
-//! task, is recorded on the target; the report gives the lowest (where
-//! incremental migration must start) and, when they differ, the highest
-//! (where its idempotent overlap window ends; design rule 8).
+//! readers may see different positions. With [`SnapshotMode::FlushTablesWithReadLock`],
+//! a brief `FLUSH TABLES WITH READ LOCK` is held while the readers open their
+//! snapshots, so they share one position. With [`SnapshotMode::Watermark`]
+//! (any flavour, no lock beyond the rows a chunk reads) there is no
+//! snapshot: each chunk is read between a low and a high binlog watermark,
+//! and the row changes of that window are reconciled into it, so that it is
+//! its range as of its high watermark (see `watermark.rs`, which argues
+//! why). Every position read from, in every run of the task, is recorded on
+//! the target (a chunk's high watermark in the transaction that commits
+//! it); the report gives the lowest (where incremental migration must
+//! start) and, when they differ, the highest (where its idempotent overlap
+//! window ends; design rule 8).
 //!
 //! **Work units.** A table is one key range, or, when its key is a single
 //! integer column and it is large, several ranges split arithmetically
@@ -46,6 +52,8 @@ mod plan;
 mod prepare;
 mod read;
 mod snapshot;
+mod watermark;
+mod window;
 mod write;
 
 use std::collections::VecDeque;
@@ -60,11 +68,11 @@ use tokio::sync::mpsc;
 use binlog_reader::position::FilePosition;
 
 pub use checkpoint::LoadMethod;
-pub use options::{CopyOptions, CopyReport, SnapshotMode, TableReport};
+pub use options::{ChunkHook, CopyOptions, CopyReport, SnapshotMode, TableReport};
 
 use crate::base::error::CopyError;
 use crate::base::mapping::TableMapping;
-use crate::base::meta::load_table_meta;
+use crate::base::meta::{load_table_meta, KeyStrategy};
 use crate::base::progress::TableState;
 use crate::base::session::{connect, connect_loader};
 use checkpoint::Checkpoint;
@@ -72,7 +80,9 @@ use indexes::rebuild_indexes;
 use plan::{plan_table, Unit};
 use prepare::{prepare, Prepared};
 use read::{read_unit, Buffer};
-use snapshot::open_readers;
+use snapshot::{open_readers, Readers};
+use watermark::Watermark;
+use window::Windows;
 use write::write_unit;
 
 /// What one table's copy did in this run, summed over its ranges.
@@ -98,6 +108,8 @@ struct Shared {
     /// Load buffers sent and given back, for reuse: fresh memory for every
     /// buffer costs the kernel a page fault and a zeroed page per 4 KiB.
     spare: Mutex<Vec<Vec<u8>>>,
+    /// The watermark snapshot's binlog reader and dialect, in that mode.
+    watermark: Option<Watermark>,
 }
 
 /// Copies `tables` from `source` to `target`. See the module documentation.
@@ -119,18 +131,57 @@ pub async fn copy_tables(
     let mut control = connect(target, "target").await?;
     checkpoint.ensure(&mut control).await?;
 
-    let (mut conns, positions) = open_readers(source, readers, options.snapshot).await?;
+    let Readers {
+        mut conns,
+        positions,
+        mode,
+        version,
+        start: watermark_start,
+    } = open_readers(source, readers, options.snapshot).await?;
     for p in positions.iter().flatten() {
         checkpoint.record_snapshot(&mut control, p).await?;
     }
+    let watermark = mode == SnapshotMode::Watermark;
 
     // Resolve every table before copying anything: a bad column list or
     // filter fails the copy before it starts.
     let mut prepared = Vec::with_capacity(tables.len());
     for t in tables {
         let meta = load_table_meta(&mut conns[0], &t.source_db, &t.source_table).await?;
-        prepared.push(prepare(t, meta, options)?);
+        prepared.push(prepare(t, meta, options, watermark)?);
     }
+    let watermark = match watermark_start {
+        Some(start) if watermark => {
+            for p in &prepared {
+                if p.meta.key == KeyStrategy::FullScan
+                    && p.meta.data_length > options.locked_read_max_bytes
+                {
+                    return Err(CopyError::Table {
+                        table: p.source.clone(),
+                        reason: format!(
+                            "it has no usable key (a primary key, or a unique key on NOT NULL \
+                             columns), so the watermark snapshot can only read it whole under \
+                             shared locks, which keeps its writers waiting; at about {} bytes \
+                             it is larger than the {} allowed. Add a primary key, or copy it \
+                             with snapshot = \"consistent\" (MariaDB)",
+                            p.meta.data_length, options.locked_read_max_bytes
+                        ),
+                    });
+                }
+            }
+            let watched: Vec<(String, String, usize)> = prepared
+                .iter()
+                .map(|p| (p.meta.db.clone(), p.meta.name.clone(), p.meta.columns.len()))
+                .collect();
+            let windows = Windows::start(source, options.server_id, start, &watched).await?;
+            Some(Watermark {
+                windows,
+                locking_clause: server_dialect::Dialect::new(version.clone()).locking_read_clause(),
+                version,
+            })
+        }
+        _ => None,
+    };
     let progress = options.progress.clone();
     progress.start(prepared.iter().map(|p| p.target.clone()).collect());
 
@@ -204,6 +255,7 @@ pub async fn copy_tables(
         options: options.clone(),
         failed: AtomicBool::new(false),
         spare: Mutex::new(Vec::new()),
+        watermark,
     });
     let units = Arc::new(Mutex::new(units));
     type Job = (Unit, mpsc::Receiver<Buffer>);
@@ -258,7 +310,13 @@ pub async fn copy_tables(
                 if job_tx.send((unit, rx)).await.is_err() {
                     break;
                 }
-                if let Err(e) = read_unit(&mut src, &shared, table, after, hi, &tx).await {
+                let read = match &shared.watermark {
+                    Some(wm) if !shared.tables[table].key_names.is_empty() => {
+                        watermark::read_unit(&mut src, &shared, wm, table, after, hi, &tx).await
+                    }
+                    wm => read_unit(&mut src, &shared, table, after, hi, &tx, wm.as_ref()).await,
+                };
+                if let Err(e) = read {
                     shared.failed.store(true, Ordering::SeqCst);
                     return Err(e);
                 }
@@ -282,6 +340,9 @@ pub async fn copy_tables(
                 )));
             }
         }
+    }
+    if let Some(wm) = &shared.watermark {
+        wm.windows.stop();
     }
     let failure = first_err.or_else(|| {
         shared

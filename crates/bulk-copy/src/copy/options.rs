@@ -1,7 +1,10 @@
 //! What a copy is asked to do ([`CopyOptions`], [`SnapshotMode`]) and what
 //! it reports ([`CopyReport`], [`TableReport`]).
 
+use std::sync::Arc;
+
 use binlog_reader::position::FilePosition;
+use futures::future::BoxFuture;
 
 use super::checkpoint::LoadMethod;
 use crate::base::mapping::ConflictPolicy;
@@ -12,8 +15,9 @@ use crate::base::throttle::Throttle;
 /// How the readers' snapshots are taken.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SnapshotMode {
-    /// MariaDB's lock-free consistent snapshot when the source is MariaDB,
-    /// otherwise a brief global read lock.
+    /// The source's dialect decides
+    /// (`server_dialect::Dialect::default_snapshot_method`): MariaDB's
+    /// lock-free consistent snapshot when the source is MariaDB.
     #[default]
     Auto,
     /// `START TRANSACTION WITH CONSISTENT SNAPSHOT` and
@@ -22,6 +26,25 @@ pub enum SnapshotMode {
     /// `FLUSH TABLES WITH READ LOCK` held while every reader opens its
     /// snapshot, then `UNLOCK TABLES`: one shared position.
     FlushTablesWithReadLock,
+    /// No snapshot: each chunk is read by a short locking read between a
+    /// low and a high binlog watermark, and the row changes of that window
+    /// are reconciled into it before it is written (see the copy module's
+    /// documentation). No global lock and no RELOAD; the source's binary
+    /// log and REPLICATION SLAVE (and CLIENT) are needed. Every flavour.
+    Watermark,
+}
+
+/// A hook into the watermark copy, for tests that must act inside a
+/// chunk's window: called with the source table (quoted) and the chunk's
+/// number in its range in this run (from 1), after the chunk's locking
+/// read committed and before its high watermark is read.
+#[derive(Clone)]
+pub struct ChunkHook(pub Arc<dyn Fn(String, u64) -> BoxFuture<'static, ()> + Send + Sync>);
+
+impl std::fmt::Debug for ChunkHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChunkHook")
+    }
 }
 
 /// How to copy.
@@ -66,6 +89,18 @@ pub struct CopyOptions {
     pub conflict: ConflictPolicy,
     /// How snapshots are taken.
     pub snapshot: SnapshotMode,
+    /// The server id the watermark snapshot's binlog reader registers with
+    /// (distinct from every replica of the source, and from the apply's).
+    pub server_id: u32,
+    /// In the watermark snapshot, a table without a usable key is read
+    /// whole by one locking read that keeps the table's writers waiting
+    /// until it ends; a table whose data length (the source's estimate) is
+    /// larger than this is refused, with the fix (add a key, or use the
+    /// consistent snapshot on MariaDB).
+    pub locked_read_max_bytes: u64,
+    /// For tests: see [`ChunkHook`].
+    #[doc(hidden)]
+    pub after_chunk_read: Option<ChunkHook>,
     /// The metadata schema on the target holding the checkpoint.
     pub meta_schema: String,
     /// The task's name: runs with the same name resume each other.
@@ -90,6 +125,9 @@ impl Default for CopyOptions {
             split_rows: 1_000_000,
             conflict: ConflictPolicy::Error,
             snapshot: SnapshotMode::Auto,
+            server_id: 0x7d75_0002,
+            locked_read_max_bytes: 64 << 20,
+            after_chunk_read: None,
             meta_schema: "dts_meta".into(),
             task: "default".into(),
             throttle: Throttle::default(),

@@ -1,6 +1,7 @@
 //! A table resolved for the copy: the columns read and written (renames,
 //! column lists), the filter checked, the key's place in a row read, the
-//! SELECT and the LOAD DATA statement.
+//! SELECT and the LOAD DATA statement. In the watermark copy, ENUM and SET
+//! columns are read and written as numbers (see `encode`).
 
 use server_dialect::quote;
 
@@ -22,6 +23,12 @@ pub(super) struct Prepared {
     pub(super) written: Vec<usize>,
     /// How each written column is encoded, and whether it is an ENUM.
     pub(super) codecs: Vec<(encode::Codec, bool)>,
+    /// How each key column is encoded (its identity in the watermark
+    /// copy's reconciliation).
+    pub(super) key_codecs: Vec<encode::Codec>,
+    /// ENUM and SET columns are read as `col + 0` and written as numbers
+    /// (the watermark copy).
+    pub(super) members_as_numbers: bool,
     /// The LOAD DATA statement.
     pub(super) load: String,
     /// `SELECT cols FROM t`: the written columns, then the key columns not
@@ -39,6 +46,7 @@ pub(super) fn prepare(
     t: &TableMapping,
     meta: TableMeta,
     options: &CopyOptions,
+    members_as_numbers: bool,
 ) -> Result<Prepared, CopyError> {
     let source = meta.quoted();
     let err = |reason: String| CopyError::Table {
@@ -106,22 +114,37 @@ pub(super) fn prepare(
         KeyStrategy::FullScan => Vec::new(),
     };
     let key_names: Vec<String> = key.iter().map(|&i| quote(&meta.columns[i].name)).collect();
-    let mut cols: Vec<String> = written
-        .iter()
-        .map(|&i| quote(&meta.columns[i].name))
-        .collect();
+    // What the SELECT reads for a column: an ENUM's index or a SET's
+    // bitmask as `col + 0` (the manuals' way to read them as numbers) when
+    // members are numbers.
+    let read_expr = |i: usize| {
+        let c = &meta.columns[i];
+        if members_as_numbers && encode::is_member_type(c) {
+            format!("{} + 0", quote(&c.name))
+        } else {
+            quote(&c.name)
+        }
+    };
+    let mut cols: Vec<String> = written.iter().map(|&i| read_expr(i)).collect();
     let mut key_pos = Vec::with_capacity(key.len());
-    for (&k, name) in key.iter().zip(&key_names) {
+    for &k in &key {
         match written.iter().position(|&w| w == k) {
             Some(pos) => key_pos.push(pos),
             None => {
                 key_pos.push(cols.len());
-                cols.push(name.clone());
+                cols.push(read_expr(k));
             }
         }
     }
     let select = format!("SELECT {} FROM {}", cols.join(", "), source);
-    let load = load_statement(&meta.columns, &written, &target_names, t, options.conflict);
+    let load = load_statement(
+        &meta.columns,
+        &written,
+        &target_names,
+        t,
+        options.conflict,
+        members_as_numbers,
+    );
     let width = meta.avg_row_length.max(1);
     // At least 100 rows per chunk, unless fewer are asked for (`clamp`
     // panics when its minimum is above its maximum).
@@ -136,9 +159,17 @@ pub(super) fn prepare(
             .iter()
             .map(|&i| {
                 let c = &meta.columns[i];
-                (encode::Codec::of(c), c.data_type == "enum")
+                (
+                    encode::Codec::with_members(c, members_as_numbers),
+                    c.data_type == "enum",
+                )
             })
             .collect(),
+        key_codecs: key
+            .iter()
+            .map(|&i| encode::Codec::with_members(&meta.columns[i], members_as_numbers))
+            .collect(),
+        members_as_numbers,
         written,
         load,
         select,
@@ -151,18 +182,22 @@ pub(super) fn prepare(
 }
 
 /// The LOAD DATA statement for a table: written columns in order, BIT
-/// columns through user variables.
+/// columns (and ENUM and SET ones when their members are numbers) through
+/// user variables, cast to a number so that the server stores the value,
+/// index or bitmask the number is.
 fn load_statement(
     columns: &[ColumnMeta],
     written: &[usize],
     target_names: &[String],
     t: &TableMapping,
     conflict: ConflictPolicy,
+    members_as_numbers: bool,
 ) -> String {
     let mut cols = Vec::new();
     let mut sets = Vec::new();
     for (n, (&i, name)) in written.iter().zip(target_names).enumerate() {
-        if columns[i].data_type == "bit" {
+        let c = &columns[i];
+        if c.data_type == "bit" || (members_as_numbers && encode::is_member_type(c)) {
             cols.push(format!("@v{n}"));
             sets.push(format!("{} = CAST(@v{n} AS UNSIGNED)", quote(name)));
         } else {

@@ -1,6 +1,8 @@
 //! A reader: one range read in keyset chunks inside the reader's snapshot
 //! and encoded into load buffers for its writer, memory bounded by the
-//! queue between them.
+//! queue between them. In the watermark copy this reads the tables without
+//! a usable key, whole, under shared locks (see `watermark`); keyed ranges
+//! are read by `watermark::read_unit` there.
 
 use std::sync::atomic::Ordering;
 
@@ -9,8 +11,12 @@ use mysql_async::prelude::*;
 use mysql_async::{Conn, Row, Value};
 use tokio::sync::mpsc;
 
+use binlog_reader::position::FilePosition;
+
 use super::encode;
 use super::options::CopyOptions;
+use super::prepare::Prepared;
+use super::watermark::Watermark;
 use super::Shared;
 use crate::base::error::{db_err, CopyError};
 use crate::base::keyset::range_condition;
@@ -27,9 +33,36 @@ pub(super) struct Buffer {
     /// The range's last buffer.
     pub(super) last: bool,
     pub(super) chunks: u64,
+    /// Commit after this buffer (a chunked range). The watermark copy
+    /// clears it on every buffer of a chunk but its last: a chunk is the
+    /// range's state at one position, committed whole.
+    pub(super) commit: bool,
+    /// The high watermark of the chunk this buffer ends (the watermark
+    /// copy): recorded in the metadata schema in the transaction that
+    /// commits the chunk.
+    pub(super) watermark: Option<FilePosition>,
+}
+
+/// Whether `v`, read for written column `n`, is an ENUM's empty error value
+/// (which the target warns about when it stores it).
+pub(super) fn enum_empty(p: &Prepared, n: usize, v: &Value) -> bool {
+    match p.codecs.get(n) {
+        Some((_, true)) if p.members_as_numbers => {
+            matches!(v, Value::Int(0) | Value::UInt(0))
+        }
+        Some((_, true)) => matches!(v, Value::Bytes(b) if b.is_empty()),
+        _ => false,
+    }
 }
 
 /// Reads one range and sends it as load buffers, the last one marked.
+///
+/// With `locked` (the watermark copy, a table without a usable key), the
+/// table is read whole by one locking read at REPEATABLE READ, whose
+/// next-key locks keep every writer out of the table until the read's
+/// transaction ends; the binlog position read before that end is then the
+/// position the rows are exactly at (see `watermark`), and the last buffer
+/// carries it.
 pub(super) async fn read_unit(
     src: &mut Conn,
     shared: &Shared,
@@ -37,11 +70,25 @@ pub(super) async fn read_unit(
     mut last_key: Option<Vec<Value>>,
     hi: Option<Vec<Value>>,
     tx: &mpsc::Sender<Buffer>,
+    locked: Option<&Watermark>,
 ) -> Result<(), CopyError> {
     let p = &shared.tables[table];
     let options = &shared.options;
     let mut buf = new_buffer(shared);
     let keyed = !p.key_names.is_empty();
+    let registration = match locked {
+        Some(wm) => {
+            let r = wm.windows.register(&p.meta.db, &p.meta.name);
+            src.query_drop("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; START TRANSACTION")
+                .await
+                .map_err(db_err(
+                    "source",
+                    format!("starting the locking read of {}", p.source),
+                ))?;
+            Some((wm, r))
+        }
+        None => None,
+    };
     loop {
         if shared.failed.load(Ordering::SeqCst) || tx.is_closed() {
             return Ok(());
@@ -52,7 +99,7 @@ pub(super) async fn read_unit(
             last_key.as_deref(),
             hi.as_deref(),
         );
-        let sql = if keyed {
+        let mut sql = if keyed {
             format!(
                 "{}{} ORDER BY {} LIMIT {}",
                 p.select,
@@ -63,6 +110,10 @@ pub(super) async fn read_unit(
         } else {
             format!("{}{}", p.select, cond)
         };
+        if let Some((wm, _)) = &registration {
+            sql.push(' ');
+            sql.push_str(wm.locking_clause);
+        }
         options.throttle.acquire(1, 0, 0).await;
         let mut result = src
             .exec_iter(sql.as_str(), params)
@@ -83,12 +134,12 @@ pub(super) async fn read_unit(
             while let Some(row) = stream.next().await {
                 let row = row.map_err(db_err("source", format!("reading {}", p.source)))?;
                 buf.rows += 1;
-                for (n, &(codec, is_enum)) in p.codecs.iter().enumerate() {
+                for (n, &(codec, _)) in p.codecs.iter().enumerate() {
                     if n > 0 {
                         buf.data.push(b'\t');
                     }
                     let v = row.as_ref(n).unwrap_or(&Value::NULL);
-                    if is_enum && matches!(v, Value::Bytes(b) if b.is_empty()) {
+                    if enum_empty(p, n, v) {
                         let col = &p.meta.columns[p.written[n]];
                         buf.expected.push((buf.rows, col.name.clone()));
                     }
@@ -115,6 +166,19 @@ pub(super) async fn read_unit(
             buf.end_key = k.clone();
         }
         last_key = k;
+    }
+    if let Some((wm, registration)) = registration {
+        // Still holding every lock of the table: nothing written to the
+        // binlog before this position is missing from the rows read, and
+        // nothing after it is in them.
+        let h = wm.position(src).await?;
+        src.query_drop("COMMIT").await.map_err(db_err(
+            "source",
+            format!("ending the locking read of {}", p.source),
+        ))?;
+        wm.windows.wait_past(&h).await?;
+        registration.check_unchanged(&h)?;
+        buf.watermark = Some(h);
     }
     buf.last = true;
     send(tx, buf, options).await;
@@ -144,10 +208,12 @@ pub(super) fn new_buffer(shared: &Shared) -> Buffer {
         end_key: None,
         last: false,
         chunks: 0,
+        commit: true,
+        watermark: None,
     }
 }
 
-async fn send(tx: &mpsc::Sender<Buffer>, b: Buffer, options: &CopyOptions) {
+pub(super) async fn send(tx: &mpsc::Sender<Buffer>, b: Buffer, options: &CopyOptions) {
     options
         .throttle
         .acquire(0, b.rows, b.data.len() as u64)

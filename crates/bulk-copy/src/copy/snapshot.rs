@@ -1,38 +1,62 @@
 //! The readers' snapshots: every reader connection inside a consistent
-//! snapshot, with the binlog position it is consistent with (see the
-//! module documentation of [`super`]).
+//! snapshot, with the binlog position it is consistent with; or, for the
+//! watermark snapshot, plain reader connections and the position the
+//! copy's binlog reader starts at (see the module documentation of
+//! [`super`]).
 
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts};
-use server_dialect::{Dialect, SnapshotMethod};
+use server_dialect::{Dialect, ServerVersion, SnapshotMethod};
 
 use binlog_reader::position::FilePosition;
 
 use super::options::SnapshotMode;
 use crate::base::error::{db_err, dialect_err, CopyError};
-use crate::base::session::connect;
+use crate::base::session::{connect, set_reader_session};
 use crate::base::snapshot::{begin_reader_snapshot, binlog_position, snapshot_position};
 
-/// Opens `n` reader connections inside consistent snapshots, and returns the
-/// binlog position of each (`None` when the source has no binlog).
-pub(super) async fn open_readers(
-    source: &Opts,
-    n: usize,
-    mode: SnapshotMode,
-) -> Result<(Vec<Conn>, Vec<Option<FilePosition>>), CopyError> {
-    let mut control = connect(source, "source").await?;
-    let version = server_dialect::server_version(&mut control)
-        .await
-        .map_err(dialect_err("source"))?;
-    let mode = match mode {
+/// The copy's reader connections.
+pub(super) struct Readers {
+    pub(super) conns: Vec<Conn>,
+    /// Each reader's snapshot position (`None` when the source has no
+    /// binlog, and for the watermark snapshot, whose positions are per
+    /// chunk).
+    pub(super) positions: Vec<Option<FilePosition>>,
+    /// The snapshot mode, `Auto` resolved for the source.
+    pub(super) mode: SnapshotMode,
+    /// The source's version.
+    pub(super) version: ServerVersion,
+    /// Where the watermark snapshot's binlog reader starts: the source's
+    /// position before any table was looked at.
+    pub(super) start: Option<FilePosition>,
+}
+
+/// What `snapshot = "auto"` means for a source of this version: the
+/// dialect's default method.
+pub(super) fn resolve(mode: SnapshotMode, version: &ServerVersion) -> SnapshotMode {
+    match mode {
         SnapshotMode::Auto => match Dialect::new(version.clone()).default_snapshot_method() {
             SnapshotMethod::ConsistentSnapshot => SnapshotMode::ConsistentSnapshot,
             SnapshotMethod::GlobalReadLock => SnapshotMode::FlushTablesWithReadLock,
         },
         m => m,
-    };
+    }
+}
+
+/// Opens `n` reader connections (see [`Readers`]).
+pub(super) async fn open_readers(
+    source: &Opts,
+    n: usize,
+    mode: SnapshotMode,
+) -> Result<Readers, CopyError> {
+    let mut control = connect(source, "source").await?;
+    let version = server_dialect::server_version(&mut control)
+        .await
+        .map_err(dialect_err("source"))?;
+    let mode = resolve(mode, &version);
     let mut conns = Vec::with_capacity(n);
     let mut positions = Vec::with_capacity(n);
+    let mut start = None;
     match mode {
         SnapshotMode::FlushTablesWithReadLock => {
             control
@@ -65,6 +89,32 @@ pub(super) async fn open_readers(
             let p = status?;
             positions.resize(n, p);
         }
+        SnapshotMode::Watermark => {
+            // Before any table is looked at: a DDL after this position is
+            // seen by the binlog reader.
+            start = Some(
+                binlog_position(&mut control, Some(&version))
+                    .await?
+                    .ok_or_else(|| CopyError::Unsupported {
+                        reason: "the watermark snapshot reads the source's binary log, and the \
+                                 source writes none (log_bin is off): turn it on, or use \
+                                 snapshot = \"consistent\" on MariaDB"
+                            .into(),
+                    })?,
+            );
+            for _ in 0..n {
+                let mut c = connect(source, "source").await?;
+                set_reader_session(&mut c).await?;
+                // Each chunk's locking read commits at once; READ COMMITTED
+                // takes no gap locks, so inserts into a range being read
+                // are never blocked.
+                c.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                    .await
+                    .map_err(db_err("source", "setting the reader session"))?;
+                conns.push(c);
+                positions.push(None);
+            }
+        }
         _ => {
             for _ in 0..n {
                 let mut c = connect(source, "source").await?;
@@ -76,5 +126,11 @@ pub(super) async fn open_readers(
         }
     }
     control.disconnect().await.ok();
-    Ok((conns, positions))
+    Ok(Readers {
+        conns,
+        positions,
+        mode,
+        version,
+        start,
+    })
 }

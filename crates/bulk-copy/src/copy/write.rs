@@ -37,6 +37,8 @@ pub(super) async fn write_unit(
     .map_err(db_err("target", "setting unique_checks"))?;
     let one_txn = unit.method != LoadMethod::Chunked;
     let (mut total_rows, mut total_bytes) = (0u64, 0u64);
+    // Rows and bytes loaded since the last commit of a chunked range.
+    let (mut pending_rows, mut pending_bytes) = (0u64, 0u64);
     let mut in_txn = false;
     let result: Result<(), CopyError> = async {
         loop {
@@ -76,6 +78,15 @@ pub(super) async fn write_unit(
             };
             total_rows += b.rows;
             total_bytes += bytes;
+            pending_rows += b.rows;
+            pending_bytes += bytes;
+            // The watermark copy: the position this chunk is exactly at,
+            // recorded with its rows (incremental migration starts at the
+            // lowest of them, design rule 8).
+            if let Some(h) = &b.watermark {
+                cp.record_snapshot(c, h).await?;
+            }
+            let commit = if one_txn { b.last } else { b.commit || b.last };
             if one_txn {
                 if b.last {
                     c.exec_drop(
@@ -96,7 +107,16 @@ pub(super) async fn write_unit(
                     )
                     .await
                     .map_err(db_err("target", format!("checkpointing {}", p.target)))?;
-                    if let Some(snap) = &unit.snapshot {
+                    // The position the whole load is at: the reader's
+                    // snapshot, or the watermark of a table read whole
+                    // under locks. (A keyed table the watermark copy loads
+                    // in one transaction has a position per chunk and none
+                    // here: its changes are replayed idempotently.)
+                    let at = match unit.method {
+                        LoadMethod::Whole => unit.snapshot.as_ref().or(b.watermark.as_ref()),
+                        _ => unit.snapshot.as_ref(),
+                    };
+                    if let Some(snap) = at {
                         c.exec_drop(
                             cp.snapshot_sql(),
                             (
@@ -112,14 +132,14 @@ pub(super) async fn write_unit(
                         .map_err(db_err("target", format!("checkpointing {}", p.target)))?;
                     }
                 }
-            } else {
+            } else if commit {
                 c.exec_drop(
                     cp.advance_sql(),
                     (
                         b.end_key.as_deref().map(encode_key),
                         u8::from(b.last),
-                        b.rows,
-                        bytes,
+                        pending_rows,
+                        pending_bytes,
                         &cp.task,
                         &p.target_db,
                         &p.target_table,
@@ -129,7 +149,7 @@ pub(super) async fn write_unit(
                 .await
                 .map_err(db_err("target", format!("checkpointing {}", p.target)))?;
             }
-            if !one_txn || b.last {
+            if commit {
                 c.query_drop("COMMIT").await.map_err(db_err(
                     "target",
                     format!("committing a load into {}", p.target),
@@ -138,7 +158,18 @@ pub(super) async fn write_unit(
             }
             // A chunk's rows count once committed; a one-transaction load's
             // as they are sent (they commit together at its end).
-            shared.options.progress.committed(t, b.rows, bytes);
+            if one_txn {
+                shared.options.progress.committed(t, b.rows, bytes);
+            } else if commit {
+                shared
+                    .options
+                    .progress
+                    .committed(t, pending_rows, pending_bytes);
+            }
+            if commit {
+                pending_rows = 0;
+                pending_bytes = 0;
+            }
             {
                 let mut s = shared.stats.lock().unwrap_or_else(|e| e.into_inner());
                 let st = &mut s[t];

@@ -1,0 +1,271 @@
+//! The watermark snapshot (`SnapshotMode::Watermark`), live on the test
+//! servers: windows that matter, made deterministic by writing inside a
+//! chunk's window (between its locking read and its high watermark); the
+//! copy under the bank and edge writers followed by the apply of its
+//! overlap; a long statement that does not block its start (and does block
+//! FLUSH TABLES WITH READ LOCK); L1 (DDL while a table is copied); S14 (a
+//! transaction in the binlog but not yet committed when a chunk is read);
+//! C1 for this mode (kill -9 and rerun); tables without a key.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use binlog_reader::position::FilePosition;
+use bulk_copy::copy::ChunkHook;
+use bulk_copy::{
+    apply_changes, copy_tables, prepare_incremental, ApplyOptions, ApplySelection, CopyError,
+    CopyOptions, CopyReport, HandOff, LoadMethod, SnapshotMode, TableMapping,
+};
+use dts_test_support::{
+    bank, binlog_position, compare_tables, edge_writer, exec, forget_copy_task, opts, query_one,
+    Server, TestDatabases, EDGE_ROWS, EDGE_TABLE,
+};
+use mysql_async::prelude::*;
+
+fn mappings(dbs: &TestDatabases, tables: &[&str]) -> Vec<TableMapping> {
+    tables
+        .iter()
+        .map(|t| TableMapping::same(&dbs.name, t))
+        .collect()
+}
+
+fn watermark_options(dbs: &TestDatabases) -> CopyOptions {
+    CopyOptions {
+        snapshot: SnapshotMode::Watermark,
+        task: dbs.name.clone(),
+        // A server id of this test process's own: tests copying at the same
+        // time each stream the binlog.
+        server_id: 0x7d00_0000 + (std::process::id() % 0x10000) * 16 + next_id(),
+        ..CopyOptions::default()
+    }
+}
+
+fn next_id() -> u32 {
+    static N: AtomicU64 = AtomicU64::new(0);
+    (N.fetch_add(1, Ordering::SeqCst) % 16) as u32
+}
+
+/// A hook running `writes` (on the source, in the test's database) inside
+/// the window of the first chunk of each table named, once.
+fn write_in_first_window(db: &str, writes: Vec<(&'static str, Vec<String>)>) -> ChunkHook {
+    let db = db.to_string();
+    let done = Arc::new(Mutex::new(Vec::<String>::new()));
+    ChunkHook(Arc::new(move |table: String, chunk: u64| {
+        let db = db.clone();
+        let done = done.clone();
+        let todo: Option<Vec<String>> = writes
+            .iter()
+            .find(|(t, _)| table == format!("`{db}`.`{t}`"))
+            .map(|(_, w)| w.clone());
+        Box::pin(async move {
+            let Some(todo) = todo else { return };
+            if chunk != 1 {
+                return;
+            }
+            {
+                let mut d = done.lock().unwrap();
+                if d.contains(&table) {
+                    return;
+                }
+                d.push(table.clone());
+            }
+            let mut c = dts_test_support::connect(Server::Source, Some(&db)).await;
+            for w in todo {
+                exec(&mut c, &w).await;
+            }
+        })
+    }))
+}
+
+async fn copy(
+    dbs: &TestDatabases,
+    tables: &[&str],
+    options: &CopyOptions,
+) -> Result<CopyReport, CopyError> {
+    copy_tables(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &mappings(dbs, tables),
+        options,
+    )
+    .await
+}
+
+async fn assert_same(dbs: &TestDatabases, tables: &[&str], what: &str) {
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    for t in tables {
+        compare_tables(&mut src, &dbs.name, t, &mut tgt, None, None)
+            .await
+            .assert_equal(&format!("{what}: {t}"));
+    }
+}
+
+/// Writes inside the first chunk's window of four tables (an integer key,
+/// a `_ci` string key, a composite key with a `_ci` string, a BINARY(16)
+/// key): keys inserted, updated, deleted, deleted and inserted again,
+/// inserted and deleted, moved out of the chunk's range and into it,
+/// respelled under their collation (`'a'` to `'A'`), and changes just
+/// outside the range. Nothing is written after the windows, so the copy
+/// alone must equal the source.
+async fn windows_that_matter(bulk: bool) {
+    let dbs = TestDatabases::new(&format!("wm_windows_{bulk}")).await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let ddl = [
+        "CREATE TABLE ik (id INT PRIMARY KEY, v VARCHAR(20))",
+        "CREATE TABLE ci (k VARCHAR(10) COLLATE utf8mb4_general_ci NOT NULL PRIMARY KEY, v INT)",
+        "CREATE TABLE comp (a VARCHAR(5) COLLATE utf8mb4_general_ci NOT NULL, b INT NOT NULL, \
+         v VARBINARY(10), PRIMARY KEY (a, b))",
+        "CREATE TABLE bin (k BINARY(16) NOT NULL PRIMARY KEY, v INT)",
+    ];
+    for d in ddl {
+        exec(&mut src, d).await;
+        exec(&mut tgt, d).await;
+    }
+    exec(
+        &mut src,
+        "INSERT INTO ik WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 50)
+           SELECT i * 2, CONCAT('v', i * 2) FROM s;
+         INSERT INTO ci VALUES ('a', 1), ('b', 2), ('d', 4), ('f', 6), ('h', 8), ('j', 10),
+           ('l', 12), ('n', 14), ('p', 16), ('r', 18), ('t', 20), ('v', 22), ('x', 24), ('z', 26);
+         INSERT INTO comp WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 10)
+           SELECT 'x', i, X'00' FROM s UNION ALL SELECT 'y', i, X'FF' FROM s;
+         INSERT INTO bin WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 32)
+           SELECT UNHEX(LPAD(HEX(i), 2, '0')), i FROM s",
+    )
+    .await;
+    let writes = vec![
+        (
+            "ik",
+            [
+                // The first chunk is ids 2..20.
+                "INSERT INTO ik VALUES (3, 'new')",
+                "UPDATE ik SET v = 'updated' WHERE id = 4",
+                "DELETE FROM ik WHERE id = 6",
+                "UPDATE ik SET id = 1001 WHERE id = 8",
+                "UPDATE ik SET id = 9, v = 'moved in' WHERE id = 50",
+                "INSERT INTO ik VALUES (11, 'gone again')",
+                "DELETE FROM ik WHERE id = 11",
+                "DELETE FROM ik WHERE id = 12",
+                "INSERT INTO ik VALUES (12, 'again')",
+                "UPDATE ik SET v = 'last' WHERE id = 20",
+                // Outside the first chunk: the next chunks read them.
+                "INSERT INTO ik VALUES (21, 'next chunk')",
+                "UPDATE ik SET v = 'later' WHERE id = 60",
+                // Several changes in one transaction.
+                "BEGIN; UPDATE ik SET v = 'tx' WHERE id = 14; UPDATE ik SET id = 15 WHERE id = 14; \
+                 INSERT INTO ik VALUES (14, 'tx again'); COMMIT",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+        (
+            "ci",
+            [
+                // The first chunk is 'a'..'r'.
+                "UPDATE ci SET k = 'A' WHERE k = 'a'",
+                "UPDATE ci SET k = 'B', v = -2 WHERE k = 'b'",
+                "INSERT INTO ci VALUES ('C', 3)",
+                "DELETE FROM ci WHERE k = 'd'",
+                "INSERT INTO ci VALUES ('D', -4)",
+                "UPDATE ci SET v = 60 WHERE k = 'F'",
+                "UPDATE ci SET k = 'zz' WHERE k = 'h'",
+                "UPDATE ci SET k = 'e' WHERE k = 'x'",
+                "UPDATE ci SET k = 'r ', v = 180 WHERE k = 'r'",
+                "INSERT INTO ci VALUES ('s', 19)",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+        (
+            "comp",
+            [
+                // The first chunk is ('x', 1..10).
+                "UPDATE comp SET a = 'X' WHERE a = 'x' AND b = 1",
+                "INSERT INTO comp VALUES ('x', 0, X'01')",
+                "INSERT INTO comp VALUES ('x', 11, X'02')",
+                "DELETE FROM comp WHERE a = 'x' AND b = 3",
+                "UPDATE comp SET b = 100 WHERE a = 'x' AND b = 4",
+                "UPDATE comp SET a = 'x', b = -1 WHERE a = 'y' AND b = 9",
+                "UPDATE comp SET v = X'5C00' WHERE a = 'x' AND b = 10",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+        (
+            "bin",
+            [
+                // The first chunk is 01..0A (padded with zero bytes, which
+                // the binlog leaves out).
+                "INSERT INTO bin VALUES (X'0105', 105)",
+                "UPDATE bin SET v = -2 WHERE k = X'02'",
+                "DELETE FROM bin WHERE k = X'03'",
+                "UPDATE bin SET k = X'FF' WHERE k = X'04'",
+                "UPDATE bin SET k = X'0301' WHERE k = X'15'",
+                "UPDATE bin SET k = X'0A00000000000000000000000000000B' WHERE k = X'0A'",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+    ];
+    let tables = ["ik", "ci", "comp", "bin"];
+    for t in tables {
+        exec(&mut src, &format!("ANALYZE TABLE {t}")).await;
+    }
+    let options = CopyOptions {
+        readers: 2,
+        chunk_rows: 10,
+        chunk_bytes: 1,
+        load_bytes: 64,
+        bulk_max_bytes: if bulk { 1 << 30 } else { 0 },
+        defer_indexes_min_bytes: None,
+        after_chunk_read: Some(write_in_first_window(&dbs.name, writes)),
+        ..watermark_options(&dbs)
+    };
+    let report = copy(&dbs, &tables, &options)
+        .await
+        .unwrap_or_else(|e| panic!("copy: {e}"));
+    for t in &report.tables {
+        assert_eq!(
+            t.method,
+            if bulk {
+                LoadMethod::Bulk
+            } else {
+                LoadMethod::Chunked
+            },
+            "{}",
+            t.table
+        );
+        assert!(t.chunks >= 2, "{t:?}");
+    }
+    assert_same(&dbs, &tables, "after the copy").await;
+    // Every chunk's high watermark was recorded; they differ (writes came
+    // between them).
+    let start = report.start.clone().expect("a start position");
+    let end = report.overlap_end.clone().expect("an overlap end");
+    assert!(start < end, "{start} < {end}");
+    let n: i64 = query_one(
+        &mut tgt,
+        &format!(
+            "SELECT COUNT(*) FROM dts_meta.copy_snapshot WHERE task = '{}'",
+            dbs.name
+        ),
+    )
+    .await;
+    let chunks: u64 = report.tables.iter().map(|t| t.chunks).sum();
+    assert_eq!(n as u64, chunks, "one high watermark per chunk");
+    forget_copy_task(&mut tgt, &options.task).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn windows_reconcile_inserts_updates_deletes_moves_and_respellings_chunk_by_chunk() {
+    windows_that_matter(false).await;
+}
+
+#[tokio::test]
+async fn windows_reconcile_the_same_way_when_the_table_is_loaded_in_one_transaction() {
+    windows_that_matter(true).await;
+}
