@@ -315,3 +315,17 @@ fn full_defer_indexes_can_be_turned_off() {
     assert!(!t.full.defer_indexes);
     assert!(t.to_toml().contains("defer_indexes = false"));
 }
+
+#[test]
+fn full_snapshot_watermark_is_the_copys_watermark_mode() {
+    use dts_core::config::Snapshot;
+    let t = parse(&format!("{MINIMAL}[full]\nsnapshot = \"watermark\"\n")).unwrap();
+    assert_eq!(t.full.snapshot, Snapshot::Watermark);
+    assert_eq!(t.full.snapshot.mode(), bulk_copy::SnapshotMode::Watermark);
+    assert!(t.to_toml().contains("snapshot = \"watermark\""));
+    let e = error(&format!("{MINIMAL}[full]\nsnapshot = \"watermarks\"\n"));
+    assert!(
+        e.to_string().contains("watermark"),
+        "the error lists the allowed values: {e}"
+    );
+}

@@ -143,13 +143,19 @@ impl RowConflict {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Snapshot {
-    /// MariaDB's lock-free consistent snapshot on MariaDB, else `ftwrl`.
+    /// The source's default (server-dialect's `default_snapshot_method`):
+    /// MariaDB's lock-free consistent snapshot on MariaDB.
     #[default]
     Auto,
     /// `START TRANSACTION WITH CONSISTENT SNAPSHOT` (MariaDB only).
     Consistent,
     /// A brief `FLUSH TABLES WITH READ LOCK` (needs RELOAD).
     Ftwrl,
+    /// Each chunk read by a short locking read between two binlog
+    /// watermarks, the row changes of that window reconciled into it: no
+    /// global lock, no RELOAD, the copy starts while long queries run;
+    /// needs the binary log and REPLICATION SLAVE and CLIENT. Any flavour.
+    Watermark,
 }
 
 impl Snapshot {
@@ -159,6 +165,7 @@ impl Snapshot {
             Snapshot::Auto => SnapshotMode::Auto,
             Snapshot::Consistent => SnapshotMode::ConsistentSnapshot,
             Snapshot::Ftwrl => SnapshotMode::FlushTablesWithReadLock,
+            Snapshot::Watermark => SnapshotMode::Watermark,
         }
     }
 }
