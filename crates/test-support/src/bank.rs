@@ -59,7 +59,9 @@ pub fn writer(db: String, accounts: u64, stop: Arc<AtomicBool>) -> tokio::task::
         let mut i: u64 = 0;
         while !stop.load(Ordering::SeqCst) {
             i += 1;
-            c.query_drop(transfer(i, accounts)).await.expect("bank writer");
+            c.query_drop(transfer(i, accounts))
+                .await
+                .expect("bank writer");
         }
         i
     })

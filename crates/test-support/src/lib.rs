@@ -617,7 +617,10 @@ pub fn edge_writer(
                 let old = n + 1;
                 let row = row
                     .replace(&format!("SET id={old},"), &format!("SET id={id},"))
-                    .replace(&format!("(id) VALUES ({old})"), &format!("(id) VALUES ({id})"));
+                    .replace(
+                        &format!("(id) VALUES ({old})"),
+                        &format!("(id) VALUES ({id})"),
+                    );
                 sql.push_str(&row);
                 sql.push(';');
             }
