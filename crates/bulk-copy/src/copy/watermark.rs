@@ -89,9 +89,17 @@
 //! A DDL on a table while it is copied stops the copy with an error naming
 //! the table (catalogue L1): no chunk mixes two definitions.
 //!
+//! A range open at its end (a table's last) is read in limited chunks only
+//! up to the table's last key when the range starts, then by one final
+//! chunk without a limit: the rows appended past that key meanwhile. (A
+//! copy that chased the end would never finish on a table written to
+//! faster than it is read.)
+//!
 //! Memory: a reader holds one chunk (its rows, encoded, with their keys)
 //! while it waits for its window, and the binlog reader the row changes of
-//! the tables in flight for as long as a window needs them.
+//! the tables in flight for as long as a window needs them. A chunk is at
+//! most `chunk_rows` rows, but for a range's final chunk, which holds the
+//! rows appended past the range's end while the range was copied.
 //!
 //! [`CopyOptions::locked_read_max_bytes`]: super::CopyOptions::locked_read_max_bytes
 
@@ -288,6 +296,13 @@ pub(super) fn reconcile(read_keys: &[&[u8]], steps: Vec<Step>) -> Vec<Slot> {
 /// Reads one range in chunks, each reconciled with its window and sent as
 /// load buffers committed together (see the module documentation); the
 /// range's last buffer is marked.
+///
+/// A range open at its end (a table's last) is read in chunks of at most
+/// `chunk_rows` only up to the table's last key when the range starts;
+/// the rows appended above it since are read by one final chunk without a
+/// limit. Otherwise a table written to faster than it is read would be
+/// chased for ever, each chunk finding new rows past the last. That final
+/// chunk holds what was appended while the range was copied.
 pub(super) async fn read_unit(
     src: &mut Conn,
     shared: &Shared,
@@ -298,32 +313,47 @@ pub(super) async fn read_unit(
     tx: &mpsc::Sender<Buffer>,
 ) -> Result<(), CopyError> {
     let p = &shared.tables[table];
+    // Chunks of at most `chunk_rows` up to `limited_to`, then (for an open
+    // range) one final chunk without a limit.
+    let (mut limited_to, mut limited) = match &hi {
+        Some(h) => (Some(h.clone()), true),
+        None => match last_key(src, p).await? {
+            Some(k) => (Some(k), true),
+            None => (None, false),
+        },
+    };
     let mut chunk_no = 0u64;
     loop {
         if shared.failed.load(Ordering::SeqCst) || tx.is_closed() {
             return Ok(());
         }
         chunk_no += 1;
+        let read_to = if limited { limited_to.as_deref() } else { None };
         let chunk = read_chunk(
             src,
             shared,
             wm,
             p,
             after.as_deref(),
-            hi.as_deref(),
+            read_to,
+            limited,
             chunk_no,
         )
         .await?;
         let rows = &chunk.rows;
-        let full = rows.len() >= p.chunk_rows;
+        let full = limited && rows.len() >= p.chunk_rows;
         // The chunk's range: after the previous chunk's last key, up to and
-        // including its own last key read (the range's end when it is the
-        // last chunk).
+        // including its own last key read when it is full, else up to the
+        // end it was read to.
         let upper = if full {
             rows.last_key.clone()
         } else {
-            hi.clone()
+            read_to.map(<[Value]>::to_vec)
         };
+        // The range's last chunk: not full, and nothing left to read past
+        // it (a limited chunk of an open range is followed by the final
+        // one).
+        let last = !full && (hi.is_some() || !limited);
         let steps = window_steps(src, p, &chunk.events, after.as_deref(), upper.as_deref()).await?;
         if !steps.is_empty() {
             tracing::debug!(
@@ -337,23 +367,51 @@ pub(super) async fn read_unit(
         }
         let keys: Vec<&[u8]> = (0..rows.len()).map(|i| rows.key(i)).collect();
         let slots = reconcile(&keys, steps);
-        let end_key = if full { rows.last_key.clone() } else { None };
+        let end_key = if last { None } else { upper.clone() };
         emit(
             shared,
             p,
             rows,
             slots,
             end_key,
-            !full,
+            last,
             chunk.high.clone(),
             tx,
         )
         .await;
-        if !full {
+        if last {
             return Ok(());
         }
-        after = chunk.rows.last_key;
+        if !full {
+            // The limited part of an open range is done: the final chunk
+            // reads what lies past it.
+            limited = false;
+            limited_to = None;
+        }
+        after = upper;
     }
+}
+
+/// The table's last key now (`None` when it is empty), as a read gives it.
+async fn last_key(src: &mut Conn, p: &Prepared) -> Result<Option<Vec<Value>>, CopyError> {
+    let order: Vec<String> = p.key_names.iter().map(|k| format!("{k} DESC")).collect();
+    let row: Option<Row> = src
+        .query_first(format!(
+            "{} ORDER BY {} LIMIT 1",
+            p.select,
+            order.join(", ")
+        ))
+        .await
+        .map_err(db_err(
+            "source",
+            format!("reading the last key of {}", p.source),
+        ))?;
+    Ok(row.map(|r| {
+        p.key_pos
+            .iter()
+            .map(|&j| r.as_ref(j).cloned().unwrap_or(Value::NULL))
+            .collect()
+    }))
 }
 
 /// A chunk as read, with its window.
@@ -368,6 +426,7 @@ struct Chunk {
 /// Reads one chunk with its window: L, the locking read, H, and the row
 /// changes of the window; tried again after a deadlock or a lock wait
 /// timeout.
+#[allow(clippy::too_many_arguments)]
 async fn read_chunk(
     src: &mut Conn,
     shared: &Shared,
@@ -375,11 +434,12 @@ async fn read_chunk(
     p: &Prepared,
     after: Option<&[Value]>,
     hi: Option<&[Value]>,
+    limited: bool,
     chunk_no: u64,
 ) -> Result<Chunk, CopyError> {
     let mut attempt = 1;
     loop {
-        match read_chunk_once(src, shared, wm, p, after, hi, chunk_no).await {
+        match read_chunk_once(src, shared, wm, p, after, hi, limited, chunk_no).await {
             Err(CopyError::Database {
                 error: mysql_async::Error::Server(e),
                 ..
@@ -400,6 +460,7 @@ async fn read_chunk(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn read_chunk_once(
     src: &mut Conn,
     shared: &Shared,
@@ -407,6 +468,7 @@ async fn read_chunk_once(
     p: &Prepared,
     after: Option<&[Value]>,
     hi: Option<&[Value]>,
+    limited: bool,
     chunk_no: u64,
 ) -> Result<Chunk, CopyError> {
     let options = &shared.options;
@@ -414,12 +476,16 @@ async fn read_chunk_once(
     let low = wm.position(src).await?;
     registration.set_low(&low);
     let (cond, params) = range_condition(&p.key_names, p.filter.as_deref(), after, hi);
+    let limit = if limited {
+        format!(" LIMIT {}", p.chunk_rows)
+    } else {
+        String::new()
+    };
     let sql = format!(
-        "{}{} ORDER BY {} LIMIT {} {}",
+        "{}{} ORDER BY {}{limit} {}",
         p.select,
         cond,
         p.key_names.join(", "),
-        p.chunk_rows,
         wm.locking_clause
     );
     options.throttle.acquire(1, 0, 0).await;
