@@ -205,7 +205,15 @@ async fn a_bank_workload_keeps_its_invariant_at_every_checkpoint_and_ends_equal(
     let sel = ApplySelection::databases(&[&dbs.name]);
     let start = hand_off(&dbs, &sel).await;
     let stop_writer = Arc::new(AtomicBool::new(false));
-    let writer = dts_test_support::bank::writer(dbs.name.clone(), accounts, stop_writer.clone());
+    let writer = dts_test_support::bank::writer(
+        dbs.name.clone(),
+        accounts,
+        stop_writer.clone(),
+        dts_test_support::WriteLimit {
+            max: 50_000,
+            within: Duration::from_secs(60),
+        },
+    );
     let progress = ApplyProgress::new();
     let stop = StopSignal::new();
     let o = ApplyOptions {
@@ -915,7 +923,15 @@ async fn n8_killed_dump_thread_and_apply_connection_are_survived_exactly() {
     let sel = ApplySelection::databases(&[&dbs.name]);
     let start = hand_off(&dbs, &sel).await;
     let stop_writer = Arc::new(AtomicBool::new(false));
-    let writer = dts_test_support::bank::writer(dbs.name.clone(), accounts, stop_writer.clone());
+    let writer = dts_test_support::bank::writer(
+        dbs.name.clone(),
+        accounts,
+        stop_writer.clone(),
+        dts_test_support::WriteLimit {
+            max: 50_000,
+            within: Duration::from_secs(60),
+        },
+    );
     let progress = ApplyProgress::new();
     let stop = StopSignal::new();
     let o = ApplyOptions {

@@ -209,7 +209,15 @@ async fn handoff(mode: SnapshotMode, readers: usize) {
         SELECT i, 1000, CONCAT('n', i) FROM s").await;
     // A bank workload on the source while the copy runs.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writer = dts_test_support::bank::writer(dbs.name.clone(), 20000, stop.clone());
+    let writer = dts_test_support::bank::writer(
+        dbs.name.clone(),
+        20000,
+        stop.clone(),
+        dts_test_support::WriteLimit {
+            max: 50_000,
+            within: std::time::Duration::from_secs(60),
+        },
+    );
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let options = CopyOptions {
         readers,

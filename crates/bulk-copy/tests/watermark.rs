@@ -19,7 +19,7 @@ use bulk_copy::{
 };
 use dts_test_support::{
     bank, binlog_position, compare_tables, edge_writer, exec, forget_copy_task, opts, query_one,
-    Server, TestDatabases, EDGE_ROWS, EDGE_TABLE,
+    Server, TestDatabases, WriteLimit, EDGE_ROWS, EDGE_TABLE,
 };
 use mysql_async::prelude::*;
 
@@ -268,4 +268,130 @@ async fn windows_reconcile_inserts_updates_deletes_moves_and_respellings_chunk_b
 #[tokio::test]
 async fn windows_reconcile_the_same_way_when_the_table_is_loaded_in_one_transaction() {
     windows_that_matter(true).await;
+}
+
+fn apply_options(dbs: &TestDatabases) -> ApplyOptions {
+    ApplyOptions {
+        task: dbs.name.clone(),
+        server_id: 0x7e00_0000 + (std::process::id() % 0x10000) * 16 + next_id(),
+        ..ApplyOptions::default()
+    }
+}
+
+async fn drop_shadow(dbs: &TestDatabases) {
+    let mut t = dts_test_support::connect(Server::Target, None).await;
+    let name = bulk_copy::apply::shadow_database(&dbs.name, &dbs.name);
+    exec(&mut t, &format!("DROP DATABASE IF EXISTS `{name}`")).await;
+    exec(
+        &mut t,
+        &format!(
+            "DELETE FROM dts_meta.cdc_checkpoint WHERE task = '{0}';
+             DELETE FROM dts_meta.cdc_prepared WHERE task = '{0}'",
+            dbs.name
+        ),
+    )
+    .await;
+}
+
+/// Applies the source's binlog from the copy's report up to the source's
+/// position now.
+async fn apply_overlap(dbs: &TestDatabases, report: &CopyReport) -> bulk_copy::ApplyReport {
+    let mut src = dbs.source().await;
+    let (file, pos) = binlog_position(&mut src).await;
+    let o = ApplyOptions {
+        until: Some(FilePosition::new(file, pos)),
+        ..apply_options(dbs)
+    };
+    apply_changes(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &ApplySelection::databases(&[&dbs.name]),
+        Some(&HandOff {
+            start: report.start.clone().expect("a start position"),
+            overlap_end: report.overlap_end.clone(),
+        }),
+        &o,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("apply: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_the_bank_and_edge_writers_the_copy_and_its_applied_overlap_end_exact() {
+    let dbs = TestDatabases::new("wm_writers").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    exec(
+        &mut src,
+        "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'",
+    )
+    .await;
+    for d in bank::TABLES.iter().copied().chain([EDGE_TABLE]) {
+        exec(&mut src, d).await;
+        exec(&mut tgt, d).await;
+    }
+    // The edge writer repeats its rows' values (see `edge_writer`).
+    for c in [&mut src, &mut tgt] {
+        exec(c, "ALTER TABLE edge DROP KEY gen_s").await;
+    }
+    let accounts = 20_000;
+    bank::seed(&mut src, accounts).await;
+    for r in EDGE_ROWS {
+        exec(&mut src, r).await;
+    }
+    let selection = ApplySelection::databases(&[&dbs.name]);
+    prepare_incremental(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &selection,
+        &apply_options(&dbs),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let stop = Arc::new(AtomicBool::new(false));
+    // Bounded whatever happens to the copy: about 4 MB and 20 MB of binlog.
+    let limit = |max| WriteLimit {
+        max,
+        within: Duration::from_secs(60),
+    };
+    let bank_writer = bank::writer(dbs.name.clone(), accounts, stop.clone(), limit(10_000));
+    let edges = edge_writer(dbs.name.clone(), stop.clone(), limit(100));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let options = CopyOptions {
+        readers: 3,
+        chunk_rows: 500,
+        load_bytes: 16 * 1024,
+        bulk_max_bytes: 0,
+        ..watermark_options(&dbs)
+    };
+    let tables = ["acct", "log", "edge"];
+    let report = copy(&dbs, &tables, &options)
+        .await
+        .unwrap_or_else(|e| panic!("copy: {e}"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::SeqCst);
+    let transfers = bank_writer.await.expect("bank writer");
+    let rounds = edges.await.expect("edge writer");
+    assert!(
+        transfers > 20 && rounds > 5,
+        "the writers ran during the copy ({transfers} transfers, {rounds} edge rounds)"
+    );
+    let chunks: u64 = report.tables.iter().map(|t| t.chunks).sum();
+    assert!(chunks > 40, "{chunks} chunks");
+    assert!(
+        report.overlap_end.is_some(),
+        "the chunks' watermarks differ"
+    );
+    let applied = apply_overlap(&dbs, &report).await;
+    assert!(applied.rows > 0, "{applied:?}");
+    assert_same(&dbs, &tables, "after the copy and the apply").await;
+    let sum: i64 = query_one(&mut tgt, "SELECT SUM(balance) FROM acct").await;
+    assert_eq!(
+        sum,
+        bank::total(accounts),
+        "the bank invariant on the target"
+    );
+    forget_copy_task(&mut tgt, &options.task).await;
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use mysql_async::prelude::*;
 
-use crate::{connect, exec, Server};
+use crate::{connect, exec, Server, WriteLimit};
 
 /// The workload's tables: `acct` (the balances) and `log` (one row per
 /// movement, some deleted again).
@@ -51,13 +51,21 @@ pub fn transfer(i: u64, accounts: u64) -> String {
     )
 }
 
-/// Runs transfers on the source database `db` until `stop` is raised;
-/// returns how many committed.
-pub fn writer(db: String, accounts: u64, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<u64> {
+/// Runs transfers on the source database `db` until `stop` is raised or
+/// `limit` is reached; returns how many committed. (A transfer writes about
+/// 400 bytes of binlog.)
+pub fn writer(
+    db: String,
+    accounts: u64,
+    stop: Arc<AtomicBool>,
+    limit: WriteLimit,
+) -> tokio::task::JoinHandle<u64> {
     tokio::spawn(async move {
         let mut c = connect(Server::Source, Some(&db)).await;
+        let deadline = std::time::Instant::now() + limit.within;
         let mut i: u64 = 0;
-        while !stop.load(Ordering::SeqCst) {
+        while !stop.load(Ordering::SeqCst) && i < limit.max && std::time::Instant::now() < deadline
+        {
             i += 1;
             c.query_drop(transfer(i, accounts))
                 .await

@@ -590,15 +590,30 @@ pub const EDGE_ROWS: &[&str] = &[
     "INSERT INTO edge (id) VALUES (4)",
 ];
 
+/// How much a test's writer may write: it stops after `max` transactions
+/// (or rounds) or once `within` has passed, whichever comes first, even when
+/// the test never raises its stop flag (a copy that hangs or fails). Keep a
+/// test's binlog small: the shared machine's disk is not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteLimit {
+    /// Transactions (or rounds) at most.
+    pub max: u64,
+    /// Time at most.
+    pub within: std::time::Duration,
+}
+
 /// Writes the D1-D16 values of [`EDGE_TABLE`] to `edge` in the source
-/// database `db` until `stop` is raised: each round inserts a copy of every
-/// row of [`EDGE_ROWS`] under new keys, changes one of them, moves another
-/// to a new key, and deletes a row of the round before, some of it inside a
-/// transaction. Returns the rounds written. The table must not have
-/// `EDGE_TABLE`'s `UNIQUE KEY (gen_s)` (the copies repeat its values).
+/// database `db` until `stop` is raised or `limit` is reached: each round
+/// inserts a copy of every row of [`EDGE_ROWS`] under new keys (in one
+/// transaction), changes one of them, moves another to a new key, and
+/// deletes a row of the round before, then pauses for 10 ms. Returns the
+/// rounds written; a round writes about 210 KB of binlog (the first row's
+/// LONGBLOB). The table must not have `EDGE_TABLE`'s `UNIQUE KEY (gen_s)`
+/// (the copies repeat its values).
 pub fn edge_writer(
     db: String,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    limit: WriteLimit,
 ) -> tokio::task::JoinHandle<u64> {
     tokio::spawn(async move {
         let mut c = connect(Server::Source, Some(&db)).await;
@@ -607,8 +622,12 @@ pub fn edge_writer(
             "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'",
         )
         .await;
+        let deadline = std::time::Instant::now() + limit.within;
         let mut round: u64 = 0;
-        while !stop.load(Ordering::SeqCst) {
+        while !stop.load(Ordering::SeqCst)
+            && round < limit.max
+            && std::time::Instant::now() < deadline
+        {
             round += 1;
             let base = 1000 + round * 10;
             let mut sql = String::from("BEGIN;");
@@ -627,13 +646,16 @@ pub fn edge_writer(
             sql.push_str(&format!(
                 "COMMIT; UPDATE edge SET ti = IFNULL(ti, 0) DIV 2, d = -d, \
                  vc = CONCAT(IFNULL(vc, ''), 'u'), ts6 = ts6 + INTERVAL 1 SECOND, e = 'b' \
-                 WHERE id = {base}; UPDATE edge SET id = {moved} WHERE id = {from}; \
+                 WHERE id = {changed}; UPDATE edge SET id = {moved} WHERE id = {from}; \
                  DELETE FROM edge WHERE id = {gone}",
+                // Rows without the large blob: their images are small.
+                changed = base + 1,
                 moved = base + 9,
                 from = base + 2,
-                gone = base - 10 + 1,
+                gone = base - 10 + 3,
             ));
             c.query_drop(sql).await.expect("edge writer");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         round
     })
