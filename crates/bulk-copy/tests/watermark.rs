@@ -395,3 +395,316 @@ async fn under_the_bank_and_edge_writers_the_copy_and_its_applied_overlap_end_ex
     drop_shadow(&dbs).await;
     dbs.cleanup().await;
 }
+
+/// The binlog options of a throwaway source.
+const BINLOG: [&str; 3] = [
+    "--log-bin=mysql-bin",
+    "--binlog-format=ROW",
+    "--binlog-row-image=FULL",
+];
+
+/// Waits until the server runs a statement of connection `id` whose text
+/// starts with `text` (in a state starting with `state`, when given).
+async fn wait_for_statement(c: &mut mysql_async::Conn, id: u32, text: &str, state: Option<&str>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let found: Option<(Option<String>, Option<String>)> = c
+            .exec_first(
+                "SELECT state, info FROM information_schema.processlist WHERE id = ?",
+                (id,),
+            )
+            .await
+            .expect("reading the process list");
+        if let Some((st, Some(info))) = &found {
+            if info.starts_with(text)
+                && state.is_none_or(|s| st.as_deref().is_some_and(|x| x.starts_with(s)))
+            {
+                return;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "connection {id} never ran {text:?} (state {state:?}): {found:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The connection running a statement that starts with `text`.
+async fn connection_running(c: &mut mysql_async::Conn, text: &str, state: &str) -> u32 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let id: Option<u64> = c
+            .exec_first(
+                "SELECT id FROM information_schema.processlist WHERE info LIKE CONCAT(?, '%') \
+                 AND state LIKE CONCAT(?, '%')",
+                (text, state),
+            )
+            .await
+            .expect("reading the process list");
+        if let Some(id) = id {
+            return id as u32;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing ran {text:?} in state {state:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The issue's case: a long statement inside an open transaction on the
+/// source. The watermark copy starts and finishes while it runs; a copy
+/// under FLUSH TABLES WITH READ LOCK cannot start until it ends. (MariaDB's
+/// global read lock waits for running writes; MySQL's also for running
+/// reads, behind which it then freezes every writer.) On a throwaway
+/// source: a waiting global read lock stops every writer of the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_statement_does_not_block_the_watermark_copy_and_does_block_ftwrl() {
+    let inst = dts_test_support::Instance::start(&BINLOG);
+    let dbs = TestDatabases::new("wm_long").await;
+    let mut src = inst.conn().await;
+    exec(
+        &mut src,
+        "SET SESSION max_recursive_iterations = 1000000;
+         CREATE DATABASE src; CREATE TABLE src.t (id INT PRIMARY KEY, v VARCHAR(20));
+         CREATE TABLE src.other (id INT PRIMARY KEY, v INT); INSERT INTO src.other VALUES (1, 0);
+         INSERT INTO src.t WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 3000)
+           SELECT i, CONCAT('v', i) FROM s; ANALYZE TABLE src.t",
+    )
+    .await;
+    let mut tgt = dbs.target().await;
+    for t in ["t", "t2"] {
+        exec(
+            &mut tgt,
+            &format!("CREATE TABLE {t} (id INT PRIMARY KEY, v VARCHAR(20))"),
+        )
+        .await;
+    }
+    // The long statement: 60 seconds, inside a transaction.
+    let mut long = inst.conn().await;
+    let long_id = long.id();
+    exec(&mut long, "BEGIN").await;
+    let sleeper = tokio::spawn(async move {
+        long.query_drop("UPDATE src.other SET v = v + SLEEP(60) WHERE id = 1")
+            .await
+    });
+    wait_for_statement(&mut src, long_id, "UPDATE src.other", None).await;
+
+    let mapping = |to: &str| TableMapping {
+        target_db: dbs.name.clone(),
+        target_table: to.to_string(),
+        ..TableMapping::same("src", "t")
+    };
+    let options = CopyOptions {
+        chunk_rows: 500,
+        bulk_max_bytes: 0,
+        task: format!("{}_wm", dbs.name),
+        ..watermark_options(&dbs)
+    };
+    let report = copy_tables(
+        &inst.opts(),
+        &opts(Server::Target, None),
+        &[mapping("t")],
+        &options,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("watermark copy: {e}"));
+    // Every chunk (the first included) was committed while the statement
+    // still runs.
+    assert!(report.tables[0].chunks >= 6, "{report:?}");
+    assert!(!sleeper.is_finished(), "the long statement ended first");
+    wait_for_statement(&mut src, long_id, "UPDATE src.other", Some("User sleep")).await;
+    compare_tables(&mut src, "src", "t", &mut tgt, Some(&dbs.name), Some("t"))
+        .await
+        .assert_equal("the watermark copy");
+
+    // FLUSH TABLES WITH READ LOCK waits behind the statement: the copy has
+    // not started.
+    let ftwrl_options = CopyOptions {
+        snapshot: SnapshotMode::FlushTablesWithReadLock,
+        task: format!("{}_ftwrl", dbs.name),
+        ..options.clone()
+    };
+    let ftwrl = {
+        let (source, m, o) = (inst.opts(), mapping("t2"), ftwrl_options.clone());
+        tokio::spawn(
+            async move { copy_tables(&source, &opts(Server::Target, None), &[m], &o).await },
+        )
+    };
+    let waiting = connection_running(&mut src, "FLUSH TABLES WITH READ LOCK", "Waiting").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!ftwrl.is_finished(), "the ftwrl copy did not wait");
+    wait_for_statement(
+        &mut src,
+        waiting,
+        "FLUSH TABLES WITH READ LOCK",
+        Some("Waiting"),
+    )
+    .await;
+    let started: i64 = query_one(
+        &mut tgt,
+        &format!(
+            "SELECT COUNT(*) FROM dts_meta.copy_range WHERE task = '{}'",
+            ftwrl_options.task
+        ),
+    )
+    .await;
+    assert_eq!(started, 0, "the ftwrl copy planned nothing while it waited");
+    assert!(!sleeper.is_finished(), "the long statement still runs");
+    // End the statement: the global read lock is granted, the copy runs.
+    exec(&mut src, &format!("KILL QUERY {long_id}")).await;
+    let killed = sleeper.await.expect("the long statement's task");
+    assert!(killed.is_err(), "the long statement was killed");
+    ftwrl
+        .await
+        .expect("the ftwrl copy's task")
+        .unwrap_or_else(|e| panic!("ftwrl copy: {e}"));
+    compare_tables(&mut src, "src", "t", &mut tgt, Some(&dbs.name), Some("t2"))
+        .await
+        .assert_equal("the ftwrl copy");
+    forget_copy_task(&mut tgt, &options.task).await;
+    forget_copy_task(&mut tgt, &ftwrl_options.task).await;
+    dbs.cleanup().await;
+}
+
+/// L1: a DDL on a table while its chunks are copied stops its copy with an
+/// error naming the table and the statement; the chunk whose window holds
+/// the DDL is not written, so no chunk mixes two definitions.
+#[tokio::test]
+async fn l1_a_ddl_while_the_watermark_copy_reads_a_table_stops_it_naming_the_table() {
+    let dbs = TestDatabases::new("wm_l1").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    for c in [&mut src, &mut tgt] {
+        exec(c, "CREATE TABLE t (id INT PRIMARY KEY, v INT)").await;
+    }
+    exec(
+        &mut src,
+        "INSERT INTO t WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 100)
+           SELECT i, i FROM s; ANALYZE TABLE t",
+    )
+    .await;
+    let db = dbs.name.clone();
+    let hook = ChunkHook(Arc::new(move |table: String, chunk: u64| {
+        let db = db.clone();
+        Box::pin(async move {
+            if chunk == 2 && table.ends_with(".`t`") {
+                let mut c = dts_test_support::connect(Server::Source, Some(&db)).await;
+                exec(&mut c, "ALTER TABLE t ADD COLUMN extra INT DEFAULT 7").await;
+            }
+        })
+    }));
+    let options = CopyOptions {
+        chunk_rows: 10,
+        bulk_max_bytes: 0,
+        readers: 1,
+        after_chunk_read: Some(hook),
+        ..watermark_options(&dbs)
+    };
+    let e = copy(&dbs, &["t"], &options).await.unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&format!("`{}`.`t`", dbs.name))
+            && msg.contains("ALTER TABLE t ADD COLUMN extra")
+            && msg.contains("definition changed"),
+        "{msg}"
+    );
+    // Only the first chunk, read before the DDL, is on the target.
+    let (rows, done): (i64, i64) = query_one(&mut tgt, "SELECT COUNT(*), MAX(id) FROM t").await;
+    assert_eq!((rows, done), (10, 10));
+    let committed: u64 = query_one(
+        &mut tgt,
+        &format!(
+            "SELECT SUM(rows_copied) FROM dts_meta.copy_range WHERE task = '{}'",
+            options.task
+        ),
+    )
+    .await;
+    assert_eq!(committed, 10);
+    forget_copy_task(&mut tgt, &options.task).await;
+    dbs.cleanup().await;
+}
+
+/// A table without a usable key, with duplicate rows, under a writer: read
+/// whole under shared locks at REPEATABLE READ (its position recorded for
+/// the apply, which skips the changes before it); larger than
+/// `locked_read_max_bytes`, it is refused before anything is copied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_without_a_key_is_read_whole_under_locks_and_refused_when_large() {
+    let dbs = TestDatabases::new("wm_nokey").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    for c in [&mut src, &mut tgt] {
+        exec(c, "CREATE TABLE nokey (x INT, y VARCHAR(10), f FLOAT)").await;
+        exec(c, "CREATE TABLE k (id INT PRIMARY KEY, v INT)").await;
+    }
+    exec(
+        &mut src,
+        "SET SESSION max_recursive_iterations = 1000000;
+         INSERT INTO nokey WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 2000)
+           SELECT i % 7, IF(i % 5 = 0, NULL, 'dup'), 0.1 FROM s;
+         INSERT INTO k VALUES (1, 1)",
+    )
+    .await;
+    // Too large for a locked read: refused, nothing copied.
+    let refused = CopyOptions {
+        locked_read_max_bytes: 1,
+        ..watermark_options(&dbs)
+    };
+    let e = copy(&dbs, &["k", "nokey"], &refused).await.unwrap_err();
+    assert!(
+        e.to_string().contains("no usable key") && e.to_string().contains("consistent"),
+        "{e}"
+    );
+    let n: i64 = query_one(&mut tgt, "SELECT COUNT(*) FROM k").await;
+    assert_eq!(n, 0, "nothing copied");
+
+    let selection = ApplySelection::databases(&[&dbs.name]);
+    prepare_incremental(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &selection,
+        &apply_options(&dbs),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (db, stop) = (dbs.name.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut c = dts_test_support::connect(Server::Source, Some(&db)).await;
+            let mut i = 0u64;
+            while !stop.load(Ordering::SeqCst) && i < 400 {
+                i += 1;
+                c.query_drop(format!(
+                    "BEGIN; INSERT INTO nokey VALUES ({}, 'dup', 0.1); \
+                     DELETE FROM nokey WHERE x = {} LIMIT 1; \
+                     UPDATE nokey SET f = -0.0 WHERE x = {} LIMIT 1; COMMIT",
+                    i % 7,
+                    (i + 3) % 7,
+                    (i + 5) % 7
+                ))
+                .await
+                .expect("writer");
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            i
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let options = watermark_options(&dbs);
+    let report = copy(&dbs, &["k", "nokey"], &options)
+        .await
+        .unwrap_or_else(|e| panic!("copy: {e}"));
+    assert_eq!(report.tables[1].method, LoadMethod::Whole);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.store(true, Ordering::SeqCst);
+    let written = writer.await.expect("writer");
+    assert!(written > 10, "the writer ran ({written})");
+    apply_overlap(&dbs, &report).await;
+    assert_same(&dbs, &["k", "nokey"], "after the copy and the apply").await;
+    forget_copy_task(&mut tgt, &options.task).await;
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
