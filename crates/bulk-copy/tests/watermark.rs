@@ -708,3 +708,112 @@ async fn a_table_without_a_key_is_read_whole_under_locks_and_refused_when_large(
     drop_shadow(&dbs).await;
     dbs.cleanup().await;
 }
+
+/// S14: a transaction that is in the binlog but not yet committed in InnoDB
+/// when a chunk is read appears in the copy exactly once. Semi-synchronous
+/// replication waiting after the binlog sync (AFTER_SYNC) for an
+/// acknowledgement no replica sends holds such a transaction for seconds:
+/// a plain read does not see it, its binlog events lie before the chunk's
+/// low watermark (in no window), and the chunk's locking read waits for its
+/// row locks and reads its result. On a throwaway source (semi-sync is a
+/// global setting).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s14_a_transaction_in_the_binlog_but_not_yet_committed_is_copied_exactly_once() {
+    let inst = dts_test_support::Instance::start(&BINLOG);
+    let dbs = TestDatabases::new("wm_s14").await;
+    let mut src = inst.conn().await;
+    exec(
+        &mut src,
+        "CREATE DATABASE src; CREATE TABLE src.t (id INT PRIMARY KEY, v VARCHAR(20));
+         INSERT INTO src.t VALUES (1, 'a'), (2, 'b'), (4, 'd'), (5, 'e'), (6, 'f')",
+    )
+    .await;
+    let mut tgt = dbs.target().await;
+    exec(
+        &mut tgt,
+        "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))",
+    )
+    .await;
+    exec(
+        &mut src,
+        "SET GLOBAL rpl_semi_sync_master_wait_point = AFTER_SYNC,
+             rpl_semi_sync_master_timeout = 4000, rpl_semi_sync_master_wait_no_slave = ON,
+             rpl_semi_sync_master_enabled = ON",
+    )
+    .await;
+    let (file, before) = binlog_position(&mut src).await;
+    let mut late = inst.conn().await;
+    let late_id = late.id();
+    let committing = tokio::spawn(async move {
+        late.query_drop(
+            "BEGIN; INSERT INTO src.t VALUES (3, 'late'); UPDATE src.t SET v = 'late too' \
+             WHERE id = 5; DELETE FROM src.t WHERE id = 6; COMMIT",
+        )
+        .await
+    });
+    // The transaction is in the binlog, and waits for its acknowledgement.
+    wait_for_statement(&mut src, late_id, "COMMIT", Some("Waiting for semi-sync")).await;
+    let (file_now, after) = binlog_position(&mut src).await;
+    assert!(
+        file_now == file && after > before,
+        "the transaction is in the binlog ({file}:{before} to {file_now}:{after})"
+    );
+    let mut plain = inst.conn().await;
+    exec(
+        &mut plain,
+        "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+    )
+    .await;
+    let seen: Vec<(i32, String)> = plain
+        .query("SELECT id, v FROM src.t ORDER BY id")
+        .await
+        .expect("a plain read");
+    assert!(
+        !seen.iter().any(|(id, _)| *id == 3),
+        "a plain read does not see it yet: {seen:?}"
+    );
+    assert!(!committing.is_finished());
+
+    let options = CopyOptions {
+        task: dbs.name.clone(),
+        ..watermark_options(&dbs)
+    };
+    let mapping = TableMapping {
+        target_db: dbs.name.clone(),
+        ..TableMapping::same("src", "t")
+    };
+    let report = copy_tables(
+        &inst.opts(),
+        &opts(Server::Target, None),
+        &[mapping],
+        &options,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("copy: {e}"));
+    committing
+        .await
+        .expect("the committing task")
+        .expect("the transaction commits once semi-sync gives up waiting");
+    // Its events are before every chunk's window: only the locking read can
+    // have brought its rows.
+    let start = report.start.clone().expect("a start position");
+    assert!(
+        start >= FilePosition::new(file_now.clone(), after),
+        "the copy starts after the transaction ({start})"
+    );
+    compare_tables(&mut src, "src", "t", &mut tgt, Some(&dbs.name), Some("t"))
+        .await
+        .assert_equal("after the copy");
+    let rows: Vec<(i32, String)> = tgt
+        .query("SELECT id, v FROM t ORDER BY id")
+        .await
+        .expect("reading the target");
+    assert_eq!(
+        rows,
+        [(1, "a"), (2, "b"), (3, "late"), (4, "d"), (5, "late too")]
+            .map(|(i, v)| (i, v.to_string()))
+            .to_vec()
+    );
+    forget_copy_task(&mut tgt, &options.task).await;
+    dbs.cleanup().await;
+}

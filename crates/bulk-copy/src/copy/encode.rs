@@ -233,13 +233,18 @@ pub(crate) fn from_binlog(v: &binlog_reader::Value, col: &ColumnMeta) -> Result<
             b.extend_from_slice(wkb);
             Value::Bytes(b)
         }
-        B::JsonDiffs(_) => return Err(format!(
-            "column `{}` carries a partial JSON update (binlog_row_value_options=PARTIAL_JSON), \
-                 which holds only the changed paths; set binlog_row_value_options='' on the source \
-                 so that whole JSON values are logged",
-            col.name
-        )),
+        B::JsonDiffs(_) => return Err(partial_json(col)),
     })
+}
+
+/// Why a partial JSON update cannot be written.
+fn partial_json(col: &ColumnMeta) -> String {
+    format!(
+        "column `{}` carries a partial JSON update (binlog_row_value_options=PARTIAL_JSON), \
+         which holds only the changed paths; set binlog_row_value_options='' on the source so \
+         that whole JSON values are logged",
+        col.name
+    )
 }
 
 fn frac(t: &mut String, micros: u32, fsp: u8) {

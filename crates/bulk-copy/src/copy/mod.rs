@@ -174,9 +174,10 @@ pub async fn copy_tables(
                 .map(|p| (p.meta.db.clone(), p.meta.name.clone(), p.meta.columns.len()))
                 .collect();
             let windows = Windows::start(source, options.server_id, start, &watched).await?;
+            let dialect = server_dialect::Dialect::new(version.clone());
             Some(Watermark {
                 windows,
-                locking_clause: server_dialect::Dialect::new(version.clone()).locking_read_clause(),
+                locking_clause: dialect.locking_read_clause(),
                 version,
             })
         }
