@@ -817,3 +817,151 @@ async fn s14_a_transaction_in_the_binlog_but_not_yet_committed_is_copied_exactly
     forget_copy_task(&mut tgt, &options.task).await;
     dbs.cleanup().await;
 }
+
+/// Set in the child process of the C1 test: the database it copies.
+const C1_CHILD: &str = "DTS_WATERMARK_C1_CHILD";
+
+fn c1_options(db: &str) -> CopyOptions {
+    let o = CopyOptions {
+        snapshot: SnapshotMode::Watermark,
+        task: db.to_string(),
+        readers: 2,
+        chunk_rows: 200,
+        load_bytes: 8 * 1024,
+        bulk_max_bytes: 0,
+        server_id: 0x7f00_0000 + std::process::id() % 0x100_0000,
+        ..CopyOptions::default()
+    };
+    o.throttle.set_limits(bulk_copy::ThrottleLimits {
+        queries_per_sec: None,
+        rows_per_sec: Some(8000.0),
+        bytes_per_sec: None,
+    });
+    o
+}
+
+/// The rows the copy committed so far, per the checkpoint.
+async fn committed(tgt: &mut mysql_async::Conn, task: &str) -> (u64, u64) {
+    tgt.exec_first(
+        "SELECT CAST(COALESCE(SUM(rows_copied), 0) AS UNSIGNED), \
+         CAST(COALESCE(SUM(finished), 0) AS UNSIGNED) FROM dts_meta.copy_range WHERE task = ?",
+        (task,),
+    )
+    .await
+    .expect("reading the checkpoint")
+    .unwrap_or((0, 0))
+}
+
+/// C1 for the watermark copy: killed with SIGKILL mid-table three times
+/// (each once some chunk of this run was committed), under the bank
+/// writer, then run again: it resumes after each range's high-water key
+/// with new windows, and with the apply of its overlap the target equals
+/// the source, the bank invariant holding. A copy that wrote a committed
+/// row again would stop on the key conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c1_the_watermark_copy_killed_mid_table_then_run_again_is_exact() {
+    let tables = ["acct", "log"];
+    if let Ok(db) = std::env::var(C1_CHILD) {
+        // The child: copy until killed.
+        let m: Vec<TableMapping> = tables.iter().map(|t| TableMapping::same(&db, t)).collect();
+        copy_tables(
+            &opts(Server::Source, None),
+            &opts(Server::Target, None),
+            &m,
+            &c1_options(&db),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("copy: {e}"));
+        return;
+    }
+    let dbs = TestDatabases::new("wm_c1").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    for d in bank::TABLES {
+        exec(&mut src, d).await;
+        exec(&mut tgt, d).await;
+    }
+    let accounts = 20_000;
+    bank::seed(&mut src, accounts).await;
+    exec(&mut src, "ANALYZE TABLE acct").await;
+    let selection = ApplySelection::databases(&[&dbs.name]);
+    prepare_incremental(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &selection,
+        &apply_options(&dbs),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = bank::writer(
+        dbs.name.clone(),
+        accounts,
+        stop.clone(),
+        WriteLimit {
+            max: 20_000,
+            within: Duration::from_secs(120),
+        },
+    );
+    let task = dbs.name.clone();
+    let mut mid_table = 0;
+    for kill in 1..=3 {
+        let (before, _) = committed(&mut tgt, &task).await;
+        let mut child =
+            std::process::Command::new(std::env::current_exe().expect("the test binary"))
+                .args([
+                    "c1_the_watermark_copy_killed_mid_table_then_run_again_is_exact",
+                    "--exact",
+                    "--nocapture",
+                    "--test-threads",
+                    "1",
+                ])
+                .env(C1_CHILD, &dbs.name)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("starting the child copy");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let (rows, _) = committed(&mut tgt, &task).await;
+            if rows > before {
+                break;
+            }
+            assert!(
+                child.try_wait().expect("the child").is_none(),
+                "the child copy ended before committing a chunk"
+            );
+            assert!(std::time::Instant::now() < deadline, "no progress");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        child.kill().expect("SIGKILL");
+        child.wait().expect("the killed child");
+        let (rows, finished) = committed(&mut tgt, &task).await;
+        println!("kill {kill}: {rows} rows committed, {finished} ranges finished");
+        if finished < 2 {
+            mid_table += 1;
+        }
+    }
+    assert!(mid_table > 0, "no kill landed mid-copy");
+    let options = c1_options(&dbs.name);
+    options
+        .throttle
+        .set_limits(bulk_copy::ThrottleLimits::default());
+    let report = copy(&dbs, &tables, &options)
+        .await
+        .unwrap_or_else(|e| panic!("the last run: {e}"));
+    assert!(report.tables.iter().any(|t| t.resumed), "{report:?}");
+    stop.store(true, Ordering::SeqCst);
+    let transfers = writer.await.expect("bank writer");
+    assert!(transfers > 20, "the writer ran ({transfers})");
+    apply_overlap(&dbs, &report).await;
+    assert_same(&dbs, &tables, "after the kills, the last run and the apply").await;
+    let sum: i64 = query_one(&mut tgt, "SELECT SUM(balance) FROM acct").await;
+    assert_eq!(
+        sum,
+        bank::total(accounts),
+        "the bank invariant on the target"
+    );
+    forget_copy_task(&mut tgt, &options.task).await;
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
