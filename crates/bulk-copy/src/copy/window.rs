@@ -583,3 +583,136 @@ impl Drop for Registration {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use binlog_reader::event::{QueryEvent, QueryStatusVars};
+    use binlog_reader::EventHeader;
+
+    fn state() -> State {
+        State {
+            received: FilePosition::new("b.000001", 4),
+            failed: None,
+            tables: [("db", "t", 2), ("db", "u", 1), ("other", "t", 1)]
+                .into_iter()
+                .map(|(d, t, n)| {
+                    (
+                        (d.to_string(), t.to_string()),
+                        Watch {
+                            columns: n,
+                            ..Watch::default()
+                        },
+                    )
+                })
+                .collect(),
+            databases: vec!["db".into(), "other".into()],
+            next_id: 0,
+            in_xa: false,
+        }
+    }
+
+    fn query(st: &mut State, schema: &str, sql: &str, pos: u64) {
+        st.event(Event {
+            file: Some("b.000001".into()),
+            pos,
+            end_pos: pos + 10,
+            header: EventHeader {
+                timestamp: 0,
+                event_type: EventType::QUERY,
+                server_id: 1,
+                event_length: 10,
+                log_pos: 0,
+                flags: 0,
+            },
+            body: EventBody::Query(QueryEvent {
+                thread_id: 1,
+                exec_time: 0,
+                error_code: 0,
+                schema: schema.into(),
+                query: sql.as_bytes().to_vec(),
+                status: QueryStatusVars::default(),
+            }),
+        });
+    }
+
+    fn changed(st: &State, db: &str, t: &str) -> Option<u64> {
+        st.tables[&(db.to_string(), t.to_string())]
+            .changed
+            .as_ref()
+            .map(|(p, _)| p.offset)
+    }
+
+    #[test]
+    fn a_ddl_marks_the_tables_it_names_in_their_database() {
+        let mut st = state();
+        query(&mut st, "db", "BEGIN", 100);
+        query(&mut st, "db", "CREATE TABLE x (a INT)", 110);
+        query(&mut st, "db", "ALTER TABLE other.t ADD COLUMN c INT", 120);
+        assert_eq!(changed(&st, "db", "t"), None);
+        assert_eq!(changed(&st, "other", "t"), Some(120));
+        query(&mut st, "other", "RENAME TABLE db.x TO db.T, t2 TO t3", 130);
+        assert_eq!(changed(&st, "db", "t"), Some(130), "case-insensitively");
+        query(&mut st, "db", "CREATE INDEX i ON u (a)", 140);
+        assert_eq!(changed(&st, "db", "u"), Some(140));
+        // The first change is kept.
+        query(&mut st, "db", "TRUNCATE u", 150);
+        assert_eq!(changed(&st, "db", "u"), Some(140));
+        assert!(st.failed.is_none());
+    }
+
+    #[test]
+    fn dropping_a_database_marks_its_tables() {
+        let mut st = state();
+        query(&mut st, "", "DROP DATABASE `db`", 100);
+        assert_eq!(changed(&st, "db", "t"), Some(100));
+        assert_eq!(changed(&st, "db", "u"), Some(100));
+        assert_eq!(changed(&st, "other", "t"), None);
+    }
+
+    #[test]
+    fn a_statement_logged_instead_of_rows_in_a_database_copied_stops_the_reader() {
+        let mut st = state();
+        query(&mut st, "elsewhere", "INSERT INTO z VALUES (1)", 100);
+        assert!(st.failed.is_none(), "another database");
+        query(&mut st, "db", "UPDATE t SET a = 1", 110);
+        let (at, why) = st.failed.clone().expect("refused");
+        assert_eq!(at, "b.000001:110");
+        assert!(why.contains("binlog_format=ROW"), "{why}");
+    }
+
+    #[test]
+    fn an_xa_transaction_is_followed_to_its_end() {
+        let mut st = state();
+        query(&mut st, "db", "XA START X'01',X'',1", 100);
+        assert!(st.in_xa);
+        query(&mut st, "db", "XA END X'01',X'',1", 110);
+        assert!(st.in_xa);
+        query(&mut st, "db", "XA COMMIT X'01',X'',1", 120);
+        assert!(!st.in_xa);
+    }
+
+    #[test]
+    fn changes_are_kept_only_from_the_lowest_low_watermark_of_the_chunks_in_flight() {
+        let held = |offset| {
+            Arc::new(Held {
+                at: FilePosition::new("b.000001", offset),
+                changes: Vec::new(),
+            })
+        };
+        let mut w = Watch::default();
+        w.events.extend([held(10), held(20), held(30)]);
+        // A chunk whose low watermark is not read yet needs everything.
+        w.chunks.insert(1, None);
+        w.prune();
+        assert_eq!(w.events.len(), 3);
+        w.chunks.insert(1, Some(FilePosition::new("b.000001", 20)));
+        w.chunks.insert(2, Some(FilePosition::new("b.000001", 25)));
+        w.prune();
+        let left: Vec<u64> = w.events.iter().map(|e| e.at.offset).collect();
+        assert_eq!(left, [20, 30]);
+        w.chunks.clear();
+        w.prune();
+        assert!(w.events.is_empty());
+    }
+}
