@@ -431,8 +431,8 @@ mod tests {
             col("float", 0),
         );
         same(
-            B::Double(4.940_656_458_412_465_4e-324),
-            Value::Double(4.940_656_458_412_465_4e-324),
+            B::Double(f64::from_bits(1)),
+            Value::Double(f64::from_bits(1)),
             col("double", 0),
         );
         same(
