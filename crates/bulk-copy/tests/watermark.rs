@@ -1048,3 +1048,62 @@ async fn d1_d16_values_changed_inside_a_window_are_copied_byte_exact() {
     forget_copy_task(&mut tgt, &options.task).await;
     dbs.cleanup().await;
 }
+
+/// A task's filter applies to the rows a window sets as it does to the
+/// rows read: a row changed into the filter inside the window is copied,
+/// one changed out of it is not, and the copy equals the filtered source.
+#[tokio::test]
+async fn a_filter_applies_to_the_rows_a_window_sets() {
+    let dbs = TestDatabases::new("wm_filter").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    for c in [&mut src, &mut tgt] {
+        exec(c, "CREATE TABLE f (id INT PRIMARY KEY, v INT NOT NULL)").await;
+    }
+    exec(
+        &mut src,
+        "INSERT INTO f WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 60)
+           SELECT i * 10, i FROM s",
+    )
+    .await;
+    let writes = [
+        // The first chunk holds the first ten even rows: ids 20..200.
+        "UPDATE f SET v = 3 WHERE id = 40",
+        "UPDATE f SET v = 8 WHERE id = 50",
+        "INSERT INTO f VALUES (45, 4), (55, 5)",
+        "UPDATE f SET id = 65, v = 6 WHERE id = 80",
+        "UPDATE f SET id = 75 WHERE id = 90",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mapping = TableMapping {
+        filter: Some("v % 2 = 0".into()),
+        ..TableMapping::same(&dbs.name, "f")
+    };
+    let options = CopyOptions {
+        chunk_rows: 10,
+        bulk_max_bytes: 0,
+        readers: 1,
+        after_chunk_read: Some(write_in_first_window(&dbs.name, vec![("f", writes)])),
+        ..watermark_options(&dbs)
+    };
+    let report = copy_tables(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &[mapping],
+        &options,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("copy: {e}"));
+    assert!(report.tables[0].chunks >= 3, "{report:?}");
+    dts_test_support::compare_queries(
+        &mut src,
+        "SELECT * FROM f WHERE v % 2 = 0",
+        &mut tgt,
+        "SELECT * FROM f",
+    )
+    .await
+    .assert_equal("the filtered table");
+    forget_copy_task(&mut tgt, &options.task).await;
+    dbs.cleanup().await;
+}
