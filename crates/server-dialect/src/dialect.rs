@@ -219,6 +219,27 @@ impl Dialect {
         }
     }
 
+    /// The clause that makes a `SELECT` a shared locking read (appended
+    /// after `ORDER BY`/`LIMIT`): `FOR SHARE` on MySQL 8.0 and later,
+    /// `LOCK IN SHARE MODE` on MySQL 5.7 and on MariaDB, which has no `FOR
+    /// SHARE`. A locking read waits for the row locks of transactions that
+    /// have written rows in its range and reads their committed result.
+    pub fn locking_read_clause(&self) -> &'static str {
+        if self.mysql_at_least(8, 0, 0) {
+            "FOR SHARE"
+        } else {
+            "LOCK IN SHARE MODE"
+        }
+    }
+
+    /// Whether a shared locking read needs, besides `SELECT`, one of `LOCK
+    /// TABLES`, `UPDATE` or `DELETE` on the table: MySQL before 8.0.22
+    /// asked for one of them (8.0.22 made `SELECT` enough); MariaDB never
+    /// did.
+    pub fn locking_read_needs_write_privilege(&self) -> bool {
+        self.version.flavor == Flavor::MySql && !self.version.at_least_patch(8, 0, 22)
+    }
+
     /// Whether the server reports the binlog position of a consistent
     /// snapshot (`binlog_snapshot_file/position`): MariaDB only.
     pub fn reports_snapshot_position(&self) -> bool {
@@ -366,6 +387,24 @@ mod tests {
             for r in removed {
                 assert!(!line.contains(r), "{version} chose {r}: {line}");
             }
+        }
+    }
+
+    #[test]
+    fn locking_reads_per_version() {
+        for (version, clause, extra) in [
+            ("5.7.44-log", "LOCK IN SHARE MODE", true),
+            ("8.0.13", "FOR SHARE", true),
+            ("8.0.21", "FOR SHARE", true),
+            ("8.0.22", "FOR SHARE", false),
+            ("8.4.3", "FOR SHARE", false),
+            ("9.1.0", "FOR SHARE", false),
+            ("10.3.39-MariaDB", "LOCK IN SHARE MODE", false),
+            ("11.4.2-MariaDB", "LOCK IN SHARE MODE", false),
+        ] {
+            let d = d(version);
+            assert_eq!(d.locking_read_clause(), clause, "{version}");
+            assert_eq!(d.locking_read_needs_write_privilege(), extra, "{version}");
         }
     }
 
