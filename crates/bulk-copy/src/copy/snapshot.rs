@@ -28,6 +28,17 @@ pub(super) async fn open_readers(
         SnapshotMode::Auto => match Dialect::new(version.clone()).default_snapshot_method() {
             SnapshotMethod::ConsistentSnapshot => SnapshotMode::ConsistentSnapshot,
             SnapshotMethod::GlobalReadLock => SnapshotMode::FlushTablesWithReadLock,
+            // The dialect names the watermark copy; until the copy has that
+            // mode, a source the dialect gave it to is refused, never copied
+            // under another method than the precheck judged.
+            SnapshotMethod::Watermark => {
+                return Err(CopyError::Unsupported {
+                    reason: format!(
+                        "the watermark snapshot ({version}'s default) is not available in this \
+                         build: set [full] snapshot = \"ftwrl\""
+                    ),
+                })
+            }
         },
         m => m,
     };
