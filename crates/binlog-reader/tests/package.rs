@@ -15,7 +15,15 @@ const EXAMPLE: &str = "examples/tail_json.rs";
 fn cargo_package(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO"))
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .args(["package", "--offline", "--allow-dirty", "-p", CRATE])
+        .args([
+            "package",
+            "--offline",
+            "--allow-dirty",
+            "-p",
+            "server-dialect",
+            "-p",
+            CRATE,
+        ])
         .args(args)
         .output()
         .expect("running cargo package")
