@@ -197,8 +197,11 @@ pub enum OnlineDdlMode {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FenceMode {
-    /// `SET GLOBAL read_only = ON` on the source (needs SUPER or
-    /// READ_ONLY ADMIN).
+    /// The source made read-only for every account: `SET GLOBAL
+    /// super_read_only = ON` on MySQL, `SET GLOBAL read_only = ON` on
+    /// MariaDB (server-dialect's `fence_statement`; needs
+    /// SYSTEM_VARIABLES_ADMIN or SUPER on MySQL, READ_ONLY ADMIN or SUPER
+    /// on MariaDB).
     #[default]
     ReadOnly,
     /// The statement in `cutover.fence_sql`.

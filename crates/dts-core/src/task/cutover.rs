@@ -116,13 +116,29 @@ async fn wait_for_lag(
 async fn fence(cfg: &TaskConfig, report: &Reporter, src: &mut Conn) -> Result<(), TaskError> {
     match cfg.cutover.fence {
         FenceMode::ReadOnly => {
-            report("2/7 fencing the source: SET GLOBAL read_only = ON");
-            src.query_drop("SET GLOBAL read_only = ON")
+            // MySQL's super_read_only also stops accounts with SUPER, which
+            // read_only lets write; MariaDB has only read_only.
+            let version = server_dialect::server_version(src)
                 .await
-                .map_err(db(
-                    "source",
-                    "setting read_only (needs SUPER or READ_ONLY ADMIN)",
-                ))?;
+                .map_err(|e| match e {
+                    server_dialect::DialectError::Query { what, error } => TaskError::Database {
+                        server: "source",
+                        what,
+                        error,
+                    },
+                    other => TaskError::Other(format!("the source: {other}")),
+                })?;
+            let dialect = server_dialect::Dialect::new(version);
+            let fence = dialect.fence_statement();
+            report(&format!("2/7 fencing the source: {fence}"));
+            src.query_drop(fence).await.map_err(db(
+                "source",
+                format!(
+                    "fencing the source with {fence} (needs {}; on a managed service set the \
+                     read-only parameter in its console and use fence = \"none\")",
+                    dialect.fence_privilege()
+                ),
+            ))?;
         }
         FenceMode::Sql => {
             let sql = cfg.cutover.fence_sql.clone().unwrap_or_default();
