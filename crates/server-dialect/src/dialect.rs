@@ -228,6 +228,16 @@ impl Dialect {
         }
     }
 
+    /// `RESET REPLICA ALL` or `RESET SLAVE ALL`: forgets the replica's
+    /// source and its positions.
+    pub fn reset_replica_all_statement(&self) -> &'static str {
+        if self.accepts_replica_keyword() {
+            "RESET REPLICA ALL"
+        } else {
+            "RESET SLAVE ALL"
+        }
+    }
+
     /// The function that waits for a replica to reach a source position:
     /// `SOURCE_POS_WAIT` on MySQL 8.0.26 and later, `MASTER_POS_WAIT`
     /// before and on MariaDB.
@@ -543,6 +553,7 @@ mod tests {
             d.change_source_statement(),
             d.start_replica_statement(),
             d.stop_replica_statement(),
+            d.reset_replica_all_statement(),
             d.source_pos_wait_function(),
             d.binlog_checksum_user_variable(),
             d.heartbeat_period_user_variable(),
@@ -578,6 +589,20 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn reset_replica_per_version() {
+        for (version, want) in [
+            ("5.7.44", "RESET SLAVE ALL"),
+            ("8.0.21", "RESET SLAVE ALL"),
+            ("8.0.22", "RESET REPLICA ALL"),
+            ("8.4.3", "RESET REPLICA ALL"),
+            ("10.5.0-MariaDB", "RESET SLAVE ALL"),
+            ("10.11.6-MariaDB", "RESET REPLICA ALL"),
+        ] {
+            assert_eq!(d(version).reset_replica_all_statement(), want, "{version}");
         }
     }
 
