@@ -182,7 +182,10 @@ impl<'a> Translator<'a> {
         }
         // MariaDB's database COMMENT (10.5 and later) has no MySQL syntax.
         if self.target().flavor == Flavor::MySql {
-            if let Some(c) = toks.iter().position(|t| t.is_kw("COMMENT") && t.guard.is_none()) {
+            if let Some(c) = toks
+                .iter()
+                .position(|t| t.is_kw("COMMENT") && t.guard.is_none())
+            {
                 let value = if toks.get(c + 1).map(|t| &t.token) == Some(&Token::Eq) {
                     c + 2
                 } else {
@@ -456,10 +459,7 @@ impl<'a> Translator<'a> {
     /// Whether the source executes guard `g` (a server prints guards only
     /// around what it runs, so an unknown source is taken to run it).
     fn source_runs(&self, g: &Guard) -> bool {
-        self.source
-            .server
-            .as_ref()
-            .is_none_or(|s| g.executes_on(s))
+        self.source.server.as_ref().is_none_or(|s| g.executes_on(s))
     }
 
     /// The `/*!80016 NOT ENFORCED */` guard right after the CHECK element
@@ -525,7 +525,10 @@ impl<'a> Translator<'a> {
             return;
         };
         let col = quote(&self.names().column(db, &table.name, name));
-        rw.replace(a.span.start..b.span.end, format!("CHECK ({col} IS NOT NULL)"));
+        rw.replace(
+            a.span.start..b.span.end,
+            format!("CHECK ({col} IS NOT NULL)"),
+        );
         warnings.push(Warning {
             object: object.clone(),
             message: format!(
@@ -1348,7 +1351,10 @@ impl<'a> Translator<'a> {
                     continue;
                 }
                 let mut p = k + 1;
-                if toks.get(p).is_some_and(|n| n.ident().is_some() && n.token != Token::LParen) {
+                if toks
+                    .get(p)
+                    .is_some_and(|n| n.ident().is_some() && n.token != Token::LParen)
+                {
                     p += 1;
                 }
                 if toks.get(p).map(|t| &t.token) == Some(&Token::LParen)
@@ -1365,7 +1371,8 @@ impl<'a> Translator<'a> {
             for (k, t) in toks.iter().enumerate() {
                 if t.is_kw("WITH") && toks.get(k + 1).is_some_and(|n| n.is_kw("PARSER")) {
                     let parser = toks.get(k + 2).and_then(Tok::ident).unwrap_or_default();
-                    if parser.eq_ignore_ascii_case("ngram") || parser.eq_ignore_ascii_case("mecab") {
+                    if parser.eq_ignore_ascii_case("ngram") || parser.eq_ignore_ascii_case("mecab")
+                    {
                         return Err(unsupported(
                             &format!(
                                 "the full-text parser {parser} of index {}",

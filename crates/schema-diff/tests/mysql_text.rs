@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use dts_test_support::{connect, exec, quote_ident, Server, TestDatabases};
 use mysql_async::prelude::*;
-use schema_diff::extract::server_version;
+use schema_diff::extract::{extract_schema, server_version};
 use schema_diff::model::{
     Database, Event, ObjectKind, Routine, RoutineKind, Schema, Table, Trigger, View,
 };
@@ -85,7 +85,12 @@ fn load(f: &Fixture) -> Schema {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with("plan."))
+        .filter(|p| {
+            !p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("plan.")
+        })
         .collect();
     files.sort();
     for path in files {
@@ -308,7 +313,11 @@ fn mysql_text_for_mysql_8_changes_only_what_the_definer_rule_says() {
             expected_statements +=
                 db.views.len() + db.routines.len() + db.triggers.len() + db.events.len();
             assert_eq!(p.statements.len(), expected_statements, "{target}");
-            golden(f, &format!("plan.mysql-{target}.sql", target = short(&target)), &p.to_string());
+            golden(
+                f,
+                &format!("plan.mysql-{target}.sql", target = short(&target)),
+                &p.to_string(),
+            );
         }
     }
 }
@@ -334,10 +343,7 @@ struct Shape {
 fn shape(text: &str, on: &ServerVersion) -> Shape {
     let t = tokenize(text).unwrap();
     let toks: Vec<Tok> = t.live(on);
-    let open = toks
-        .iter()
-        .position(|t| t.token == Token::LParen)
-        .unwrap();
+    let open = toks.iter().position(|t| t.token == Token::LParen).unwrap();
     let mut elements: Vec<Vec<&Tok>> = vec![vec![]];
     let mut depth = 0;
     let mut close = open;
@@ -383,7 +389,11 @@ fn shape(text: &str, on: &ServerVersion) -> Shape {
             }
             for g in ["VIRTUAL", "STORED", "PERSISTENT"] {
                 if has(g) {
-                    c.push_str(if g == "VIRTUAL" { " virtual" } else { " stored" });
+                    c.push_str(if g == "VIRTUAL" {
+                        " virtual"
+                    } else {
+                        " stored"
+                    });
                 }
             }
             if let Some(k) = w.iter().position(|x| x == "CHECK") {
@@ -401,10 +411,7 @@ fn shape(text: &str, on: &ServerVersion) -> Shape {
             let kind = if first.is_kw("PRIMARY") {
                 "primary".to_string()
             } else {
-                let i = w
-                    .iter()
-                    .position(|x| x == "KEY" || x == "INDEX")
-                    .unwrap();
+                let i = w.iter().position(|x| x == "KEY" || x == "INDEX").unwrap();
                 format!(
                     "{} {}",
                     w[..i].join(" ").to_ascii_lowercase(),
@@ -493,7 +500,10 @@ async fn mysql_text_for_mariadb_lists_every_change_and_runs_on_the_target() {
     assert!(target.is_mariadb(), "the test target is MariaDB: {target}");
     for f in FIXTURES {
         let dbs = TestDatabases::new(&format!("mysql_text_{}", f.db)).await;
-        let names = NameMap::new(Renames::default().database(f.db, &dbs.name), CasePolicy::Keep);
+        let names = NameMap::new(
+            Renames::default().database(f.db, &dbs.name),
+            CasePolicy::Keep,
+        );
         let opts = options(&target, names);
         let mut schema = load(f);
 
@@ -555,7 +565,11 @@ async fn mysql_text_for_mariadb_lists_every_change_and_runs_on_the_target() {
             for c in &mut promised.columns {
                 let name = c.split(' ').next().unwrap().to_string();
                 if planned.contains(&format!("`{name}` json ")) {
-                    c.push_str(&format!(" check (json_valid(`{name}`))").replace(' ', "").replacen("check", " check ", 1));
+                    c.push_str(
+                        &format!(" check (json_valid(`{name}`))")
+                            .replace(' ', "")
+                            .replacen("check", " check ", 1),
+                    );
                 }
             }
             let actual = shape(&created, &target);
@@ -668,4 +682,114 @@ fn ref_system_ids(planned: &str) -> Vec<(String, u32)> {
             Some((col.to_string(), n.parse().ok()?))
         })
         .collect()
+}
+
+/// MariaDB's own constructs, created on the live source.
+const MARIADB_OBJECTS: &[&str] = &[
+    "ALTER DATABASE {db} COMMENT 'crm data'",
+    "CREATE TABLE kinds (
+        id uuid NOT NULL PRIMARY KEY,
+        ip inet6,
+        ip4 inet4,
+        doc json,
+        note varchar(100) COMPRESSED,
+        hidden int INVISIBLE DEFAULT 0,
+        k int,
+        name varchar(50) COLLATE utf8mb4_uca1400_german2_ai_ci,
+        code varchar(8) COLLATE utf8mb4_uca1400_nopad_as_cs,
+        KEY kk (k) IGNORED
+     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_uca1400_ai_ci",
+    "CREATE SEQUENCE seq_ids START WITH 10 INCREMENT BY 5",
+    "CREATE TABLE history (id int PRIMARY KEY, x int) WITH SYSTEM VERSIONING",
+    "CREATE VIEW positive_kinds AS SELECT id, k FROM kinds WHERE k > 0",
+    "CREATE FUNCTION plus_one(x int) RETURNS int DETERMINISTIC RETURN x + 1",
+];
+
+#[tokio::test]
+async fn mariadb_text_for_mysql_8_lists_every_change_and_refuses_what_mysql_lacks() {
+    let dbs = TestDatabases::new("maria_text").await;
+    let mut src = dbs.source().await;
+    for s in MARIADB_OBJECTS {
+        exec(&mut src, &s.replace("{db}", &quote_ident(&dbs.name))).await;
+    }
+    let source = extract_schema(&mut src, std::slice::from_ref(&dbs.name))
+        .await
+        .unwrap();
+    src.disconnect().await.ok();
+    let kinds = source.databases[0]
+        .table("kinds")
+        .unwrap()
+        .create_sql
+        .clone();
+    assert!(kinds.contains("/*M!100301 COMPRESSED*/"), "{kinds}");
+
+    for target in ["8.0.36", "8.4.3"] {
+        let target = ServerVersion::parse(target).unwrap();
+        let opts = options(&target, NameMap::default());
+        // A sequence and a system-versioned table: refused, each naming
+        // its object and the construct.
+        let e = plan(&source, &opts).unwrap_err().to_string();
+        for (table, construct) in [
+            ("seq_ids", "a MariaDB SEQUENCE"),
+            ("history", "WITH SYSTEM VERSIONING"),
+        ] {
+            assert!(
+                e.contains(&format!("table `{}`.`{table}`", dbs.name)) && e.contains(construct),
+                "{table} on {target}: {e}"
+            );
+        }
+        let mut rest = source.clone();
+        rest.databases[0]
+            .tables
+            .retain(|t| t.name != "seq_ids" && t.name != "history");
+        let p = plan(&rest, &opts).unwrap();
+        let got: Vec<String> = p
+            .warnings
+            .iter()
+            .map(|w| {
+                w.to_string()
+                    .replace(&target.to_string(), "{target}")
+                    .replace(&dbs.name, "{db}")
+            })
+            .collect();
+        let want = [
+            "database `{db}`: COMMENT 'crm data' dropped: {target} databases have no comment",
+            "table `{db}`.`kinds`: collation utf8mb4_uca1400_german2_ai_ci does not exist on {target}; mapped to utf8mb4_de_pb_0900_ai_ci (NO PAD: trailing spaces count in comparisons on the target)",
+            "table `{db}`.`kinds`: collation utf8mb4_uca1400_nopad_as_cs does not exist on {target}; mapped to utf8mb4_0900_as_cs",
+            "table `{db}`.`kinds`: collation utf8mb4_uca1400_ai_ci does not exist on {target}; mapped to utf8mb4_0900_ai_ci (NO PAD: trailing spaces count in comparisons on the target)",
+            "table `{db}`.`kinds`: type uuid is MariaDB-only; mapped to char(36) (values are copied as text)",
+            "table `{db}`.`kinds`: type inet6 is MariaDB-only; mapped to varchar(45) (values are copied as text)",
+            "table `{db}`.`kinds`: type inet4 is MariaDB-only; mapped to varchar(15) (values are copied as text)",
+            "table `{db}`.`kinds`: IGNORED index mapped to an INVISIBLE index",
+            "table `{db}`.`kinds`: /*M!100301 COMPRESSED*/ is a comment to {target}: what it says on the source is not reproduced",
+        ];
+        assert_eq!(got, want, "{target}");
+        let planned = statement(&p, ObjectKind::Table, "kinds");
+        for (from, to) in [
+            ("`id` uuid NOT NULL", "`id` char(36) NOT NULL"),
+            ("`ip` inet6 ", "`ip` varchar(45) "),
+            ("`ip4` inet4 ", "`ip4` varchar(15) "),
+            ("KEY `kk` (`k`) IGNORED", "KEY `kk` (`k`) INVISIBLE"),
+        ] {
+            assert!(kinds.contains(from), "{from}: {kinds}");
+            assert!(planned.contains(to), "{to}: {planned}");
+        }
+        // What MySQL takes as it is stays byte for byte: the JSON column's
+        // CHECK, the invisible column, the guard MySQL reads as a comment.
+        for same in [
+            "CHECK (json_valid(`doc`))",
+            "INVISIBLE DEFAULT 0",
+            "/*M!100301 COMPRESSED*/",
+        ] {
+            assert!(
+                kinds.contains(same) && planned.contains(same),
+                "{same}: {planned}"
+            );
+        }
+        let create_db = statement(&p, ObjectKind::Database, "");
+        assert!(!create_db.contains("COMMENT"), "{create_db}");
+        assert!(statement(&p, ObjectKind::View, "positive_kinds").contains("SQL SECURITY INVOKER"));
+        assert!(statement(&p, ObjectKind::Function, "plus_one").contains("SQL SECURITY INVOKER"));
+    }
+    dbs.cleanup().await;
 }
