@@ -768,7 +768,53 @@ mod tests {
         (s, model)
     }
 
-    /// Checks `s` against the model: same canonical value, size, members.
+    /// The model's runs of consecutive GNOs as (uuid index, tag index,
+    /// first, last), in MySQL's order: UUIDs by their text, untagged GTIDs
+    /// first, then tags by name. Worked out GTID by GTID, so that every gap
+    /// of the model is a break between two runs.
+    fn naive_runs(model: &Model) -> Vec<(usize, usize, u64, u64)> {
+        let mut gtids: Vec<_> = model.iter().copied().collect();
+        gtids.sort_by_key(|&(u, t, g)| (POOL[u], t, g));
+        let mut runs: Vec<(usize, usize, u64, u64)> = Vec::new();
+        for (u, t, g) in gtids {
+            match runs.last_mut() {
+                Some(run) if (run.0, run.1) == (u, t) && run.3 + 1 == g => run.3 = g,
+                _ => runs.push((u, t, g, g)),
+            }
+        }
+        runs
+    }
+
+    /// The canonical text of the model, written from its runs.
+    fn naive_text(model: &Model) -> String {
+        let mut text = String::new();
+        let mut last: Option<(usize, Option<usize>)> = None;
+        for (u, t, first, end) in naive_runs(model) {
+            if last.map(|l| l.0) != Some(u) {
+                if last.is_some() {
+                    text.push(',');
+                }
+                text.push_str(POOL[u]);
+                last = Some((u, None));
+            }
+            if t != 0 && last != Some((u, Some(t))) {
+                text.push(':');
+                text.push_str(TAGS[t].unwrap());
+                last = Some((u, Some(t)));
+            }
+            if first == end {
+                text.push_str(&format!(":{first}"));
+            } else {
+                text.push_str(&format!(":{first}-{end}"));
+            }
+        }
+        text
+    }
+
+    /// Checks `s` against the model: the same GTIDs one by one, the same
+    /// size, the same intervals (gaps included) and the same text as the
+    /// model's runs, and the value the model's GTIDs make when added one
+    /// at a time.
     fn check(s: &GtidSet, model: &Model) {
         let mut expected = GtidSet::new();
         for &(u, t, g) in model {
@@ -783,6 +829,46 @@ mod tests {
             let (id, tg) = source(u, t);
             assert_eq!(s.contains(id, tg.as_ref(), g), model.contains(&(u, t, g)));
         }
+        let intervals: Vec<_> = s
+            .iter()
+            .map(|(id, tg, r)| (id.to_string(), tg.map(|t| t.to_string()), r))
+            .collect();
+        let runs: Vec<_> = naive_runs(model)
+            .into_iter()
+            .map(|(u, t, first, last)| {
+                let (id, tg) = source(u, t);
+                (id.to_string(), tg.map(|t| t.to_string()), first..last + 1)
+            })
+            .collect();
+        assert_eq!(intervals, runs);
+        assert_eq!(s.to_string(), naive_text(model));
+    }
+
+    /// One element of a GTID set's text per range of `spec` (inclusive
+    /// `a-b`, or `a`) and one per GTID of the model: a spelling of the
+    /// model's set with overlaps and repeats, for the parser.
+    fn spelling(spec: &Spec, model: &Model) -> Vec<String> {
+        let element = |u: usize, t: usize, first: u64, last: u64| {
+            let tag = TAGS[t].map(|t| format!(":{t}")).unwrap_or_default();
+            let gnos = if first == last {
+                first.to_string()
+            } else {
+                format!("{first}-{last}")
+            };
+            format!("{}{tag}:{gnos}", POOL[u])
+        };
+        let ranges = spec.iter().map(|&(u, t, s, e)| element(u, t, s, s + e));
+        let single = model.iter().map(|&(u, t, g)| element(u, t, g, g));
+        ranges.chain(single).collect()
+    }
+
+    /// A spec, its model, and a shuffled spelling of the model's set.
+    fn spelled() -> impl Strategy<Value = (Spec, Model, Vec<String>)> {
+        small_spec().prop_flat_map(|spec| {
+            let model = build(&spec).1;
+            let elements = spelling(&spec, &model);
+            (Just(spec), Just(model), Just(elements).prop_shuffle())
+        })
     }
 
     proptest! {
@@ -803,6 +889,57 @@ mod tests {
             check(&sa.difference(&sb), &ma.difference(&mb).copied().collect());
             prop_assert_eq!(sa.is_subset(&sb), ma.is_subset(&mb));
             prop_assert_eq!(sb.is_subset(&sa), mb.is_subset(&ma));
+        }
+
+        #[test]
+        fn add_and_add_range_agree_with_a_naive_model(
+            ops in prop::collection::vec(
+                (any::<bool>(), 0..3usize, 0..3usize, 0..32u64, 0..6u64),
+                0..24,
+            )
+        ) {
+            let (mut s, mut model) = (GtidSet::new(), Model::new());
+            for (single, u, t, start, len) in ops {
+                let (id, tg) = source(u, t);
+                if single {
+                    // GNO 0 is refused and changes nothing.
+                    let added = s.add(id, tg.as_ref(), start);
+                    if start == 0 {
+                        prop_assert!(added.is_err());
+                    } else {
+                        prop_assert_eq!(added.unwrap(), model.insert((u, t, start)));
+                    }
+                } else {
+                    // An empty range or one from GNO 0 is refused.
+                    let added = s.add_range(id, tg.as_ref(), start..start + len);
+                    if start == 0 || len == 0 {
+                        prop_assert!(added.is_err());
+                    } else {
+                        added.unwrap();
+                        model.extend((start..start + len).map(|g| (u, t, g)));
+                    }
+                }
+                check(&s, &model);
+            }
+        }
+
+        #[test]
+        fn parse_reads_any_spelling_of_a_set_exactly(
+            (spec, model, elements) in spelled(),
+            newlines in any::<bool>(),
+            upper in any::<bool>(),
+        ) {
+            let mut text = elements.join(if newlines { ",\n" } else { "," });
+            if upper {
+                text = text.to_uppercase();
+            }
+            let parsed = GtidSet::parse(&text).unwrap();
+            check(&parsed, &model);
+            prop_assert_eq!(&parsed, &build(&spec).0);
+            // Display then parse gives the set back, and the same text.
+            let shown = parsed.to_string();
+            prop_assert_eq!(GtidSet::parse(&shown).unwrap(), parsed);
+            prop_assert_eq!(shown, naive_text(&model));
         }
     }
 }
