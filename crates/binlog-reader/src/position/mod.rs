@@ -111,6 +111,19 @@ pub enum PositionParseError {
         /// Character offset of the second GTID.
         at: usize,
     },
+    /// A MariaDB binlog state lists a (domain, server id) pair twice; a
+    /// state holds the last GTID of each.
+    #[error("MariaDB binlog state lists domain {domain} and server id {server_id} twice; the second entry {text:?} is at character {at}")]
+    DuplicateServer {
+        /// The domain.
+        domain: u32,
+        /// The repeated server id.
+        server_id: u32,
+        /// The second GTID for that pair.
+        text: String,
+        /// Character offset of the second GTID.
+        at: usize,
+    },
 }
 
 type Result<T> = std::result::Result<T, PositionParseError>;
@@ -296,7 +309,7 @@ mod mysql;
 #[cfg(test)]
 mod testing;
 
-pub use mariadb::{MariadbGtid, MariadbGtidPosition};
+pub use mariadb::{MariadbBinlogState, MariadbGtid, MariadbGtidPosition};
 pub use mysql::{GtidSet, Tag, Uuid};
 
 /// A replication position as stored in checkpoints.
@@ -464,6 +477,9 @@ mod tests {
         }
         if let Ok(p) = MariadbGtidPosition::parse(text) {
             assert_eq!(MariadbGtidPosition::parse(&p.to_string()).unwrap(), p);
+        }
+        if let Ok(s) = MariadbBinlogState::parse(text) {
+            assert_eq!(MariadbBinlogState::parse(&s.to_string()).unwrap(), s);
         }
         if let Ok(p) = FilePosition::parse(text) {
             assert_eq!(FilePosition::parse(&p.to_string()).unwrap(), p);

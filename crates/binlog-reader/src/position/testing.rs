@@ -44,7 +44,8 @@ pub(super) fn parts<T: fmt::Debug>(r: Result<T>) -> (String, String, usize) {
         | E::InvalidGno { text, at }
         | E::Unexpected { text, at, .. }
         | E::InvalidMariadbGtid { text, at }
-        | E::DuplicateDomain { text, at, .. } => (text, at),
+        | E::DuplicateDomain { text, at, .. }
+        | E::DuplicateServer { text, at, .. } => (text, at),
         E::GnoOutOfRange { .. } => (String::new(), 0),
     };
     (name, text, at)
