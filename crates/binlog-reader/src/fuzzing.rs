@@ -96,8 +96,7 @@ pub fn json(data: &[u8]) {
 }
 
 /// Position text: GTID sets, MariaDB positions and binlog states, file
-/// positions, and the
-/// display of what parsed must parse back to the same value.
+/// positions, stored checkpoint positions; the display of what parsed must parse back to the same value.
 pub fn gtid_text(data: &[u8]) {
     let Ok(s) = std::str::from_utf8(data) else {
         return;
@@ -124,6 +123,14 @@ pub fn gtid_text(data: &[u8]) {
             again.ok().as_ref(),
             Some(&st),
             "MariaDB binlog state display does not parse back"
+        );
+    }
+    if let Ok(p) = crate::position::SavedPosition::parse(s) {
+        let again = crate::position::SavedPosition::parse(&p.to_string());
+        assert_eq!(
+            again.ok().as_ref(),
+            Some(&p),
+            "a stored position does not parse back"
         );
     }
     let _ = s.parse::<crate::position::FilePosition>();

@@ -1,10 +1,22 @@
-//! Binlog positions: file offsets, MySQL GTID sets, MariaDB GTID positions.
+//! Binlog positions: file offsets, MySQL GTID sets, MariaDB GTID positions
+//! and binlog states, and the stored form of a checkpoint's position.
+//!
+//! - [`FilePosition`]: a file and a byte offset; file names compare
+//!   numerically (design rule 4).
+//! - [`GtidSet`] (MySQL, with 8.4's tagged GTIDs): exact sets that keep
+//!   every gap, never merged into a range (merging lost data in Flink CDC,
+//!   FLINK-38183).
+//! - [`MariadbGtidPosition`] (the last GTID of each domain) and
+//!   [`MariadbBinlogState`] (the last GTID of each domain and server id).
+//! - [`SavedPosition`]: what a checkpoint stores, file position, source
+//!   server and GTID state, in a versioned text with a strict parser.
 //!
 //! These are plain data with no I/O, so that checkpoints, readers and tests
 //! can create, compare, print and parse positions without a server. Every
-//! parser here is total: any input gives a value or a [`PositionParseError`]
-//! naming the offending text and its character offset, never a panic, and no
-//! parser allocates from a count it read from the input.
+//! parser here is total: any input gives a value or an error naming the
+//! offending text and where it is ([`PositionParseError`],
+//! [`SavedPositionError`]), never a panic, and no parser allocates from a
+//! count it read from the input.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -306,49 +318,15 @@ impl fmt::Display for FilePosition {
 
 mod mariadb;
 mod mysql;
+mod stored;
 #[cfg(test)]
 mod testing;
 
 pub use mariadb::{MariadbBinlogState, MariadbGtid, MariadbGtidPosition};
 pub use mysql::{GtidSet, Tag, Uuid};
-
-/// A replication position as stored in checkpoints.
-///
-/// It serializes to JSON with a `kind` field (`file`, `mysql_gtid`,
-/// `mariadb_gtid`), GTID sets and positions as their canonical text, so
-/// that a checkpoint row is readable and stable; golden tests pin the
-/// format. The GTID variants keep an optional file position because
-/// reading binlog files still needs a file to start from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Position {
-    /// A file position, for servers without GTIDs.
-    File(FilePosition),
-    /// A MySQL GTID position: the executed GTID set.
-    MysqlGtid {
-        /// The GTIDs applied so far.
-        set: GtidSet,
-        /// The file position matching the set, when known.
-        file: Option<FilePosition>,
-    },
-    /// A MariaDB GTID position.
-    MariadbGtid {
-        /// The last GTID applied in each domain.
-        pos: MariadbGtidPosition,
-        /// The file position matching the GTIDs, when known.
-        file: Option<FilePosition>,
-    },
-}
-
-impl Position {
-    /// The file position, when the position has one.
-    pub fn file_position(&self) -> Option<&FilePosition> {
-        match self {
-            Position::File(file) => Some(file),
-            Position::MysqlGtid { file, .. } | Position::MariadbGtid { file, .. } => file.as_ref(),
-        }
-    }
-}
+pub use stored::{
+    Flavor, GtidState, SavedPosition, SavedPositionError, SourceIdentity, SAVED_POSITION_VERSION,
+};
 
 #[cfg(test)]
 mod tests {
@@ -415,59 +393,6 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("character 2"));
-    }
-
-    #[test]
-    fn checkpoint_json_is_stable() {
-        let file = |name: &str, offset| Some(FilePosition::new(name, offset));
-        let cases = [
-            (
-                Position::File(FilePosition::new("mysql-bin.000042", 5_000_000_000)),
-                r#"{"kind":"file","file":"mysql-bin.000042","offset":5000000000}"#,
-            ),
-            (
-                Position::MysqlGtid {
-                    set: set("U1:1-5:7:TAG_A:1-3,U2:1"),
-                    file: file("binlog.000003", 157),
-                },
-                r#"{"kind":"mysql_gtid","set":"3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5:7:tag_a:1-3,4d22ab58-82db-22f2-af44-d91bb0000001:1","file":{"file":"binlog.000003","offset":157}}"#,
-            ),
-            (
-                Position::MysqlGtid {
-                    set: GtidSet::new(),
-                    file: None,
-                },
-                r#"{"kind":"mysql_gtid","set":"","file":null}"#,
-            ),
-            (
-                Position::MariadbGtid {
-                    pos: "1-2-5,0-1-100".parse().unwrap(),
-                    file: None,
-                },
-                r#"{"kind":"mariadb_gtid","pos":"0-1-100,1-2-5","file":null}"#,
-            ),
-            (
-                Position::MariadbGtid {
-                    pos: MariadbGtidPosition::new(),
-                    file: file("m.000001", 4),
-                },
-                r#"{"kind":"mariadb_gtid","pos":"","file":{"file":"m.000001","offset":4}}"#,
-            ),
-        ];
-        for (position, json) in cases {
-            assert_eq!(serde_json::to_string(&position).unwrap(), json);
-            assert_eq!(serde_json::from_str::<Position>(json).unwrap(), position);
-        }
-        let from = |json: &str| serde_json::from_str::<Position>(json);
-        let bad_set = from(r#"{"kind":"mysql_gtid","set":"x:1","file":null}"#).unwrap_err();
-        assert!(bad_set.to_string().contains("invalid UUID"), "{bad_set}");
-        assert!(from(r#"{"kind":"mariadb_gtid","pos":"0-1-1,0-1-2","file":null}"#).is_err());
-        let no_file = from(r#"{"kind":"mariadb_gtid","pos":"0-1-1"}"#).unwrap();
-        assert_eq!(no_file.file_position(), None);
-        assert_eq!(
-            Position::File(fpos("a.1:4")).file_position(),
-            Some(&fpos("a.1:4"))
-        );
     }
 
     /// Runs every parser; whatever parses must print and parse back equal.
