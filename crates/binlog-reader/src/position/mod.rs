@@ -10,6 +10,8 @@
 //!   [`MariadbBinlogState`] (the last GTID of each domain and server id).
 //! - [`SavedPosition`]: what a checkpoint stores, file position, source
 //!   server and GTID state, in a versioned text with a strict parser.
+//! - [`resume_on`]: whether a task can continue on another server after a
+//!   failover, from the facts it reports (catalogue S4).
 //!
 //! These are plain data with no I/O, so that checkpoints, readers and tests
 //! can create, compare, print and parse positions without a server. Every
@@ -316,12 +318,17 @@ impl fmt::Display for FilePosition {
     }
 }
 
+mod failover;
 mod mariadb;
 mod mysql;
 mod stored;
 #[cfg(test)]
 mod testing;
 
+pub use failover::{
+    mariadb_resume, mysql_resume, resume_on, Candidate, MariadbCandidate, MariadbDomainAhead,
+    MariadbDomainProblem, MysqlCandidate, ResumePlan, ResumeRefusal,
+};
 pub use mariadb::{MariadbBinlogState, MariadbGtid, MariadbGtidPosition};
 pub use mysql::{GtidSet, Tag, Uuid};
 pub use stored::{
