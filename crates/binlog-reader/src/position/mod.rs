@@ -12,9 +12,12 @@
 //!   server and GTID state, in a versioned text with a strict parser.
 //! - [`resume_on`]: whether a task can continue on another server after a
 //!   failover, from the facts it reports (catalogue S4).
+//! - [`GtidTracker`]: the GTID state after each event of a binlog, a GTID
+//!   counted at its transaction's end, never at its GTID event.
 //!
-//! These are plain data with no I/O, so that checkpoints, readers and tests
-//! can create, compare, print and parse positions without a server. Every
+//! These are plain data and pure functions with no I/O, so that
+//! checkpoints, readers and tests can create, compare, print and parse
+//! positions without a server. Every
 //! parser here is total: any input gives a value or an error naming the
 //! offending text and where it is ([`PositionParseError`],
 //! [`SavedPositionError`]), never a panic, and no parser allocates from a
@@ -324,6 +327,7 @@ mod mysql;
 mod stored;
 #[cfg(test)]
 mod testing;
+mod tracker;
 
 pub use failover::{
     mariadb_resume, mysql_resume, resume_on, Candidate, MariadbCandidate, MariadbDomainAhead,
@@ -334,6 +338,7 @@ pub use mysql::{GtidSet, Tag, Uuid};
 pub use stored::{
     Flavor, GtidState, SavedPosition, SavedPositionError, SourceIdentity, SAVED_POSITION_VERSION,
 };
+pub use tracker::{Boundary, GtidTrackError, GtidTracker};
 
 #[cfg(test)]
 mod tests {
