@@ -317,7 +317,10 @@ impl GtidTracker {
     }
 
     /// A GTID_LIST: the state when unknown, else a check that the state is
-    /// not behind it in any domain.
+    /// not behind it in any domain. The check compares sequence numbers: it
+    /// assumes they grow within a domain (gtid_strict_mode), and after a
+    /// start in the middle of a file whose earlier part took a domain back
+    /// to a lower sequence number it may see a gap that is not one.
     fn gtid_list(
         &mut self,
         event: &Event,
@@ -326,12 +329,16 @@ impl GtidTracker {
         self.check_flavor(event, "GTID_LIST", Flavor::Mariadb)?;
         match &self.state {
             GtidState::Mariadb(position) => {
+                // Each domain's most recent GTID before the file, not its
+                // highest: without gtid_strict_mode a domain can go back to
+                // a lower sequence number, and the position follows it.
                 let missing: Vec<MariadbGtid> = before
                     .domains()
-                    .filter_map(|d| {
-                        let max = before.max_sequence(d)?;
-                        let behind = position.get(d).is_none_or(|g| g.sequence < max);
-                        behind.then(|| before.last(d).copied()).flatten()
+                    .filter_map(|d| before.last(d).copied())
+                    .filter(|last| {
+                        position
+                            .get(last.domain_id)
+                            .is_none_or(|g| g.sequence < last.sequence)
                     })
                     .collect();
                 if !missing.is_empty() {
