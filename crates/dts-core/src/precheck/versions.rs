@@ -190,7 +190,10 @@ mod tests {
         );
         let chk = target_features(&task(), &c);
         assert_eq!(chk.status, Status::Failure, "{chk:?}");
-        assert!(chk.found.contains("utf8mb4_unicode_520_nopad_ci"), "{chk:?}");
+        assert!(
+            chk.found.contains("utf8mb4_unicode_520_nopad_ci"),
+            "{chk:?}"
+        );
         let c = ctx(
             src.clone(),
             tgt.clone(),
