@@ -28,7 +28,13 @@
 //! - [`task`]: [`task::run_task`] runs the phases ([`task::Phase`]) with the
 //!   state and lease on the target, retries and hand-offs;
 //!   [`task::cutover`], [`task::task_status`] and [`task::request_stop`]
-//!   are `dts cutover`, `dts status` and `dts stop`.
+//!   are `dts cutover`, `dts status` and `dts stop`. Every library option
+//!   is built from the config in one place (`task::options`).
+//! - [`commands`]: one entry point per command that works without running
+//!   the task (`dts copy`, `dts apply`, `dts verify`, `dts binlog dump`,
+//!   `dts schema plan`), on the same config, made by
+//!   [`config::CommandLine`] when there is no task file, and the library
+//!   types they return.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
@@ -41,21 +47,16 @@
 //! ```
 //!
 //! What it deliberately does not do: talk the binlog protocol, parse DDL or
-//! move rows itself (the library crates do), or print to a terminal (the CLI
-//! does).
+//! move rows itself (the library crates do; it re-exports none of them, only
+//! the types its own functions take and return), or print to a terminal
+//! (the CLI does).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod check_ids;
+pub mod commands;
 pub mod config;
 pub mod metrics;
 pub mod precheck;
 pub mod secret;
 pub mod task;
-
-/// The library crates, for callers that drive one capability directly
-/// (`dts copy`, `dts binlog dump`) before the task wiring exists for it.
-pub use binlog_reader;
-pub use bulk_copy;
-pub use row_verify;
-pub use schema_diff;
