@@ -26,6 +26,7 @@ use mysql_async::{Conn, Opts, OptsBuilder, Value};
 
 pub mod instance;
 pub mod mysql_binlog;
+pub mod package;
 pub mod proxy;
 pub use instance::Instance;
 
