@@ -36,14 +36,41 @@
 //!   [`config::CommandLine`] when there is no task file, and the library
 //!   types they return.
 //!
-//! ```no_run
-//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
-//! let task = dts_core::config::TaskConfig::from_file("shop.toml".as_ref())?;
-//! let report = dts_core::precheck::run_precheck(&task).await;
-//! for c in report.checks.iter().filter(|c| c.status != dts_core::precheck::Status::Pass) {
+//! Check a task before it starts (`dts precheck`): every check with what
+//! it found and, when it did not pass, the fix.
+//!
+//! ```
+//! # use dts_test_support::{Server, TestDatabases};
+//! use dts_core::config::TaskConfig;
+//! use dts_core::precheck::{run_precheck, Status};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dbs = TestDatabases::new("dts_core_doc").await;
+//! # let (source, target, db) = (Server::Source.url(), Server::Target.url(), dbs.name.clone());
+//! // `source` and `target` are mysql:// URLs; `db` is a database on the source.
+//! let task = TaskConfig::from_toml(
+//!     &format!(
+//!         r#"
+//!         [source]
+//!         url = "{source}"
+//!         [target]
+//!         url = "{target}"
+//!         [[objects]]
+//!         database = "{db}"
+//!         "#
+//!     ),
+//!     None,
+//! )?;
+//! let report = run_precheck(&task).await;
+//! for c in report.checks.iter().filter(|c| c.status != Status::Pass) {
 //!     println!("{} {}: {} (fix: {})", c.status.as_str(), c.id, c.found, c.fix);
 //! }
-//! # Ok(()) }
+//! let connect = report.checks.iter().find(|c| c.id == "source.connect");
+//! assert_eq!(connect.map(|c| c.status), Some(Status::Pass));
+//! # dbs.cleanup().await;
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! What it deliberately does not do: talk the binlog protocol, parse DDL or
