@@ -37,7 +37,7 @@ fn refused_on(o: &Output, server: &str) {
 }
 
 #[tokio::test]
-async fn standalone_commands_connect_under_the_tls_policy() {
+async fn n6_standalone_commands_connect_under_the_tls_policy() {
     let dbs = TestDatabases::new("tls_cli").await;
     for s in [Server::Source, Server::Target] {
         exec(
