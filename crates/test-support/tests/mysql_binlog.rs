@@ -811,7 +811,7 @@ fn mariadb_binlog_reads_the_written_files() {
                 let needle = format!(
                     "### {verb} {}.{}",
                     dts_test_support::quote_ident(cases::SCHEMA),
-                    dts_test_support::quote_ident(name)
+                    dts_test_support::quote_ident(&name)
                 );
                 assert!(
                     out.contains(&needle),
