@@ -16,6 +16,9 @@
 //!   values by their fields), and rows are compared as multisets.
 //! - [`Instance`] starts a throwaway MariaDB server with options of the
 //!   test's choosing, for settings the shared servers must keep.
+//! - [`replication::ReplicationPair`] starts a primary and a GTID replica
+//!   (two `Instance`s) for failover tests: wait for the replica, cut it
+//!   off, promote it.
 #![deny(missing_docs)]
 
 use std::collections::HashMap;
@@ -28,6 +31,7 @@ pub mod instance;
 pub mod mysql_binlog;
 pub mod package;
 pub mod proxy;
+pub mod replication;
 pub use instance::Instance;
 
 /// The environment variable naming the source server.
