@@ -29,6 +29,7 @@ use mysql_async::{Conn, Opts, OptsBuilder, Value};
 
 pub mod instance;
 pub mod mysql_binlog;
+pub mod package;
 pub mod proxy;
 pub mod replication;
 pub use instance::Instance;

@@ -49,7 +49,7 @@ pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> 
     let mut tgt = Conn::new(target.clone())
         .await
         .map_err(db("target", "connecting"))?;
-    verify(report, &source, &target, &tables).await?;
+    verify(cfg, h, report, &source, &target, &tables).await?;
     triggers_and_events(cfg, report, &mut src, &mut tgt).await?;
     align_auto_increment(report, &mut src, &mut tgt, &tables).await?;
     finish(cfg, report, &mut store, &mut tgt, &sel).await?;
@@ -181,9 +181,9 @@ async fn drain(
             Err(e) => return Err(e),
         }
     }
-    let schema = selected_schema(cfg, src).await?;
+    let schema = selected_schema(&cfg.objects, src).await?;
     let (sel, tables) = selection(cfg, &schema)?;
-    let o = drain_options(cfg, h, fin.clone());
+    let o = drain_options(cfg, h, fin.clone())?;
     let st = store.state().await?.unwrap_or_default();
     let handoff = st.start.map(|start| HandOff {
         start,
@@ -197,13 +197,15 @@ async fn drain(
 /// Step 4: with the source fenced and drained, compares every table on exact
 /// bytes; a difference stops the cut-over (the source stays fenced).
 async fn verify(
+    cfg: &TaskConfig,
+    h: &RunHandles,
     report: &Reporter,
     source: &Opts,
     target: &Opts,
     tables: &[TableMapping],
 ) -> Result<(), TaskError> {
     report("4/7 verifying every table on exact bytes");
-    let v = row_verify::verify_tables(source, target, tables, &verify_options()).await?;
+    let v = row_verify::verify_tables(source, target, tables, &verify_options(cfg, h)).await?;
     let differing: Vec<String> = v
         .tables
         .iter()
