@@ -95,8 +95,8 @@ pub fn json(data: &[u8]) {
     }
 }
 
-/// Position text: GTID sets, MariaDB positions and file positions, and the
-/// display of what parsed must parse back to the same value.
+/// Position text: GTID sets, MariaDB positions and binlog states, file
+/// positions, stored checkpoint positions; the display of what parsed must parse back to the same value.
 pub fn gtid_text(data: &[u8]) {
     let Ok(s) = std::str::from_utf8(data) else {
         return;
@@ -115,6 +115,22 @@ pub fn gtid_text(data: &[u8]) {
             again.ok().as_ref(),
             Some(&p),
             "MariaDB position display does not parse back"
+        );
+    }
+    if let Ok(st) = crate::position::MariadbBinlogState::parse(s) {
+        let again = crate::position::MariadbBinlogState::parse(&st.to_string());
+        assert_eq!(
+            again.ok().as_ref(),
+            Some(&st),
+            "MariaDB binlog state display does not parse back"
+        );
+    }
+    if let Ok(p) = crate::position::SavedPosition::parse(s) {
+        let again = crate::position::SavedPosition::parse(&p.to_string());
+        assert_eq!(
+            again.ok().as_ref(),
+            Some(&p),
+            "a stored position does not parse back"
         );
     }
     let _ = s.parse::<crate::position::FilePosition>();

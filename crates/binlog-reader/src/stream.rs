@@ -252,28 +252,25 @@ impl BinlogStreamReader {
 
     async fn open(&mut self) -> Result<(), mysql_async::Error> {
         let mut conn = Conn::new(self.cfg.opts.clone()).await?;
-        let version: String = conn
-            .query_first("SELECT @@version")
-            .await?
-            .unwrap_or_default();
-        self.mariadb = version.contains("MariaDB");
+        let version = server_dialect::server_version(&mut conn)
+            .await
+            .map_err(|e| match e {
+                server_dialect::DialectError::Query { error, .. } => error,
+                other => mysql_async::Error::Other(Box::new(other)),
+            })?;
+        let dialect = server_dialect::Dialect::new(version);
+        self.mariadb = dialect.version().is_mariadb();
         let checksum: Option<String> = conn.query_first("SELECT @@global.binlog_checksum").await?;
         self.checksum = match checksum.as_deref() {
             Some("CRC32") => ChecksumAlg::Crc32,
             _ => ChecksumAlg::Off,
         };
-        // Tell the server we understand checksums, under both the old and the
-        // MySQL 8.4 names (user variables: the unknown one is harmless).
-        conn.query_drop(
-            "SET @master_binlog_checksum = @@global.binlog_checksum, \
-             @source_binlog_checksum = @@global.binlog_checksum",
-        )
-        .await?;
+        // Tell the server we understand checksums and want heartbeats, under
+        // the names its version reads (`@source_...` from MySQL 8.0.26,
+        // `@master_...` before and on MariaDB).
         let hb = u64::try_from(self.cfg.heartbeat.as_nanos()).unwrap_or(u64::MAX);
-        conn.query_drop(format!(
-            "SET @master_heartbeat_period = {hb}, @source_heartbeat_period = {hb}"
-        ))
-        .await?;
+        conn.query_drop(dialect.binlog_dump_setup_statement(hb))
+            .await?;
         if self.mariadb {
             // Capability 4 (MARIA_SLAVE_CAPABILITY_GTID): send GTID and
             // annotate events as they are, not rewritten as BEGIN / dummies.

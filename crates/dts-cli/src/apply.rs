@@ -1,133 +1,70 @@
 //! `dts apply`: incremental migration alone: the source's binlog applied to
 //! the target from the task's checkpoint (or from `--start` the first time),
 //! until stopped (Ctrl-C), `--until`, or with `--stop-at-end` the end of the
-//! binlog.
+//! binlog; its report, and progress on stderr.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
-use dts_core::binlog_reader::position::FilePosition;
-use dts_core::bulk_copy::{
-    apply_changes, prepare_incremental, ApplyOptions, ApplySelection, ConflictPolicy, HandOff,
-    Heartbeat, OnlineDdlMode, ThrottleLimits,
-};
+use dts_core::commands::{ApplyOutcome, ApplyRun};
+use dts_core::config::{CommandLine, IncrementalArgs};
+use dts_core::task::RunHandles;
 
-use crate::dump_stream::opts_from_url;
-use crate::{line, ApplyArgs};
-
-fn position(s: &str, what: &str) -> anyhow::Result<FilePosition> {
-    FilePosition::parse(s).with_context(|| format!("{what} {s:?}: expected FILE:OFFSET"))
-}
+use crate::{line, runtime, ApplyArgs};
 
 pub(crate) fn run(args: &ApplyArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let source = opts_from_url(&args.source, "DTS_SOURCE_PASSWORD")?;
-    let target = opts_from_url(&args.target, "DTS_TARGET_PASSWORD")?;
-    if args.database.is_empty() {
-        bail!("nothing to apply: give --database");
-    }
-    if args.target_database.is_some() && args.database.len() != 1 {
-        bail!("--target-database renames one database: give exactly one --database with it");
-    }
-    let mut selection = ApplySelection::databases(&args.database);
-    if let Some(t) = &args.target_database {
-        selection.databases[0].1 = t.clone();
-    }
-    let handoff = match &args.start {
-        Some(s) => Some(HandOff {
-            start: position(s, "--start")?,
-            overlap_end: args
-                .overlap_end
-                .as_deref()
-                .map(|e| position(e, "--overlap-end"))
-                .transpose()?,
-        }),
-        None => None,
+    let mut c = CommandLine {
+        source: args.source.server(&args.tls),
+        target: args.target.server(&args.tls),
+        conflict: args.conflict,
+        max_rows_per_sec: args.rows.max_rows_per_sec,
+        incremental: IncrementalArgs {
+            server_id: args.server_id,
+            batch_bytes: args.batch_bytes,
+            commit_interval_ms: args.commit_interval_ms,
+            lock_wait_timeout_seconds: args.lock_wait_timeout,
+            skip_failed_ddl: args.skip_failed_ddl,
+            online_ddl: args.online_ddl,
+            heartbeat_ms: args.heartbeat_ms,
+        },
+        ..CommandLine::default()
     };
-    let options = ApplyOptions {
-        task: args.task.clone(),
-        meta_schema: args.meta_schema.clone(),
-        server_id: args.server_id,
-        conflict: match args.conflict.as_str() {
-            "error" => ConflictPolicy::Error,
-            "ignore" => ConflictPolicy::Ignore,
-            "overwrite" => ConflictPolicy::Overwrite,
-            other => bail!("--conflict {other:?}: expected error, ignore or overwrite"),
-        },
-        skip_failed_ddl: args.skip_failed_ddl,
-        online_ddl: match args.online_ddl.as_str() {
-            "replicate" => OnlineDdlMode::Replicate,
-            "apply-original-ddl" => OnlineDdlMode::ApplyOriginalDdl,
-            other => bail!("--online-ddl {other:?}: expected replicate or apply-original-ddl"),
-        },
-        lock_wait_timeout: args.lock_wait_timeout.map(Duration::from_secs),
-        until: args
-            .until
-            .as_deref()
-            .map(|u| position(u, "--until"))
-            .transpose()?,
+    args.selection.set(&mut c);
+    args.task.set(&mut c);
+    let cfg = c.task_config()?;
+    let run = ApplyRun {
+        prepare_only: args.prepare,
+        start: args.start.clone(),
+        overlap_end: args.overlap_end.clone(),
+        until: args.until.clone(),
         stop_at_end: args.stop_at_end,
-        commit_interval: Duration::from_millis(args.commit_interval_ms),
-        batch_bytes: args.batch_bytes,
-        heartbeat: (args.heartbeat_ms > 0).then(|| Heartbeat {
-            interval: Duration::from_millis(args.heartbeat_ms),
-            ..Heartbeat::default()
-        }),
-        ..ApplyOptions::default()
     };
-    options.throttle.set_limits(ThrottleLimits {
-        queries_per_sec: None,
-        rows_per_sec: args.max_rows_per_sec,
-        bytes_per_sec: None,
-    });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let report = rt.block_on(async {
-        if args.prepare {
-            prepare_incremental(&source, &target, &selection, &options).await?;
-            return Ok(None);
-        }
-        let stop = options.stop.clone();
+    let h = RunHandles::default();
+    let outcome = runtime()?.block_on(async {
+        let stop = h.stop.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 eprintln!("dts apply: stopping at the next transaction boundary");
                 stop.stop();
             }
         });
-        let progress = options.progress.clone();
-        let ticker = args.progress.then(|| {
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    let s = progress.status();
-                    eprintln!(
-                        "dts apply: at {}, {} transactions, {} row changes, lag {}",
-                        s.position.map(|p| p.to_string()).unwrap_or_default(),
-                        s.transactions,
-                        s.rows,
-                        s.lag
-                            .map(|l| format!("{} s", l.as_secs()))
-                            .unwrap_or_else(|| "unknown".into())
-                    );
-                }
-            })
-        });
-        let r = apply_changes(&source, &target, &selection, handoff.as_ref(), &options).await;
+        let ticker = (args.progress && !args.prepare).then(|| tokio::spawn(progress(h.clone())));
+        let r = dts_core::commands::apply(&cfg, &run, &h).await;
         if let Some(t) = ticker {
             t.abort();
         }
-        anyhow::Ok(Some(r?))
+        r
     })?;
-    let Some(r) = report else {
-        line(
-            out,
-            format_args!("prepared task {:?} for incremental migration", args.task),
-        )?;
-        return Ok(ExitCode::SUCCESS);
+    let r = match outcome {
+        ApplyOutcome::Prepared => {
+            line(
+                out,
+                format_args!("prepared task {:?} for incremental migration", cfg.task),
+            )?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        ApplyOutcome::Applied(r) => r,
     };
     line(
         out,
@@ -161,4 +98,21 @@ pub(crate) fn run(args: &ApplyArgs, out: &mut impl Write) -> anyhow::Result<Exit
         line(out, format_args!("not applied: {s}"))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the apply's status to stderr every second.
+async fn progress(h: RunHandles) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let s = h.apply.status();
+        eprintln!(
+            "dts apply: at {}, {} transactions, {} row changes, lag {}",
+            s.position.map(|p| p.to_string()).unwrap_or_default(),
+            s.transactions,
+            s.rows,
+            s.lag
+                .map(|l| format!("{} s", l.as_secs()))
+                .unwrap_or_else(|| "unknown".into())
+        );
+    }
 }

@@ -7,22 +7,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
+use dts_core::commands::{ApplyProgress, TableState};
 use dts_core::config::TaskConfig;
 use dts_core::task::{cutover, request_stop, run_task, task_status, RunHandles, RunOutcome};
 
-use crate::line;
+use crate::{line, runtime};
 
 fn load(path: &Path) -> anyhow::Result<TaskConfig> {
     Ok(TaskConfig::from_file(path)?)
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
 }
 
 fn handles() -> RunHandles {
@@ -53,77 +45,74 @@ pub(crate) fn run(path: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode>
                 std::process::exit(130);
             }
         });
-        let ticker =
-            {
-                let (copy, apply) = (h.copy.clone(), h.apply.clone());
-                let tty = std::io::stderr().is_terminal();
-                tokio::spawn(async move {
-                    let mut last = String::new();
-                    let mut tick = 0u64;
-                    loop {
-                        tokio::time::sleep(Duration::from_secs(if tty { 1 } else { 10 })).await;
-                        tick += 1;
-                        let c = copy.snapshot();
-                        // Per table, every few seconds while the copy runs.
-                        if a_is_idle(&apply) && (!tty || tick % 5 == 0) {
-                            for t in c
-                                .tables
-                                .iter()
-                                .filter(|t| t.state == dts_core::bulk_copy::TableState::Copying)
-                            {
-                                let pct = if t.estimated_rows > 0 {
-                                    format!(
-                                        " ({:.0}%)",
-                                        100.0 * t.rows as f64 / t.estimated_rows as f64
-                                    )
-                                } else {
-                                    String::new()
-                                };
-                                eprintln!(
-                                    "dts:   {}: {} of ~{} rows{pct}",
-                                    t.table, t.rows, t.estimated_rows
-                                );
-                            }
-                            for t in c.tables.iter().filter(|t| {
-                                t.state == dts_core::bulk_copy::TableState::BuildingIndexes
-                            }) {
-                                eprintln!(
-                                    "dts:   {}: {} rows in, building its secondary indexes",
-                                    t.table, t.rows
-                                );
-                            }
+        let ticker = {
+            let (copy, apply) = (h.copy.clone(), h.apply.clone());
+            let tty = std::io::stderr().is_terminal();
+            tokio::spawn(async move {
+                let mut last = String::new();
+                let mut tick = 0u64;
+                loop {
+                    tokio::time::sleep(Duration::from_secs(if tty { 1 } else { 10 })).await;
+                    tick += 1;
+                    let c = copy.snapshot();
+                    // Per table, every few seconds while the copy runs.
+                    if a_is_idle(&apply) && (!tty || tick % 5 == 0) {
+                        for t in c.tables.iter().filter(|t| t.state == TableState::Copying) {
+                            let pct = if t.estimated_rows > 0 {
+                                format!(
+                                    " ({:.0}%)",
+                                    100.0 * t.rows as f64 / t.estimated_rows as f64
+                                )
+                            } else {
+                                String::new()
+                            };
+                            eprintln!(
+                                "dts:   {}: {} of ~{} rows{pct}",
+                                t.table, t.rows, t.estimated_rows
+                            );
                         }
-                        let a = apply.status();
-                        let msg = if a.position.is_some() {
-                            format!(
-                                "incremental: at {}, {} transactions, {} row changes, lag {}",
-                                a.position.map(|p| p.to_string()).unwrap_or_default(),
-                                a.transactions,
-                                a.rows,
-                                a.lag
-                                    .map(|l| format!("{:.1} s", l.as_secs_f64()))
-                                    .unwrap_or_else(|| "unknown".into())
-                            )
-                        } else if c.rows > 0 {
-                            format!(
-                                "full: {} of ~{} rows, {:.0} rows/s{}",
-                                c.rows,
-                                c.estimated_rows,
-                                c.rows_per_sec,
-                                c.eta
-                                    .map(|e| format!(", ETA {:.0} s", e.as_secs_f64()))
-                                    .unwrap_or_default()
-                            )
-                        } else {
-                            continue;
-                        };
-                        if msg != last {
-                            eprintln!("dts: {msg}");
-                            last = msg;
+                        for t in c
+                            .tables
+                            .iter()
+                            .filter(|t| t.state == TableState::BuildingIndexes)
+                        {
+                            eprintln!(
+                                "dts:   {}: {} rows in, building its secondary indexes",
+                                t.table, t.rows
+                            );
                         }
                     }
-                })
-            };
+                    let a = apply.status();
+                    let msg = if a.position.is_some() {
+                        format!(
+                            "incremental: at {}, {} transactions, {} row changes, lag {}",
+                            a.position.map(|p| p.to_string()).unwrap_or_default(),
+                            a.transactions,
+                            a.rows,
+                            a.lag
+                                .map(|l| format!("{:.1} s", l.as_secs_f64()))
+                                .unwrap_or_else(|| "unknown".into())
+                        )
+                    } else if c.rows > 0 {
+                        format!(
+                            "full: {} of ~{} rows, {:.0} rows/s{}",
+                            c.rows,
+                            c.estimated_rows,
+                            c.rows_per_sec,
+                            c.eta
+                                .map(|e| format!(", ETA {:.0} s", e.as_secs_f64()))
+                                .unwrap_or_default()
+                        )
+                    } else {
+                        continue;
+                    };
+                    if msg != last {
+                        eprintln!("dts: {msg}");
+                        last = msg;
+                    }
+                }
+            })
+        };
         let r = run_task(&cfg, &h).await;
         ticker.abort();
         r
@@ -141,7 +130,7 @@ pub(crate) fn run(path: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-fn a_is_idle(a: &dts_core::bulk_copy::ApplyProgress) -> bool {
+fn a_is_idle(a: &ApplyProgress) -> bool {
     a.status().position.is_none()
 }
 

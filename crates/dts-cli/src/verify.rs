@@ -6,146 +6,71 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use dts_core::bulk_copy::{CopyError, ThrottleLimits};
-use dts_core::row_verify::{
-    verify_tables, ApplyRepair, OnlineOptions, RepairSink, RepairStatement, VerifyOptions,
-    REPAIR_SESSION,
-};
-use futures::future::BoxFuture;
+use dts_core::commands::{OnlineRun, Repair, RepairMode, VerifyRun, REPAIR_SESSION};
+use dts_core::config::{CommandLine, VerifyArgs as VerifyOptions};
+use dts_core::task::RunHandles;
 use tokio::sync::mpsc;
 
-use crate::copy::selected_tables;
-use crate::dump_stream::opts_from_url;
-use crate::{line, VerifyArgs};
-
-/// Hands repair statements to the printing loop, which owns stdout.
-struct PrintRepair {
-    tx: mpsc::Sender<Vec<RepairStatement>>,
-}
-
-impl RepairSink for PrintRepair {
-    fn repair<'a>(
-        &'a self,
-        _table: &'a str,
-        statements: Vec<RepairStatement>,
-    ) -> BoxFuture<'a, Result<(), CopyError>> {
-        Box::pin(async move {
-            // A closed channel means the printer stopped (a broken pipe); the
-            // run ends with that error.
-            self.tx.send(statements).await.ok();
-            Ok(())
-        })
-    }
-}
+use crate::{line, runtime, VerifyArgs};
 
 pub(crate) fn run(args: &VerifyArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let task = match &args.config {
-        Some(p) => Some(dts_core::config::TaskConfig::from_file(p)?),
-        None => None,
-    };
-    let (source, target) = match &task {
-        Some(t) => {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("starting the async runtime")?;
-            rt.block_on(async { (t.source.connect_opts().await, t.target.connect_opts().await) })
-        }
-        None => (
-            opts_from_url(
-                args.source.as_deref().unwrap_or_default(),
-                "DTS_SOURCE_PASSWORD",
-            )?,
-            opts_from_url(
-                args.target.as_deref().unwrap_or_default(),
-                "DTS_TARGET_PASSWORD",
-            )?,
-        ),
-    };
-    if args.target_database.is_some() && args.database.len() != 1 {
-        bail!("--target-database renames one database: give exactly one --database with it");
-    }
     if let Some(p) = args.sample {
         if !(p > 0.0 && p <= 100.0) {
             bail!("--sample {p}: expected a percentage above 0 and at most 100");
         }
     }
-    let print = match args.repair.as_deref() {
-        None => false,
-        Some("print") => true,
-        Some("apply") => false,
-        Some(other) => bail!("--repair {other:?}: expected print or apply"),
-    };
+    let print = args.repair == Some(RepairMode::Print);
     if print && args.json {
         bail!("--repair print writes a SQL script to stdout; it cannot be combined with --json");
     }
-    let mut options = VerifyOptions {
-        parallel: args.parallel,
-        chunk_rows: args.chunk_rows,
-        sample_percent: args.sample,
-        sample_seed: args.seed.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-        }),
-        max_listed: args.max_listed,
-        online: args.online.then(|| OnlineOptions {
-            rechecks: args.rechecks,
-            delay: Duration::from_secs_f64(args.recheck_delay.max(0.0)),
-            // With a task: wait for its incremental checkpoint, exactly.
-            applied: task.as_ref().map(|t| {
-                Arc::new(dts_core::task::CheckpointApplied::new(t, target.clone()))
-                    as Arc<dyn dts_core::row_verify::AppliedPosition>
-            }),
-            ..OnlineOptions::default()
-        }),
-        ..VerifyOptions::default()
+    let mut c = CommandLine {
+        config: args.config.clone(),
+        source: args.source.server(&args.tls),
+        target: args.target.server(&args.tls),
+        max_rows_per_sec: args.rows.max_rows_per_sec,
+        verify: VerifyOptions {
+            parallel: args.parallel,
+            chunk_rows: args.chunk_rows,
+            max_listed: args.max_listed,
+        },
+        ..CommandLine::default()
     };
-    options.throttle.set_limits(ThrottleLimits {
-        rows_per_sec: args.max_rows_per_sec,
-        ..ThrottleLimits::default()
-    });
-    let apply =
-        (args.repair.as_deref() == Some("apply")).then(|| Arc::new(ApplyRepair::new(&target)));
-    if let Some(a) = &apply {
-        options.repair = Some(a.clone());
-    }
-    let (tx, mut rx) = mpsc::channel::<Vec<RepairStatement>>(16);
-    if print {
-        options.repair = Some(Arc::new(PrintRepair { tx }));
-    } else {
-        drop(tx);
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let report = rt.block_on(async {
-        let tables = match &task {
-            Some(t) => dts_core::task::task_tables(t, &source).await?,
-            None => {
-                selected_tables(
-                    &source,
-                    &args.database,
-                    args.target_database.as_deref(),
-                    &args.table,
-                    "verify",
-                )
-                .await?
-            }
-        };
-        let progress = options.progress.clone();
+    args.selection.set(&mut c);
+    let cfg = c.task_config()?;
+    // Repair statements to print come over a channel, which closes when the
+    // verification ends.
+    let (repair, mut printed) = match args.repair {
+        Some(RepairMode::Print) => {
+            let (tx, rx) = mpsc::channel::<Vec<String>>(16);
+            (Some(Repair::Print(tx)), Some(rx))
+        }
+        Some(RepairMode::Apply) => (Some(Repair::Apply), None),
+        None => (None, None),
+    };
+    let run = VerifyRun {
+        sample_percent: args.sample,
+        seed: args.seed,
+        online: args.online.then(|| OnlineRun {
+            rechecks: args.rechecks,
+            delay: args
+                .recheck_delay
+                .map(|d| Duration::from_secs_f64(d.max(0.0))),
+            // With a task: wait for its incremental checkpoint, exactly.
+            wait_for_checkpoint: args.config.is_some(),
+        }),
+        repair,
+    };
+    let h = RunHandles::default();
+    let outcome = runtime()?.block_on(async {
         let ticker = args.progress.then(|| {
+            let h = h.clone();
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(Duration::from_secs(1)).await;
-                    let s = progress.snapshot();
+                    let s = h.verify.snapshot();
                     eprintln!(
                         "dts verify: {} of ~{} source rows compared, {:.0} rows/s",
                         s.rows, s.estimated_rows, s.rows_per_sec
@@ -154,14 +79,16 @@ pub(crate) fn run(args: &VerifyArgs, out: &mut impl Write) -> anyhow::Result<Exi
             })
         });
         let task = {
-            let (source, target, options) = (source.clone(), target.clone(), options.clone());
-            tokio::spawn(async move { verify_tables(&source, &target, &tables, &options).await })
+            let (cfg, h) = (cfg.clone(), h.clone());
+            tokio::spawn(async move { dts_core::commands::verify(&cfg, run, &h).await })
         };
-        drop(options);
         // Print repair statements as they come (a script for the client).
         let mut printed_header = false;
         let mut write_err = None;
-        while let Some(batch) = rx.recv().await {
+        while let Some(batch) = match printed.as_mut() {
+            Some(rx) => rx.recv().await,
+            None => None,
+        } {
             if write_err.is_some() {
                 continue;
             }
@@ -170,8 +97,8 @@ pub(crate) fn run(args: &VerifyArgs, out: &mut impl Write) -> anyhow::Result<Exi
                     line(out, format_args!("{REPAIR_SESSION};"))?;
                     printed_header = true;
                 }
-                for st in &batch {
-                    line(out, format_args!("{};", st.sql))?;
+                for sql in &batch {
+                    line(out, format_args!("{sql};"))?;
                 }
                 Ok(())
             })();
@@ -190,10 +117,11 @@ pub(crate) fn run(args: &VerifyArgs, out: &mut impl Write) -> anyhow::Result<Exi
         }
         anyhow::Ok(r?)
     })?;
+    let report = &outcome.report;
     if args.json {
         let mut j = report.to_json();
-        if let Some(a) = &apply {
-            j["repair_statements_applied"] = a.applied().into();
+        if let Some(n) = outcome.repairs_applied {
+            j["repair_statements_applied"] = n.into();
         }
         line(out, format_args!("{j}"))?;
     } else {
@@ -205,12 +133,11 @@ pub(crate) fn run(args: &VerifyArgs, out: &mut impl Write) -> anyhow::Result<Exi
                 line(out, format_args!("{l}"))?;
             }
         }
-        if let Some(a) = &apply {
+        if let Some(n) = outcome.repairs_applied {
             line(
                 out,
                 format_args!(
-                    "{} repair statements applied on the target; run dts verify again to confirm",
-                    a.applied()
+                    "{n} repair statements applied on the target; run dts verify again to confirm"
                 ),
             )?;
         }

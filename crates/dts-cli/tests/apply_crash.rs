@@ -202,7 +202,7 @@ async fn c2_c3_c5_c7_apply_killed_at_commit_points_ddl_and_random_moments_ends_e
         .expect("journal")
         .expect("a row");
     assert_eq!(journal, 0, "every DDL journaled as finished");
-    let shadow = dts_core::bulk_copy::apply::shadow_database(&task, &dbs.name);
+    let shadow = bulk_copy::apply::shadow_database(&task, &dbs.name);
     exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
     dbs.cleanup().await;
 }
@@ -260,7 +260,7 @@ async fn c6_a_slow_apply_killed_leaves_the_target_exactly_at_its_checkpoint() {
     compare_tables(&mut src, &dbs.name, "t", &mut tgt, None, None)
         .await
         .assert_equal("t");
-    let shadow = dts_core::bulk_copy::apply::shadow_database(&task, &dbs.name);
+    let shadow = bulk_copy::apply::shadow_database(&task, &dbs.name);
     exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
     dbs.cleanup().await;
 }
@@ -373,7 +373,7 @@ async fn c7_apply_original_ddl_killed_after_the_ghost_alter_and_after_the_swap_e
     )
     .await;
     assert_eq!(left, 0);
-    let shadow = dts_core::bulk_copy::apply::shadow_database(&task, &db);
+    let shadow = bulk_copy::apply::shadow_database(&task, &db);
     exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
     dbs.cleanup().await;
 }

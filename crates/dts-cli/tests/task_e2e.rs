@@ -147,7 +147,7 @@ async fn wait_for_phase(config: &std::path::Path, phase: &str) {
 
 async fn cleanup(dbs: TestDatabases) {
     let mut tgt = connect(Server::Target, None).await;
-    let shadow = dts_core::bulk_copy::apply::shadow_database(&dbs.name, &dbs.name);
+    let shadow = bulk_copy::apply::shadow_database(&dbs.name, &dbs.name);
     exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
     dbs.cleanup().await;
 }
@@ -236,9 +236,8 @@ async fn the_minimal_task_migrates_under_writes_cuts_over_and_refuses_a_second_r
             .unwrap_or("")
             .to_string();
         let m = metrics(port).await;
-        let end = dts_core::binlog_reader::position::FilePosition::new(file.clone(), pos);
-        let caught_up =
-            dts_core::binlog_reader::position::FilePosition::parse(&at).is_ok_and(|p| p >= end);
+        let end = binlog_reader::position::FilePosition::new(file.clone(), pos);
+        let caught_up = binlog_reader::position::FilePosition::parse(&at).is_ok_and(|p| p >= end);
         if caught_up {
             let rows = v["incremental"]["rows"].as_u64().expect("rows");
             // The writer started before the copy: part of its changes came

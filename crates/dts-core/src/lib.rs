@@ -28,34 +28,62 @@
 //! - [`task`]: [`task::run_task`] runs the phases ([`task::Phase`]) with the
 //!   state and lease on the target, retries and hand-offs;
 //!   [`task::cutover`], [`task::task_status`] and [`task::request_stop`]
-//!   are `dts cutover`, `dts status` and `dts stop`.
+//!   are `dts cutover`, `dts status` and `dts stop`. Every library option
+//!   is built from the config in one place (`task::options`).
+//! - [`commands`]: one entry point per command that works without running
+//!   the task (`dts copy`, `dts apply`, `dts verify`, `dts binlog dump`,
+//!   `dts schema plan`), on the same config, made by
+//!   [`config::CommandLine`] when there is no task file, and the library
+//!   types they return.
 //!
-//! ```no_run
-//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
-//! let task = dts_core::config::TaskConfig::from_file("shop.toml".as_ref())?;
-//! let report = dts_core::precheck::run_precheck(&task).await;
-//! for c in report.checks.iter().filter(|c| c.status != dts_core::precheck::Status::Pass) {
+//! Check a task before it starts (`dts precheck`): every check with what
+//! it found and, when it did not pass, the fix.
+//!
+//! ```
+//! # use dts_test_support::{Server, TestDatabases};
+//! use dts_core::config::TaskConfig;
+//! use dts_core::precheck::{run_precheck, Status};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dbs = TestDatabases::new("dts_core_doc").await;
+//! # let (source, target, db) = (Server::Source.url(), Server::Target.url(), dbs.name.clone());
+//! // `source` and `target` are mysql:// URLs; `db` is a database on the source.
+//! let task = TaskConfig::from_toml(
+//!     &format!(
+//!         r#"
+//!         [source]
+//!         url = "{source}"
+//!         [target]
+//!         url = "{target}"
+//!         [[objects]]
+//!         database = "{db}"
+//!         "#
+//!     ),
+//!     None,
+//! )?;
+//! let report = run_precheck(&task).await;
+//! for c in report.checks.iter().filter(|c| c.status != Status::Pass) {
 //!     println!("{} {}: {} (fix: {})", c.status.as_str(), c.id, c.found, c.fix);
 //! }
-//! # Ok(()) }
+//! let connect = report.checks.iter().find(|c| c.id == "source.connect");
+//! assert_eq!(connect.map(|c| c.status), Some(Status::Pass));
+//! # dbs.cleanup().await;
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! What it deliberately does not do: talk the binlog protocol, parse DDL or
-//! move rows itself (the library crates do), or print to a terminal (the CLI
-//! does).
+//! move rows itself (the library crates do; it re-exports none of them, only
+//! the types its own functions take and return), or print to a terminal
+//! (the CLI does).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod check_ids;
+pub mod commands;
 pub mod config;
 pub mod metrics;
 pub mod precheck;
 pub mod secret;
 pub mod task;
-
-/// The library crates, for callers that drive one capability directly
-/// (`dts copy`, `dts binlog dump`) before the task wiring exists for it.
-pub use binlog_reader;
-pub use bulk_copy;
-pub use row_verify;
-pub use schema_diff;

@@ -8,6 +8,7 @@ use dts_core::config::TaskConfig;
 use dts_core::precheck::{run_precheck, PrecheckReport, Status};
 use dts_test_support::{connect, exec, Instance, Server, TestDatabases};
 use mysql_async::prelude::*;
+use server_dialect::{server_version, Dialect};
 
 /// A task over `db` between two URLs, with extra TOML.
 fn task(source: &str, target: &str, db: &str, extra_migration: &str, extra: &str) -> TaskConfig {
@@ -637,14 +638,20 @@ async fn source_server_settings() {
     let r = run_precheck(&t(&inst, all, "[heartbeat]\nmode = \"none\"")).await;
     expect(&r, "source.node_role", Status::Pass, "read-only");
     exec(&mut conn, "SET GLOBAL read_only = OFF").await;
+    // The replication statements the instance's version takes.
+    let dialect = Dialect::new(server_version(&mut conn).await.unwrap());
+    let p = dialect.change_source_term().prefix();
     exec(
         &mut conn,
-        "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = 1, MASTER_USER = 'nobody'",
+        &format!(
+            "{} {p}HOST = '127.0.0.1', {p}PORT = 1, {p}USER = 'nobody'",
+            dialect.change_source_statement()
+        ),
     )
     .await;
     let r = run_precheck(&t(&inst, all, "")).await;
     expect(&r, "source.node_role", Status::Failure, "replica");
-    exec(&mut conn, "RESET SLAVE ALL").await;
+    exec(&mut conn, dialect.reset_replica_all_statement()).await;
     let r = run_precheck(&t(&inst, all, "")).await;
     expect(&r, "source.node_role", Status::Pass, "not a replica");
     conn.disconnect().await.ok();

@@ -154,7 +154,9 @@ use rows::RowDiff;
 
 /// Tells online verification how far the target has applied the source's
 /// binlog: dts-core answers from the CDC checkpoint on the target; a test
-/// with native replication answers from `SHOW SLAVE STATUS`.
+/// with native replication answers from the replica's status (the
+/// statement its version takes: server-dialect's
+/// `Dialect::replica_status_statement`).
 pub trait AppliedPosition: Send + Sync {
     /// Whether every source change up to `pos` is applied on the target.
     ///

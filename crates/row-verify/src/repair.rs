@@ -24,6 +24,7 @@ use futures::future::BoxFuture;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts, Value};
 
+use binlog_reader::render::{hex_literal, protocol_literal, Literal, SqlColumn};
 use bulk_copy::base::error::{db_err, CopyError};
 use bulk_copy::base::meta::ColumnMeta;
 
@@ -236,88 +237,18 @@ pub(crate) struct TargetColumn {
     pub(crate) charset: Option<String>,
 }
 
-fn hex(out: &mut String, b: &[u8]) {
-    out.push_str("X'");
-    for byte in b {
-        let _ = write!(out, "{byte:02X}");
-    }
-    out.push('\'');
-}
-
 /// A literal the target reads back as exactly `v` in column `col`, and
-/// whether it is an ENUM's `''` (index 0, which warns).
+/// whether it is an ENUM's `''` (index 0, which warns): binlog-reader's
+/// [`protocol_literal`], with the target column's type and its character
+/// set (`binary` for a column without one, so that its bytes are never
+/// transcoded).
 pub(crate) fn literal(v: &Value, col: &TargetColumn) -> (String, bool) {
-    let t = col.meta.data_type.as_str();
     let mut s = String::new();
-    let mut enum_empty = false;
-    match v {
-        Value::NULL => s.push_str("NULL"),
-        Value::Int(i) if t == "year" => {
-            let _ = write!(s, "'{i:04}'");
-        }
-        Value::UInt(u) if t == "year" => {
-            let _ = write!(s, "'{u:04}'");
-        }
-        Value::Int(i) => {
-            let _ = write!(s, "{i}");
-        }
-        Value::UInt(u) => {
-            let _ = write!(s, "{u}");
-        }
-        Value::Float(x) => {
-            let _ = write!(s, "{:e}", f64::from(*x));
-        }
-        Value::Double(x) => {
-            let _ = write!(s, "{x:e}");
-        }
-        Value::Date(y, mo, d, h, mi, se, us) => {
-            let _ = write!(s, "'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{se:02}.{us:06}'");
-        }
-        Value::Time(neg, d, h, mi, se, us) => {
-            let hours = u64::from(*d) * 24 + u64::from(*h);
-            let _ = write!(
-                s,
-                "'{}{hours:02}:{mi:02}:{se:02}.{us:06}'",
-                if *neg { "-" } else { "" }
-            );
-        }
-        Value::Bytes(b) => {
-            let numeric = matches!(
-                t,
-                "decimal"
-                    | "numeric"
-                    | "tinyint"
-                    | "smallint"
-                    | "mediumint"
-                    | "int"
-                    | "integer"
-                    | "bigint"
-                    | "float"
-                    | "double"
-                    | "real"
-            );
-            if numeric
-                && !b.is_empty()
-                && b.iter()
-                    .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E'))
-            {
-                // The exact decimal text (the binary protocol's DECIMAL).
-                s.push_str(&String::from_utf8_lossy(b));
-            } else if t == "bit" {
-                hex(&mut s, b);
-            } else {
-                enum_empty = t == "enum" && b.is_empty();
-                let cs = col
-                    .charset
-                    .as_deref()
-                    .filter(|c| c.bytes().all(|x| x.is_ascii_alphanumeric() || x == b'_'))
-                    .unwrap_or("binary");
-                let _ = write!(s, "_{cs} ");
-                hex(&mut s, b);
-            }
-        }
-    }
-    (s, enum_empty)
+    let sql_col = SqlColumn::new(&col.meta.name)
+        .data_type(&col.meta.data_type)
+        .charset(Some(col.charset.as_deref().unwrap_or("binary")));
+    let e = protocol_literal(&mut s, v, &sql_col);
+    (s, e == Literal::EnumEmpty)
 }
 
 /// `k1 = v1 AND k2 = v2` for a key.
@@ -421,7 +352,7 @@ pub(crate) fn delete_by_digest(
         let _ = write!(sql, "{f} AND ");
     }
     let _ = write!(sql, "{digest_expr} = ");
-    hex(&mut sql, digest);
+    hex_literal(&mut sql, digest);
     let _ = write!(sql, " LIMIT {n}");
     RepairStatement {
         sql,

@@ -6,7 +6,7 @@ use std::fmt;
 use mysql_async::Value;
 use serde_json::{json, Map};
 
-use super::rows::render;
+use binlog_reader::render::{protocol_json, protocol_text};
 
 /// The version of [`VerifyReport::to_json`]'s layout.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -38,7 +38,7 @@ impl fmt::Display for RowKey {
             if i > 0 {
                 f.write_str(", ")?;
             }
-            write!(f, "{}={}", c, render(v))?;
+            write!(f, "{}={}", c, protocol_text(v))?;
         }
         f.write_str(")")
     }
@@ -48,25 +48,9 @@ impl RowKey {
     fn to_json(&self) -> serde_json::Value {
         let mut m = Map::new();
         for (c, v) in self.columns.iter().zip(&self.values) {
-            m.insert(c.clone(), value_json(v));
+            m.insert(c.clone(), protocol_json(v));
         }
         serde_json::Value::Object(m)
-    }
-}
-
-fn value_json(v: &Value) -> serde_json::Value {
-    match v {
-        Value::NULL => serde_json::Value::Null,
-        Value::Int(i) => json!(i),
-        Value::UInt(u) => json!(u),
-        Value::Bytes(b) => match std::str::from_utf8(b) {
-            Ok(s) => json!(s),
-            Err(_) => {
-                let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-                json!({ "hex": hex })
-            }
-        },
-        other => json!(render(other)),
     }
 }
 

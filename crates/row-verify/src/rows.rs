@@ -4,7 +4,6 @@
 //! value.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use futures::StreamExt;
 use mysql_async::prelude::*;
@@ -76,45 +75,6 @@ pub(crate) fn key_bytes(row: &[Value], idx: &[usize]) -> Vec<u8> {
         encode(row.get(i).unwrap_or(&Value::NULL), &mut out);
     }
     out
-}
-
-/// Renders a value for a person: text when it is UTF-8 (quoted), otherwise
-/// hex; numbers as numbers; FLOAT and DOUBLE with their bits.
-pub(crate) fn render(v: &Value) -> String {
-    match v {
-        Value::NULL => "NULL".into(),
-        Value::Bytes(b) => match std::str::from_utf8(b) {
-            Ok(t) if t.chars().count() <= 200 => format!("{t:?}"),
-            Ok(t) => {
-                let cut: String = t.chars().take(60).collect();
-                format!("{cut:?}...({} bytes)", b.len())
-            }
-            Err(_) => {
-                let mut s = String::from("0x");
-                for byte in b.iter().take(100) {
-                    let _ = write!(s, "{byte:02x}");
-                }
-                if b.len() > 100 {
-                    let _ = write!(s, "...({} bytes)", b.len());
-                }
-                s
-            }
-        },
-        Value::Int(i) => i.to_string(),
-        Value::UInt(u) => u.to_string(),
-        Value::Float(x) => format!("{:e}[f32 {:#010x}]", f64::from(*x), x.to_bits()),
-        Value::Double(x) => format!("{x:e}[f64 {:#018x}]", x.to_bits()),
-        Value::Date(y, mo, d, h, mi, s, us) => {
-            format!("'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}'")
-        }
-        Value::Time(neg, d, h, mi, s, us) => {
-            let hours = u64::from(*d) * 24 + u64::from(*h);
-            format!(
-                "'{}{hours:02}:{mi:02}:{s:02}.{us:06}'",
-                if *neg { "-" } else { "" }
-            )
-        }
-    }
 }
 
 /// Reads every row of a query through the binary protocol.

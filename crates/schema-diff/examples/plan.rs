@@ -89,8 +89,8 @@ pub(crate) async fn run(args: &[String], password: Option<String>) -> Result<Pla
     let schema = schema?;
     if schema.database(database).is_none() {
         return Err(format!(
-            "the source has no database `{}`",
-            database.replace('`', "``")
+            "the source has no database {}",
+            schema_diff::quote(database)
         )
         .into());
     }

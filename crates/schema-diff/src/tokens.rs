@@ -81,12 +81,23 @@ pub struct Guard {
 
 impl Guard {
     /// Whether a server of version `target` executes the guarded text.
+    ///
+    /// MariaDB ignores MySQL guards numbered from 50700 to 99999 (MDEV-5009:
+    /// MySQL 5.7 and later features are not MariaDB's, whatever MariaDB's
+    /// own version number), so `/*!80023 INVISIBLE */` is a comment to it;
+    /// its own `/*M!...*/` guards of any number run. MySQL never runs
+    /// `/*M!...*/`.
     pub fn executes_on(&self, target: &ServerVersion) -> bool {
         if self.mariadb_only && !target.is_mariadb() {
             return false;
         }
         match self.version {
             None => true,
+            Some(v)
+                if target.is_mariadb() && !self.mariadb_only && (50700..100_000).contains(&v) =>
+            {
+                false
+            }
             Some(v) => target.guard_number() >= v,
         }
     }
@@ -484,6 +495,30 @@ mod tests {
             resolve_guards(sql, &my8).unwrap(),
             "CREATE  DEFINER=`a`@`%` SQL SECURITY DEFINER  VIEW v  "
         );
+    }
+
+    #[test]
+    fn mariadb_ignores_mysql_guards_from_5_7_to_9_x() {
+        // What MariaDB's own test suite checks (main/comments.test,
+        // MDEV-5009), and what MySQL does with the same guards.
+        let sql = "SELECT 1 /*!50699 a */ /*!50700 b */ /*!80023 c */ /*!99999 d */ \
+                   /*!100000 e */ /*M!50700 f */ /*M!99999 g */ /*! h */ /*!40100 i */";
+        let t = tokenize(sql).unwrap();
+        let run = |v: &str| {
+            let v = ServerVersion::parse(v).unwrap();
+            t.live(&v)
+                .iter()
+                .filter(|t| t.guard.is_some())
+                .map(|t| sql[t.span.clone()].to_string())
+                .collect::<Vec<_>>()
+                .join("")
+        };
+        assert_eq!(run("10.3.39-MariaDB"), "aefghi");
+        assert_eq!(run("11.4.2-MariaDB"), "aefghi");
+        assert_eq!(run("8.0.36"), "abchi");
+        assert_eq!(run("8.0.22"), "abhi");
+        assert_eq!(run("9.1.0"), "abchi");
+        assert_eq!(run("5.7.44"), "abhi");
     }
 
     #[test]

@@ -28,7 +28,7 @@ use crate::error::SchemaError;
 use crate::ident::quote;
 use crate::model::{Database, ObjectKind, ObjectRef, Routine, Schema, Table};
 use crate::names::NameMap;
-use crate::tokens::{tokenize, Rewriter, Tok, Tokens};
+use crate::tokens::{tokenize, Guard, Rewriter, Tok, Tokens};
 use crate::version::{Flavor, ServerVersion};
 
 /// What happens to DEFINER clauses.
@@ -180,7 +180,32 @@ impl<'a> Translator<'a> {
         if new != db.name {
             rw.replace(name.span.clone(), quote(&new));
         }
+        // MariaDB's database COMMENT (10.5 and later) has no MySQL syntax.
+        if self.target().flavor == Flavor::MySql {
+            if let Some(c) = toks
+                .iter()
+                .position(|t| t.is_kw("COMMENT") && t.guard.is_none())
+            {
+                let value = if toks.get(c + 1).map(|t| &t.token) == Some(&Token::Eq) {
+                    c + 2
+                } else {
+                    c + 1
+                };
+                if let (Some(a), Some(b)) = (toks.get(c), toks.get(value)) {
+                    warnings.push(Warning {
+                        object: object.clone(),
+                        message: format!(
+                            "{} dropped: {} databases have no comment",
+                            text.get(a.span.start..b.span.end).unwrap_or_default(),
+                            self.target()
+                        ),
+                    });
+                    rw.replace(a.span.start..b.span.end, "");
+                }
+            }
+        }
         self.map_charsets(text, &all, &toks, &object, &mut rw, warnings)?;
+        self.lift_guards(text, &all, &object, &mut rw, warnings);
         rw.finish()
     }
 
@@ -230,7 +255,9 @@ impl<'a> Translator<'a> {
         let body_end = if toks.get(open).map(|t| &t.token) == Some(&Token::LParen) {
             let close = matching_paren(&toks, open)
                 .ok_or_else(|| shape(&object, "unbalanced parentheses", text))?;
-            self.table_elements(db, table, text, &toks, open, close, &mut rw, &mut fks)?;
+            self.table_elements(
+                db, table, text, &all, &toks, open, close, &mut rw, &mut fks, warnings,
+            )?;
             close
         } else {
             open
@@ -251,6 +278,7 @@ impl<'a> Translator<'a> {
         }
         self.map_charsets(text, &all, &toks, &object, &mut rw, warnings)?;
         self.map_table_options(text, &all, &toks, &object, &mut rw, warnings)?;
+        self.lift_guards(text, &all, &object, &mut rw, warnings);
         let create = rw.finish()?;
         let qualified = quote(&new_name);
         let foreign_keys = fks
@@ -282,12 +310,15 @@ impl<'a> Translator<'a> {
         db: &str,
         table: &Table,
         text: &str,
+        all: &Tokens,
         toks: &[Tok],
         open: usize,
         close: usize,
         rw: &mut Rewriter<'_>,
         fks: &mut Vec<(String, String)>,
+        warnings: &mut Vec<Warning>,
     ) -> Result<(), SchemaError> {
+        let object = ObjectRef::new(ObjectKind::Table, db, &table.name);
         // Split at depth-1 commas.
         let mut elements: Vec<Range<usize>> = Vec::new();
         let mut depth = 0i64;
@@ -340,6 +371,41 @@ impl<'a> Translator<'a> {
                 rw.replace(comma..last.span.end, "");
                 continue;
             }
+            // A CHECK the source does not enforce (`/*!80016 NOT ENFORCED
+            // */`) on a target that would enforce it: not created, since
+            // rows the source accepted may violate it.
+            if kw == "CONSTRAINT" || kw == "CHECK" {
+                if let Some(g) = self.unenforced_check(text, all, toks, el.clone()) {
+                    let (Some(last), Some(prev)) = (
+                        el.end.checked_sub(1).and_then(|e| toks.get(e)),
+                        n.checked_sub(1).and_then(|p| elements.get(p)),
+                    ) else {
+                        return Err(shape(&object, "a CHECK is the first element", text));
+                    };
+                    let comma = toks
+                        .get(prev.end)
+                        .map(|t| t.span.start)
+                        .unwrap_or(first.span.start);
+                    let end = g.span.end.max(last.span.end);
+                    warnings.push(Warning {
+                        object: object.clone(),
+                        message: format!(
+                            "{} is not enforced on the source; {} enforces every CHECK \
+                             constraint, so it is not created",
+                            text.get(first.span.start..last.span.end)
+                                .unwrap_or_default(),
+                            self.target()
+                        ),
+                    });
+                    rw.replace(comma..end, "");
+                    continue;
+                }
+            }
+            // MariaDB refuses NULL/NOT NULL on a generated column: the
+            // source's NOT NULL becomes the CHECK that means the same.
+            if self.target().flavor == Flavor::MariaDb && is_quoted(first) {
+                self.generated_not_null(db, table, toks, el.clone(), rw, &object, warnings);
+            }
             // Names that are not columns: index and constraint names.
             let mut skip: Vec<usize> = Vec::new();
             match kw.as_str() {
@@ -388,6 +454,192 @@ impl<'a> Translator<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Whether the source executes guard `g` (a server prints guards only
+    /// around what it runs, so an unknown source is taken to run it).
+    fn source_runs(&self, g: &Guard) -> bool {
+        self.source.server.as_ref().is_none_or(|s| g.executes_on(s))
+    }
+
+    /// The `/*!80016 NOT ENFORCED */` guard right after the CHECK element
+    /// `el`, when the source runs it and the target does not (so the target
+    /// would enforce the constraint).
+    fn unenforced_check<'t>(
+        &self,
+        text: &str,
+        all: &'t Tokens,
+        toks: &[Tok],
+        el: Range<usize>,
+    ) -> Option<&'t Guard> {
+        let last = el.end.checked_sub(1).and_then(|e| toks.get(e))?;
+        let next = toks.get(el.end).map_or(text.len(), |t| t.span.start);
+        all.guards.iter().enumerate().find_map(|(gi, g)| {
+            let inner: Vec<&Tok> = all.toks.iter().filter(|t| t.guard == Some(gi)).collect();
+            let is_not_enforced = inner.len() == 2
+                && inner.first().is_some_and(|t| t.is_kw("NOT"))
+                && inner.get(1).is_some_and(|t| t.is_kw("ENFORCED"));
+            (g.span.start >= last.span.end
+                && g.span.end <= next
+                && is_not_enforced
+                && self.source_runs(g)
+                && !g.executes_on(self.target()))
+            .then_some(g)
+        })
+    }
+
+    /// On MariaDB, which refuses NOT NULL on a generated column: the column
+    /// element `el`'s `NOT NULL` after `GENERATED ALWAYS AS (...)` written as
+    /// `CHECK (col IS NOT NULL)`, which refuses the same rows.
+    #[allow(clippy::too_many_arguments)]
+    fn generated_not_null(
+        &self,
+        db: &str,
+        table: &Table,
+        toks: &[Tok],
+        el: Range<usize>,
+        rw: &mut Rewriter<'_>,
+        object: &ObjectRef,
+        warnings: &mut Vec<Warning>,
+    ) {
+        let Some(name) = toks.get(el.start).and_then(Tok::ident) else {
+            return;
+        };
+        // The generation expression: `AS (` after GENERATED ALWAYS or alone.
+        let Some(as_at) = (el.start..el.end).find(|k| {
+            toks.get(*k).is_some_and(|t| t.is_kw("AS"))
+                && toks.get(k + 1).map(|t| &t.token) == Some(&Token::LParen)
+        }) else {
+            return;
+        };
+        let Some(close) = matching_paren(toks, as_at + 1).filter(|c| *c < el.end) else {
+            return;
+        };
+        let Some(not) = (close + 1..el.end).find(|k| {
+            toks.get(*k).is_some_and(|t| t.is_kw("NOT"))
+                && toks.get(k + 1).is_some_and(|t| t.is_kw("NULL"))
+        }) else {
+            return;
+        };
+        let (Some(a), Some(b)) = (toks.get(not), toks.get(not + 1)) else {
+            return;
+        };
+        let col = quote(&self.names().column(db, &table.name, name));
+        rw.replace(
+            a.span.start..b.span.end,
+            format!("CHECK ({col} IS NOT NULL)"),
+        );
+        warnings.push(Warning {
+            object: object.clone(),
+            message: format!(
+                "generated column {}: NOT NULL written as CHECK ({col} IS NOT NULL) ({} \
+                 refuses NOT NULL on generated columns)",
+                quote(name),
+                self.target()
+            ),
+        });
+    }
+
+    /// Guards the source runs and the target does not (MariaDB ignores
+    /// MySQL's `/*!50700 */` to `/*!99999 */`; MySQL ignores `/*M!...*/`):
+    /// what they hold is part of the source's definition. Known contents
+    /// are written in the target's own syntax (an invisible column, an
+    /// invisible index, a column's SRID); any other is left as the comment
+    /// it is to the target, and reported. A NOT ENFORCED CHECK is handled
+    /// with its element ([`Translator::unenforced_check`]).
+    fn lift_guards(
+        &self,
+        text: &str,
+        all: &Tokens,
+        object: &ObjectRef,
+        rw: &mut Rewriter<'_>,
+        warnings: &mut Vec<Warning>,
+    ) {
+        let target = self.target();
+        let mut warn = |m: String| {
+            warnings.push(Warning {
+                object: object.clone(),
+                message: m,
+            })
+        };
+        for (gi, g) in all.guards.iter().enumerate() {
+            if !self.source_runs(g) || g.executes_on(target) {
+                continue;
+            }
+            let guard_text = text.get(g.span.clone()).unwrap_or_default();
+            let inner: Vec<(usize, &Tok)> = all
+                .toks
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.guard == Some(gi))
+                .collect();
+            let kws: Vec<String> = inner
+                .iter()
+                .map(|(_, t)| t.keyword().unwrap_or_default())
+                .collect();
+            let kws: Vec<&str> = kws.iter().map(String::as_str).collect();
+            let first = inner.first().map(|(k, _)| *k).unwrap_or_default();
+            match kws.as_slice() {
+                ["NOT", "ENFORCED"] => {}
+                ["INVISIBLE"] if element_is_index(&all.toks, first) => {
+                    let name = element_name(&all.toks, first);
+                    if target.flavor == Flavor::MariaDb && target.at_least(10, 6) {
+                        rw.replace(g.span.clone(), "IGNORED");
+                        warn(format!(
+                            "index {name}: {guard_text} is a comment to {target}; written as \
+                             IGNORED"
+                        ));
+                    } else {
+                        warn(format!(
+                            "index {name} is invisible on the source; {target} has no \
+                             invisible indexes, so it is visible there"
+                        ));
+                    }
+                }
+                ["INVISIBLE"] => {
+                    let name = element_name(&all.toks, first);
+                    if target.flavor == Flavor::MariaDb && target.at_least_patch(10, 3, 3) {
+                        rw.replace(g.span.clone(), "INVISIBLE");
+                        warn(format!(
+                            "column {name}: {guard_text} is a comment to {target}; written as \
+                             INVISIBLE"
+                        ));
+                    } else {
+                        warn(format!(
+                            "column {name} is invisible on the source; {target} has no \
+                             invisible columns, so it is visible there"
+                        ));
+                    }
+                }
+                ["SRID", ""] if target.flavor == Flavor::MariaDb => {
+                    let name = element_name(&all.toks, first);
+                    let srid = inner
+                        .get(1)
+                        .and_then(|(_, t)| text.get(t.span.clone()))
+                        .unwrap_or_default();
+                    // REF_SYSTEM_ID belongs right after the type, before
+                    // NOT NULL, where MySQL prints its SRID.
+                    match column_type_end(&all.toks, first) {
+                        Some(at) => {
+                            rw.replace(g.span.clone(), "");
+                            rw.insert(at, format!(" REF_SYSTEM_ID={srid}"));
+                            warn(format!(
+                                "column {name}: SRID {srid} written as MariaDB's \
+                                 REF_SYSTEM_ID={srid}"
+                            ));
+                        }
+                        None => warn(format!(
+                            "column {name}: {guard_text} is a comment to {target}; its SRID \
+                             is not kept"
+                        )),
+                    }
+                }
+                _ => warn(format!(
+                    "{guard_text} is a comment to {target}: what it says on the source is not \
+                     reproduced"
+                )),
+            }
+        }
     }
 
     /// The text of a foreign key element with renames applied.
@@ -1091,6 +1343,47 @@ impl<'a> Translator<'a> {
                     ));
                 }
             }
+            // The same from the text alone (MySQL's SHOW CREATE prints a
+            // functional key part in its own parentheses: `((lower(c)))`),
+            // for a model read from text.
+            for (k, t) in toks.iter().enumerate() {
+                if !(t.is_kw("KEY") || t.is_kw("INDEX")) || !element_is_index(toks, k) {
+                    continue;
+                }
+                let mut p = k + 1;
+                if toks
+                    .get(p)
+                    .is_some_and(|n| n.ident().is_some() && n.token != Token::LParen)
+                {
+                    p += 1;
+                }
+                if toks.get(p).map(|t| &t.token) == Some(&Token::LParen)
+                    && toks.get(p + 1).map(|t| &t.token) == Some(&Token::LParen)
+                {
+                    return Err(unsupported(
+                        &format!("the functional index {}", element_name(toks, k)),
+                        "replace it with an index on a generated column",
+                    ));
+                }
+            }
+            // MySQL's ngram and MeCab full-text parsers are plugins MariaDB
+            // does not have.
+            for (k, t) in toks.iter().enumerate() {
+                if t.is_kw("WITH") && toks.get(k + 1).is_some_and(|n| n.is_kw("PARSER")) {
+                    let parser = toks.get(k + 2).and_then(Tok::ident).unwrap_or_default();
+                    if parser.eq_ignore_ascii_case("ngram") || parser.eq_ignore_ascii_case("mecab")
+                    {
+                        return Err(unsupported(
+                            &format!(
+                                "the full-text parser {parser} of index {}",
+                                element_name(toks, k)
+                            ),
+                            "MariaDB has no such parser: rebuild the index without WITH \
+                             PARSER on the source, or exclude the table",
+                        ));
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -1122,10 +1415,20 @@ impl<'a> Translator<'a> {
             }
             if let Some(new) = map_collation(&name, self.target()) {
                 if new != name {
+                    // MariaDB's uca1400 collations without `nopad` are PAD
+                    // SPACE; MySQL's 0900 ones all NO PAD.
+                    let pad = if name.contains("uca1400_")
+                        && !name.contains("nopad")
+                        && new.contains("_0900_")
+                    {
+                        " (NO PAD: trailing spaces count in comparisons on the target)"
+                    } else {
+                        ""
+                    };
                     warnings.push(Warning {
                         object: object.clone(),
                         message: format!(
-                            "collation {name} does not exist on {}; mapped to {new}",
+                            "collation {name} does not exist on {}; mapped to {new}{pad}",
                             self.target()
                         ),
                     });
@@ -1159,27 +1462,7 @@ impl<'a> Translator<'a> {
                 message: m,
             })
         };
-        // Guards: MySQL 8's DEFAULT ENCRYPTION is executed by MariaDB
-        // (its version number is higher) but not understood.
-        for (g_index, g) in all.guards.iter().enumerate() {
-            if !g.executes_on(target) || target.flavor != Flavor::MariaDb {
-                continue;
-            }
-            let inner: Vec<&Tok> = all
-                .toks
-                .iter()
-                .filter(|t| t.guard == Some(g_index))
-                .collect();
-            if inner.first().is_some_and(|t| t.is_kw("DEFAULT"))
-                && inner.get(1).is_some_and(|t| t.is_kw("ENCRYPTION"))
-            {
-                rw.replace(g.span.clone(), "");
-                warn(format!(
-                    "{} is MySQL-only; dropped",
-                    text.get(g.span.clone()).unwrap_or_default()
-                ));
-            }
-        }
+        let _ = all;
         for (k, t) in toks.iter().enumerate() {
             let Some(kw) = t.keyword() else { continue };
             let next_eq = toks.get(k + 1).map(|n| &n.token) == Some(&Token::Eq);
@@ -1252,6 +1535,22 @@ impl<'a> Translator<'a> {
                         warn("SRID mapped to MariaDB's REF_SYSTEM_ID".to_string());
                     }
                 }
+                (Flavor::MariaDb, "JSON")
+                    if cross_flavor
+                        && k.checked_sub(1)
+                            .and_then(|p| toks.get(p))
+                            .is_some_and(is_quoted) =>
+                {
+                    let name = toks
+                        .get(k - 1)
+                        .and_then(Tok::ident)
+                        .map(quote)
+                        .unwrap_or_default();
+                    warn(format!(
+                        "column {name}: json is MariaDB's LONGTEXT with a json_valid CHECK; \
+                         documents are copied as the source's JSON text"
+                    ));
+                }
                 (Flavor::MySql, "IGNORED") if cross_flavor && element_is_index(toks, k) => {
                     rw.replace(t.span.clone(), "INVISIBLE");
                     warn("IGNORED index mapped to an INVISIBLE index".to_string());
@@ -1301,6 +1600,54 @@ fn element_is_index(toks: &[Tok], k: usize) -> bool {
     })
 }
 
+/// The name of the CREATE TABLE element holding token `k`: a column's
+/// name, or an index's name after KEY/INDEX (quoted, for messages).
+fn element_name(toks: &[Tok], k: usize) -> String {
+    let start = element_start(toks, k);
+    let mut i = start;
+    while toks.get(i).is_some_and(|t| {
+        ["UNIQUE", "FULLTEXT", "SPATIAL", "KEY", "INDEX", "PRIMARY"]
+            .iter()
+            .any(|kw| t.is_kw(kw))
+    }) {
+        i += 1;
+    }
+    toks.get(i)
+        .and_then(Tok::ident)
+        .map_or_else(|| "?".to_string(), quote)
+}
+
+/// The index of the first token of the CREATE TABLE element holding `k`.
+fn element_start(toks: &[Tok], k: usize) -> usize {
+    let mut depth = 0i64;
+    let mut i = k;
+    while i > 0 {
+        let Some(t) = toks.get(i - 1) else { break };
+        match t.token {
+            Token::RParen => depth += 1,
+            Token::LParen if depth == 0 => break,
+            Token::LParen => depth -= 1,
+            Token::Comma if depth == 0 => break,
+            _ => {}
+        }
+        i -= 1;
+    }
+    i
+}
+
+/// The byte offset just after the data type of the column element holding
+/// token `k` (its name, the type word, and the type's parenthesized
+/// arguments).
+fn column_type_end(toks: &[Tok], k: usize) -> Option<usize> {
+    let start = element_start(toks, k);
+    let ty = toks.get(start + 1)?;
+    if toks.get(start + 2).map(|t| &t.token) == Some(&Token::LParen) {
+        let close = matching_paren(toks, start + 2)?;
+        return toks.get(close).map(|t| t.span.end);
+    }
+    Some(ty.span.end)
+}
+
 fn is_quoted(t: &Tok) -> bool {
     matches!(&t.token, Token::Word(w) if w.quote_style == Some('`'))
 }
@@ -1348,25 +1695,73 @@ fn skip_type(toks: &[Tok], i: usize) -> usize {
     }
 }
 
+/// MySQL's language codes in its UCA 9.0.0 collation names
+/// (`utf8mb4_sv_0900_ai_ci`) and MariaDB's language names in its UCA 14.0.0
+/// ones (`utf8mb4_uca1400_swedish_ai_ci`), for the languages both have.
+/// MySQL's bs, bg, gl, ja, mn, nb, nn, ru, sr_latn and zh and MariaDB's
+/// persian and sinhala have no counterpart: such a collation is kept, and
+/// the precheck's `target.features` reports that the target lacks it.
+const UCA_LANGUAGES: &[(&str, &str)] = &[
+    ("hr", "croatian"),
+    ("cs", "czech"),
+    ("da", "danish"),
+    ("eo", "esperanto"),
+    ("et", "estonian"),
+    ("de_pb", "german2"),
+    ("hu", "hungarian"),
+    ("is", "icelandic"),
+    ("la", "roman"),
+    ("lv", "latvian"),
+    ("lt", "lithuanian"),
+    ("pl", "polish"),
+    ("ro", "romanian"),
+    ("sk", "slovak"),
+    ("sl", "slovenian"),
+    ("es", "spanish"),
+    ("es_trad", "spanish2"),
+    ("sv", "swedish"),
+    ("tr", "turkish"),
+    ("vi", "vietnamese"),
+];
+
 /// The collation to use on `target` for `name`, when it differs; `None`
 /// when `name` is not a collation this knows about (it is kept).
+///
+/// MySQL's UCA 9.0.0 collations (`utf8mb4_0900_ai_ci`, `utf8mb4_0900_bin`)
+/// are NO PAD: trailing spaces count. On MariaDB they become the NO PAD
+/// UCA 14.0.0 ones (`utf8mb4_uca1400_nopad_ai_ci`, `utf8mb4_nopad_bin`;
+/// `utf8mb4_unicode_520_nopad_ci` before 10.10), so keys unique on the
+/// source stay unique. MariaDB's `utf8mb4_uca1400_*` become MySQL's 0900
+/// ones (MySQL 8.0 and later; `utf8mb4_unicode_520_ci` before), which are
+/// NO PAD also for MariaDB's PAD SPACE variants.
 pub fn map_collation(name: &str, target: &ServerVersion) -> Option<String> {
     let n = name.to_ascii_lowercase();
     match target.flavor {
         Flavor::MariaDb => {
             if let Some(rest) = n.strip_prefix("utf8mb4_") {
                 if rest == "0900_bin" {
-                    return Some("utf8mb4_bin".into());
+                    return Some("utf8mb4_nopad_bin".into());
                 }
                 if let Some(pos) = rest.find("0900_") {
-                    let (lang, suffix) = (
-                        rest.get(..pos).unwrap_or_default(),
+                    let (code, suffix) = (
+                        rest.get(..pos).unwrap_or_default().trim_end_matches('_'),
                         rest.get(pos + 5..).unwrap_or_default(),
                     );
+                    let language = if code.is_empty() {
+                        Some(String::new())
+                    } else {
+                        UCA_LANGUAGES
+                            .iter()
+                            .find(|(c, _)| *c == code)
+                            .map(|(_, l)| format!("{l}_"))
+                    };
+                    let Some(language) = language else {
+                        return Some(n);
+                    };
                     if target.at_least(10, 10) {
-                        return Some(format!("utf8mb4_uca1400_{lang}{suffix}"));
+                        return Some(format!("utf8mb4_uca1400_{language}nopad_{suffix}"));
                     }
-                    return Some("utf8mb4_unicode_520_ci".into());
+                    return Some("utf8mb4_unicode_520_nopad_ci".into());
                 }
             }
             Some(n)
@@ -1376,16 +1771,18 @@ pub fn map_collation(name: &str, target: &ServerVersion) -> Option<String> {
                 let cs = n.get(..pos).unwrap_or_default(); // "utf8mb4_"
                 let rest = n.get(pos + 8..).unwrap_or_default().replace("nopad_", "");
                 if target.at_least(8, 0) && cs == "utf8mb4_" {
-                    // uca1400_ai_ci -> 0900_ai_ci; uca1400_de_ai_ci -> de_0900_ai_ci.
-                    let (lang, suffix) = if rest.starts_with("ai_") || rest.starts_with("as_") {
+                    // uca1400_ai_ci -> 0900_ai_ci; uca1400_german2_ai_ci ->
+                    // de_pb_0900_ai_ci.
+                    let (code, suffix) = if rest.starts_with("ai_") || rest.starts_with("as_") {
                         (String::new(), rest.clone())
                     } else {
-                        match rest.split_once('_') {
-                            Some((l, s)) => (format!("{l}_"), s.to_string()),
-                            None => (String::new(), "ai_ci".to_string()),
+                        let (language, suffix) = rest.split_once('_').unwrap_or((&rest, "ai_ci"));
+                        match UCA_LANGUAGES.iter().find(|(_, l)| *l == language) {
+                            Some((c, _)) => (format!("{c}_"), suffix.to_string()),
+                            None => return Some(n),
                         }
                     };
-                    return Some(format!("utf8mb4_{lang}0900_{suffix}"));
+                    return Some(format!("utf8mb4_{code}0900_{suffix}"));
                 }
                 return Some(format!("{cs}unicode_520_ci"));
             }
@@ -1419,21 +1816,49 @@ mod tests {
         let maria6 = ServerVersion::parse("10.6.1-MariaDB").unwrap();
         let my8 = ServerVersion::parse("8.0.36").unwrap();
         let my57 = ServerVersion::parse("5.7.44").unwrap();
+        // MySQL's 0900 collations are NO PAD: so are their MariaDB
+        // counterparts.
         assert_eq!(
             map_collation("utf8mb4_0900_ai_ci", &maria).unwrap(),
-            "utf8mb4_uca1400_ai_ci"
+            "utf8mb4_uca1400_nopad_ai_ci"
+        );
+        // MySQL's language codes are MariaDB's language names.
+        assert_eq!(
+            map_collation("utf8mb4_de_pb_0900_as_cs", &maria).unwrap(),
+            "utf8mb4_uca1400_german2_nopad_as_cs"
         );
         assert_eq!(
-            map_collation("utf8mb4_de_0900_as_cs", &maria).unwrap(),
-            "utf8mb4_uca1400_de_as_cs"
+            map_collation("utf8mb4_es_trad_0900_ai_ci", &maria).unwrap(),
+            "utf8mb4_uca1400_spanish2_nopad_ai_ci"
+        );
+        assert_eq!(
+            map_collation("utf8mb4_sv_0900_ai_ci", &maria).unwrap(),
+            "utf8mb4_uca1400_swedish_nopad_ai_ci"
+        );
+        // No MariaDB counterpart: kept, for the precheck to report.
+        assert_eq!(
+            map_collation("utf8mb4_ru_0900_ai_ci", &maria).unwrap(),
+            "utf8mb4_ru_0900_ai_ci"
         );
         assert_eq!(
             map_collation("utf8mb4_0900_ai_ci", &maria6).unwrap(),
-            "utf8mb4_unicode_520_ci"
+            "utf8mb4_unicode_520_nopad_ci"
         );
         assert_eq!(
             map_collation("utf8mb4_0900_bin", &maria).unwrap(),
-            "utf8mb4_bin"
+            "utf8mb4_nopad_bin"
+        );
+        assert_eq!(
+            map_collation("utf8mb4_uca1400_german2_ai_ci", &my8).unwrap(),
+            "utf8mb4_de_pb_0900_ai_ci"
+        );
+        assert_eq!(
+            map_collation("utf8mb4_uca1400_swedish_nopad_as_cs", &my8).unwrap(),
+            "utf8mb4_sv_0900_as_cs"
+        );
+        assert_eq!(
+            map_collation("utf8mb4_uca1400_sinhala_ai_ci", &my8).unwrap(),
+            "utf8mb4_uca1400_sinhala_ai_ci"
         );
         assert_eq!(
             map_collation("utf8mb4_uca1400_ai_ci", &my8).unwrap(),

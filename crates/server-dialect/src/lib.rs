@@ -3,15 +3,18 @@
 //!
 //! What it does:
 //! - [`ServerVersion`] and [`Flavor`]: a server's version as `SELECT
-//!   VERSION()` reports it;
-//! - [`Dialect`]: the statements and field names a version takes (binlog
-//!   status, replica status and its fields, `SOURCE_`/`MASTER_` terms, the
+//!   VERSION()` reports it (PolarDB for MySQL recognised by its
+//!   `polardb_version` variable);
+//! - [`Dialect`]: the statements and names a version takes (binlog status,
+//!   replica status and its fields, `SOURCE_`/`MASTER_` terms, the binlog
+//!   reader's user variables, `log_replica_updates`, the cut-over fence and
+//!   the read-only variables, the binlog switch, the locking read, the
 //!   snapshot method), decided from the version alone and unit-tested per
 //!   version, as sqlparser keeps its dialects;
 //! - [`quote`] and [`quote_qualified`]: identifier quoting, the one copy;
-//! - [`binlog_position`], [`snapshot_binlog_position`], [`server_version`]:
-//!   the queries for where a server's binlog is, written once over a
-//!   `mysql_async::Conn`.
+//! - [`binlog_position`], [`snapshot_binlog_position`], [`server_version`],
+//!   [`version_text`]: the queries for what a server is and where its
+//!   binlog is, written once over a `mysql_async::Conn`.
 //!
 //! What it deliberately does not do: hold positions with their ordering
 //! and serialized form (that is `binlog_reader::position`; this crate
@@ -54,5 +57,7 @@ pub mod version;
 pub use dialect::{Dialect, ReplicaStatusFields, ReplicationTerm, SnapshotMethod};
 pub use error::DialectError;
 pub use ident::{quote, quote_qualified};
-pub use position::{binlog_position, server_version, snapshot_binlog_position, BinlogCoordinates};
-pub use version::{Flavor, ServerVersion};
+pub use position::{
+    binlog_position, server_version, snapshot_binlog_position, version_text, BinlogCoordinates,
+};
+pub use version::{Flavor, ServerVersion, POLARDB_VERSION_VARIABLE};

@@ -7,7 +7,7 @@ use mysql_async::{Conn, Row};
 
 use crate::dialect::Dialect;
 use crate::error::{query_err, DialectError};
-use crate::version::ServerVersion;
+use crate::version::{Flavor, ServerVersion, POLARDB_VERSION_VARIABLE};
 
 /// A binlog file and an offset in it, as a server reports them. (The
 /// position types with their ordering live in `binlog-reader`; this is the
@@ -20,18 +20,44 @@ pub struct BinlogCoordinates {
     pub position: u64,
 }
 
-/// The server's flavour and version, from `SELECT VERSION()`.
+/// The text of `SELECT VERSION()` (`8.4.3`, `10.11.6-MariaDB-log`): the one
+/// place the workspace asks a server for it.
 ///
 /// # Errors
 ///
-/// [`DialectError::Query`] when the query fails, [`DialectError::Version`]
-/// when its answer is not a version.
-pub async fn server_version(conn: &mut Conn) -> Result<ServerVersion, DialectError> {
+/// [`DialectError::Query`] when the query fails.
+pub async fn version_text(conn: &mut Conn) -> Result<String, DialectError> {
     let v: Option<String> = conn
         .query_first("SELECT VERSION()")
         .await
         .map_err(query_err("reading the version"))?;
-    ServerVersion::parse(&v.unwrap_or_default())
+    Ok(v.unwrap_or_default())
+}
+
+/// The server's flavour and version: `SELECT VERSION()`, and on a MySQL
+/// its `polardb_version` variable, which PolarDB for MySQL has and others
+/// lack (see [`ServerVersion::identify`]).
+///
+/// # Errors
+///
+/// [`DialectError::Query`] when a query fails, [`DialectError::Version`]
+/// when the version is not one.
+pub async fn server_version(conn: &mut Conn) -> Result<ServerVersion, DialectError> {
+    let text = version_text(conn).await?;
+    let mut version = ServerVersion::parse(&text)?;
+    if version.flavor == Flavor::MySql {
+        // SHOW VARIABLES answers every account, and with no row where the
+        // variable does not exist (SELECT @@polardb_version would fail).
+        // LIKE's `_` also matches itself: no escape, whatever sql_mode says.
+        let row: Option<(String, String)> = conn
+            .query_first(format!(
+                "SHOW GLOBAL VARIABLES LIKE '{POLARDB_VERSION_VARIABLE}'"
+            ))
+            .await
+            .map_err(query_err("reading polardb_version"))?;
+        version = ServerVersion::identify(&text, row.as_ref().map(|(_, v)| v.as_str()))?;
+    }
+    Ok(version)
 }
 
 /// The binlog file and offset the server writes at now, with the statement

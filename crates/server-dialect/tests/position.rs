@@ -5,8 +5,20 @@
 use dts_test_support::{connect, exec, query_one, Server, TestDatabases};
 use mysql_async::prelude::*;
 use server_dialect::{
-    binlog_position, server_version, snapshot_binlog_position, Dialect, DialectError,
+    binlog_position, server_version, snapshot_binlog_position, version_text, Dialect, DialectError,
+    ServerVersion,
 };
+
+#[tokio::test]
+async fn the_version_is_read_once_and_a_mariadb_is_no_polardb() {
+    let mut src = connect(Server::Source, None).await;
+    let text = version_text(&mut src).await.unwrap();
+    let direct: String = query_one(&mut src, "SELECT VERSION()").await;
+    assert_eq!(text, direct);
+    let v = server_version(&mut src).await.unwrap();
+    assert_eq!(v, ServerVersion::parse(&text).unwrap());
+    assert!(v.is_mariadb() && !v.is_polardb(), "{v}");
+}
 
 #[tokio::test]
 async fn the_binlog_position_is_the_servers_status_and_moves_with_a_write() {

@@ -19,6 +19,9 @@
 //! - [`bank`] is the bank workload (transfers whose sum never changes),
 //!   and [`edge_writer`] writes the D1-D16 values of [`EDGE_TABLE`] while a
 //!   test runs.
+//! - [`replication::ReplicationPair`] starts a primary and a GTID replica
+//!   (two `Instance`s) for failover tests: wait for the replica, cut it
+//!   off, promote it.
 #![deny(missing_docs)]
 
 use std::collections::HashMap;
@@ -30,7 +33,9 @@ use mysql_async::{Conn, Opts, OptsBuilder, Value};
 pub mod bank;
 pub mod instance;
 pub mod mysql_binlog;
+pub mod package;
 pub mod proxy;
+pub mod replication;
 pub use instance::Instance;
 
 /// The environment variable naming the source server.

@@ -809,9 +809,9 @@ fn mariadb_binlog_reads_the_written_files() {
         for name in expected_tables {
             for verb in ["INSERT INTO", "UPDATE", "DELETE FROM"] {
                 let needle = format!(
-                    "### {verb} `{}`.`{}`",
-                    cases::SCHEMA,
-                    name.replace('`', "``")
+                    "### {verb} {}.{}",
+                    dts_test_support::quote_ident(cases::SCHEMA),
+                    dts_test_support::quote_ident(&name)
                 );
                 assert!(
                     out.contains(&needle),

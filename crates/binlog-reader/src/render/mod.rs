@@ -5,7 +5,8 @@
 //! - a binlog row [`Value`](crate::Value), decoded by this crate: as an SQL
 //!   literal the server reads back to exactly the same bytes ([`literal`]),
 //!   as the text of `dts binlog dump` ([`text`]) and, for whole events, as
-//!   the JSON line of `dts binlog dump --json` ([`event_json`]);
+//!   the lines of `dts binlog dump` ([`event_text`]) and the JSON line of
+//!   `dts binlog dump --json` ([`event_json`]);
 //! - a value read from a server through the binary protocol
 //!   ([`mysql_async::Value`], as verification reads rows): as an SQL literal
 //!   ([`protocol_literal`]), as a short text for a report
@@ -38,6 +39,7 @@
 //! assert_eq!(text(&Value::Bytes(b"it's".to_vec()), None), r"'it\'s'");
 //! ```
 
+mod dump;
 mod event;
 mod protocol;
 mod row;
@@ -47,6 +49,7 @@ mod golden;
 
 use std::fmt::Write as _;
 
+pub use dump::event_text;
 pub use event::event_json;
 pub use protocol::{protocol_json, protocol_literal, protocol_text};
 pub use row::{literal, text};
@@ -151,17 +154,12 @@ pub enum RenderError {
     #[error(
         "column {} carries a partial JSON update (binlog_row_value_options=PARTIAL_JSON); \
          set binlog_row_value_options='' on the source so that whole JSON values are logged",
-        quote_name(.column)
+        server_dialect::quote(.column)
     )]
     PartialJson {
         /// The column's name.
         column: String,
     },
-}
-
-/// A name in backticks, its backticks doubled.
-fn quote_name(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
 }
 
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";

@@ -38,6 +38,7 @@ pub(super) fn resolve(mode: SnapshotMode, version: &ServerVersion) -> SnapshotMo
         SnapshotMode::Auto => match Dialect::new(version.clone()).default_snapshot_method() {
             SnapshotMethod::ConsistentSnapshot => SnapshotMode::ConsistentSnapshot,
             SnapshotMethod::GlobalReadLock => SnapshotMode::FlushTablesWithReadLock,
+            SnapshotMethod::Watermark => SnapshotMode::Watermark,
         },
         m => m,
     }

@@ -11,6 +11,7 @@ use crate::secret::Secret;
 
 /// TLS on a connection (design rule 22).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum TlsMode {
     /// No TLS.

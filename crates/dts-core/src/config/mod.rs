@@ -37,23 +37,26 @@
 //!
 //! The files of this module: `raw` (the file as written), `model` (the
 //! resolved task and the enumerated values), `resolve` (from one to the
-//! other), `endpoint` (a server: password, TLS, connecting) and `show`
-//! (`dts config show`).
+//! other), `endpoint` (a server: password, TLS, connecting), `show`
+//! (`dts config show`) and `command_line` ([`CommandLine`]: the task of a
+//! command run without a task file, resolved by the same function).
 
 use std::path::PathBuf;
 
+mod command_line;
 mod endpoint;
 mod model;
 mod raw;
 mod resolve;
 mod show;
 
+pub use command_line::{CommandLine, FullArgs, IncrementalArgs, ServerArgs, VerifyArgs};
 pub use endpoint::{server_offers_no_tls, Connected, Endpoint, PasswordSource, TlsMode};
 pub use model::{
     AlertOptions, ConflictMode, CutoverOptions, DmlOp, FenceMode, FullOptions, HeartbeatMode,
     HeartbeatOptions, IncrementalOptions, Migration, MigrationType, NameCase, ObjectSelection,
-    OnlineDdlMode, RetryOptions, RowConflict, Snapshot, TableSelection, TaskConfig, TriggerMethod,
-    ALL_DDL, ALL_DML,
+    OnlineDdlMode, PlanConfig, PlanTarget, RetryOptions, RowConflict, Snapshot, TableSelection,
+    TaskConfig, TriggerMethod, VerificationOptions, ALL_DDL, ALL_DML,
 };
 
 /// A task file that cannot be used: where and why.

@@ -11,7 +11,7 @@ use bulk_copy::{ColumnMapping, ConflictPolicy, SnapshotMode, TableMapping};
 use schema_diff::binlog_ddl::DdlKind;
 use schema_diff::names::{NameMap, Renames};
 use schema_diff::translate::DefinerPolicy;
-use schema_diff::CasePolicy;
+use schema_diff::{CasePolicy, ServerVersion};
 
 use super::{err, ConfigError, Endpoint};
 
@@ -20,6 +20,7 @@ use super::{err, ConfigError, Endpoint};
 
 /// A phase of the migration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum MigrationType {
     /// Create the schema on the target.
@@ -32,6 +33,7 @@ pub enum MigrationType {
 
 /// What the precheck does about objects that already exist on the target.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum ConflictMode {
     /// A failure (the task does not start).
@@ -44,6 +46,7 @@ pub enum ConflictMode {
 
 /// How object names are spelled on the target.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum NameCase {
     /// As on the source.
@@ -68,6 +71,7 @@ impl NameCase {
 
 /// When the source's triggers are created on the target.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum TriggerMethod {
     /// At cut-over, after the last change is applied: they never fire on
@@ -82,6 +86,7 @@ pub enum TriggerMethod {
 
 /// A row change kind, for per-object DML filters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum DmlOp {
     /// INSERT.
@@ -117,6 +122,7 @@ pub const ALL_DDL: &[DdlKind] = &[
 
 /// What happens to a row whose key already exists on the target.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum RowConflict {
     /// Stop, naming the table and key.
@@ -141,6 +147,7 @@ impl RowConflict {
 
 /// How the full copy's snapshots are taken.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Snapshot {
     /// The source's default (server-dialect's `default_snapshot_method`):
@@ -173,6 +180,7 @@ impl Snapshot {
 /// How the source's binlog is kept moving while it has no writes, so that
 /// the lag can be measured (the reference product's heartbeat SQL).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum HeartbeatMode {
     /// A row in a table of `heartbeat.schema` on the source is updated every
@@ -185,27 +193,62 @@ pub enum HeartbeatMode {
     None,
 }
 
-/// What happens to online schema change tools' helper tables.
+/// What happens to online schema change tools' helper tables (gh-ost's
+/// `_t_gho`/`_t_ghc`/`_t_del`, pt-online-schema-change's `_t_new`/`_t_old`).
+///
+/// The task file takes the reference product's names; `dts apply
+/// --online-ddl` takes `replicate` and `apply-original-ddl`. Each accepts
+/// the other's names too.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum OnlineDdlMode {
-    /// Helper tables (`_t_gho`, `_t_new`, ...) are migrated like any table
-    /// and the final RENAME is replicated.
+    /// Replicate the helper tables like any table, so the tool's final
+    /// swap renames complete tables on the target.
     #[default]
+    #[serde(alias = "replicate")]
+    #[cfg_attr(
+        feature = "clap",
+        value(name = "replicate", alias = "migrate-temp-tables")
+    )]
     MigrateTempTables,
-    /// Helper tables are skipped; the original ALTER recorded by gh-ost is
-    /// applied to the target instead.
+    /// Skip the helper tables, and at the tool's swap apply the ALTER it
+    /// ran on its ghost table to the table itself (gh-ost and
+    /// pt-online-schema-change).
+    #[serde(alias = "apply-original-ddl")]
+    #[cfg_attr(
+        feature = "clap",
+        value(name = "apply-original-ddl", alias = "original-ddl-gh-ost")
+    )]
     OriginalDdlGhOst,
-    /// As `original-ddl-gh-ost`, for the DMS online DDL's helper tables.
+    /// As `original-ddl-gh-ost`, for the DMS online DDL's helper tables:
+    /// not supported (their names are not recognised), so a task file that
+    /// asks for it is refused.
+    #[cfg_attr(feature = "clap", value(skip))]
     OriginalDdlDms,
+}
+
+impl OnlineDdlMode {
+    /// bulk-copy's mode; `None` for a mode the apply does not support.
+    pub fn mode(self) -> Option<bulk_copy::OnlineDdlMode> {
+        match self {
+            OnlineDdlMode::MigrateTempTables => Some(bulk_copy::OnlineDdlMode::Replicate),
+            OnlineDdlMode::OriginalDdlGhOst => Some(bulk_copy::OnlineDdlMode::ApplyOriginalDdl),
+            OnlineDdlMode::OriginalDdlDms => None,
+        }
+    }
 }
 
 /// How the source is stopped from taking writes at cut-over.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum FenceMode {
-    /// `SET GLOBAL read_only = ON` on the source (needs SUPER or
-    /// READ_ONLY ADMIN).
+    /// The source made read-only for every account: `SET GLOBAL
+    /// super_read_only = ON` on MySQL, `SET GLOBAL read_only = ON` on
+    /// MariaDB (server-dialect's `fence_statement`; needs
+    /// SYSTEM_VARIABLES_ADMIN or SUPER on MySQL, READ_ONLY ADMIN or SUPER
+    /// on MariaDB).
     #[default]
     ReadOnly,
     /// The statement in `cutover.fence_sql`.
@@ -332,6 +375,19 @@ pub struct FullOptions {
     /// Drop the plain secondary indexes of large empty target tables for
     /// the load and build them after it (default true).
     pub defer_indexes: bool,
+    /// With `defer_indexes`: the source data length from which an empty
+    /// table's indexes are deferred, in bytes (default 16 MiB).
+    pub defer_indexes_min_bytes: u64,
+    /// Rows per keyset chunk at most (default 100,000).
+    pub chunk_rows: usize,
+    /// Bytes of LOAD DATA text per load at most (default 1 MiB).
+    pub load_bytes: usize,
+    /// Empty target tables up to this source data length are loaded in one
+    /// transaction, in bytes (default 64 MiB; 0: never).
+    pub bulk_max_bytes: u64,
+    /// Tables with a single integer key are split into ranges of about
+    /// this many rows, copied in parallel (default 1,000,000; 0: never).
+    pub split_rows: u64,
 }
 
 /// `[incremental]`: change apply.
@@ -343,8 +399,38 @@ pub struct IncrementalOptions {
     pub max_bytes_per_sec: f64,
     /// A change that conflicts with the target's rows.
     pub conflict: RowConflict,
-    /// DDL kinds not replicated (recorded as skipped).
+    /// DDL kinds not replicated (counted as skipped), for every object.
     pub skip_ddl: Vec<DdlKind>,
+    /// DDL the target refuses, or of a kind the apply does not support, is
+    /// skipped and reported instead of stopping the task (default false).
+    pub skip_failed_ddl: bool,
+    /// The server id the binlog reader registers with on the source
+    /// (distinct from every replica's).
+    pub server_id: u32,
+    /// Changes held before they are written, in bytes (default 8 MiB).
+    pub batch_bytes: usize,
+    /// The longest a target transaction stays open while a backlog is
+    /// applied, in milliseconds (default 500).
+    pub commit_interval_ms: u64,
+    /// Seconds the apply session waits for a row lock on the target before
+    /// the target transaction is retried (`None`: the server's setting).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_wait_timeout_seconds: Option<u64>,
+}
+
+/// `[verify]`: the exact verification (`dts verify`, and the check at
+/// cut-over).
+#[derive(Clone, Debug, Serialize)]
+pub struct VerificationOptions {
+    /// Workers, each with one connection to each server (default 4).
+    pub parallel: usize,
+    /// Rows per key range at most (default 100,000).
+    pub chunk_rows: usize,
+    /// Differences listed per table at most; the totals are always exact
+    /// (default 100).
+    pub max_listed: usize,
+    /// Rows per second at most, hashed or read (0: no limit).
+    pub max_rows_per_sec: f64,
 }
 
 /// `[retry]`: how long failures are retried.
@@ -362,8 +448,9 @@ pub struct RetryOptions {
 pub struct HeartbeatOptions {
     /// Source table or none.
     pub mode: HeartbeatMode,
-    /// Seconds between heartbeats (1-3600).
-    pub interval_seconds: u32,
+    /// Milliseconds between heartbeats (the file's `interval_seconds`, or
+    /// `interval_ms` for less than a second).
+    pub interval_ms: u64,
     /// The schema on the source that holds the heartbeat table.
     pub schema: String,
 }
@@ -414,6 +501,8 @@ pub struct TaskConfig {
     pub full: FullOptions,
     /// Incremental migration.
     pub incremental: IncrementalOptions,
+    /// Verification.
+    pub verify: VerificationOptions,
     /// Retry windows.
     pub retry: RetryOptions,
     /// Heartbeat.
@@ -431,6 +520,83 @@ pub struct TaskConfig {
     pub cutover: CutoverOptions,
 }
 
+/// What a schema plan is made for.
+#[derive(Clone, Debug)]
+pub enum PlanTarget {
+    /// The target server: its version is read from it.
+    Server(Endpoint),
+    /// Only a version (`dts schema plan --target-version`): no target is
+    /// connected to.
+    Version(ServerVersion),
+}
+
+/// What the schema migration's plan needs of a task: the source, the
+/// selection and how names and definers are rewritten, and what it plans
+/// for. [`PlanConfig::from`] a [`TaskConfig`] plans for its target;
+/// [`CommandLine::plan_config`](super::CommandLine::plan_config) may give
+/// only a version.
+#[derive(Clone, Debug)]
+pub struct PlanConfig {
+    /// The source server.
+    pub source: Endpoint,
+    /// What the plan is for.
+    pub target: PlanTarget,
+    /// Name case and the definer rule.
+    pub migration: Migration,
+    /// The selected objects.
+    pub objects: Vec<ObjectSelection>,
+}
+
+impl From<&TaskConfig> for PlanConfig {
+    fn from(t: &TaskConfig) -> Self {
+        PlanConfig {
+            source: t.source.clone(),
+            target: PlanTarget::Server(t.target.clone()),
+            migration: t.migration.clone(),
+            objects: t.objects.clone(),
+        }
+    }
+}
+
+impl PlanConfig {
+    /// The renames and the case policy, for schema-diff.
+    pub fn name_map(&self) -> NameMap {
+        NameMap::new(renames(&self.objects), self.migration.name_case.policy())
+    }
+
+    /// The selection of `db`.`table`, when it is selected.
+    pub fn selected(&self, db: &str, table: &str) -> Option<TableSelection> {
+        selected(&self.objects, db, table)
+    }
+}
+
+/// The renames of the selected objects (without the case policy).
+fn renames(objects: &[ObjectSelection]) -> Renames {
+    let mut r = Renames::default();
+    for o in objects {
+        if o.target_database != o.database {
+            r = r.database(&o.database, &o.target_database);
+        }
+        for t in o.tables.iter().flatten() {
+            if t.target_name != t.name {
+                r = r.table(&o.database, &t.name, &t.target_name);
+            }
+            for (from, to) in &t.rename_columns {
+                r = r.column(&o.database, &t.name, from, to);
+            }
+        }
+    }
+    r
+}
+
+/// The selection of `db`.`table` among `objects`, when it is selected.
+fn selected(objects: &[ObjectSelection], db: &str, table: &str) -> Option<TableSelection> {
+    objects
+        .iter()
+        .find(|o| o.database == db)
+        .and_then(|o| o.table(table))
+}
+
 impl TaskConfig {
     /// The renames and the case policy, for schema-diff.
     pub fn name_map(&self) -> NameMap {
@@ -439,29 +605,12 @@ impl TaskConfig {
 
     /// The renames (without the case policy).
     pub fn renames(&self) -> Renames {
-        let mut r = Renames::default();
-        for o in &self.objects {
-            if o.target_database != o.database {
-                r = r.database(&o.database, &o.target_database);
-            }
-            for t in o.tables.iter().flatten() {
-                if t.target_name != t.name {
-                    r = r.table(&o.database, &t.name, &t.target_name);
-                }
-                for (from, to) in &t.rename_columns {
-                    r = r.column(&o.database, &t.name, from, to);
-                }
-            }
-        }
-        r
+        renames(&self.objects)
     }
 
     /// The selection of `db`.`table`, when it is selected.
     pub fn selected(&self, db: &str, table: &str) -> Option<TableSelection> {
-        self.objects
-            .iter()
-            .find(|o| o.database == db)
-            .and_then(|o| o.table(table))
+        selected(&self.objects, db, table)
     }
 
     /// What the full copy does with source table `db`.`table`, whose

@@ -29,6 +29,8 @@ pub(super) struct RawTask {
     #[serde(default)]
     pub(super) incremental: RawIncremental,
     #[serde(default)]
+    pub(super) verify: RawVerify,
+    #[serde(default)]
     pub(super) retry: RawRetry,
     #[serde(default)]
     pub(super) heartbeat: RawHeartbeat,
@@ -99,6 +101,11 @@ pub(super) struct RawFull {
     pub(super) max_bytes_per_sec: Option<f64>,
     pub(super) max_queries_per_sec: Option<f64>,
     pub(super) defer_indexes: Option<bool>,
+    pub(super) defer_indexes_min_bytes: Option<i64>,
+    pub(super) chunk_rows: Option<i64>,
+    pub(super) load_bytes: Option<i64>,
+    pub(super) bulk_max_bytes: Option<i64>,
+    pub(super) split_rows: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -108,6 +115,20 @@ pub(super) struct RawIncremental {
     pub(super) max_bytes_per_sec: Option<f64>,
     pub(super) conflict: Option<RowConflict>,
     pub(super) skip_ddl: Option<Vec<DdlKind>>,
+    pub(super) skip_failed_ddl: Option<bool>,
+    pub(super) server_id: Option<i64>,
+    pub(super) batch_bytes: Option<i64>,
+    pub(super) commit_interval_ms: Option<i64>,
+    pub(super) lock_wait_timeout_seconds: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawVerify {
+    pub(super) parallel: Option<i64>,
+    pub(super) chunk_rows: Option<i64>,
+    pub(super) max_listed: Option<i64>,
+    pub(super) max_rows_per_sec: Option<f64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -122,6 +143,7 @@ pub(super) struct RawRetry {
 pub(super) struct RawHeartbeat {
     pub(super) mode: Option<HeartbeatMode>,
     pub(super) interval_seconds: Option<i64>,
+    pub(super) interval_ms: Option<i64>,
     pub(super) schema: Option<String>,
 }
 

@@ -13,12 +13,13 @@ use crate::secret::Secret;
 
 use super::raw::{
     RawAlert, RawCutover, RawEndpoint, RawFull, RawHeartbeat, RawIncremental, RawMetrics,
-    RawMigration, RawObject, RawRetry, RawTable, RawTask,
+    RawMigration, RawObject, RawRetry, RawTable, RawTask, RawVerify,
 };
 use super::{
     err, AlertOptions, ConfigError, CutoverOptions, DmlOp, Endpoint, FenceMode, FullOptions,
-    HeartbeatOptions, IncrementalOptions, Migration, MigrationType, ObjectSelection,
-    PasswordSource, RetryOptions, TableSelection, TaskConfig, TlsMode, ALL_DDL, ALL_DML,
+    HeartbeatOptions, IncrementalOptions, Migration, MigrationType, ObjectSelection, OnlineDdlMode,
+    PasswordSource, RetryOptions, TableSelection, TaskConfig, TlsMode, VerificationOptions,
+    ALL_DDL, ALL_DML,
 };
 
 impl TaskConfig {
@@ -49,34 +50,40 @@ impl TaskConfig {
     ///
     /// [`ConfigError`] naming the key and what is allowed.
     pub fn from_toml(text: &str, default_task: Option<&str>) -> Result<TaskConfig, ConfigError> {
-        let de = toml::Deserializer::new(text);
-        let raw: RawTask = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let at = inner
-                .span()
-                .map(|s| {
-                    let before = text.get(..s.start).unwrap_or_default();
-                    let line = before.matches('\n').count() + 1;
-                    let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-                    format!(" (line {line}, column {col})")
-                })
-                .unwrap_or_default();
-            let key = if path == "." || path.is_empty() {
-                "(top level)".to_string()
-            } else {
-                path
-            };
-            err(key, format!("{}{at}", inner.message().trim_end()))
-        })?;
-        resolve(raw, default_task)
+        resolve(parse(text)?, default_task)
     }
+}
+
+/// The file as written, from its text; errors name the key path and the
+/// line and column.
+pub(super) fn parse(text: &str) -> Result<RawTask, ConfigError> {
+    let de = toml::Deserializer::new(text);
+    let raw: RawTask = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let at = inner
+            .span()
+            .map(|s| {
+                let before = text.get(..s.start).unwrap_or_default();
+                let line = before.matches('\n').count() + 1;
+                let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!(" (line {line}, column {col})")
+            })
+            .unwrap_or_default();
+        let key = if path == "." || path.is_empty() {
+            "(top level)".to_string()
+        } else {
+            path
+        };
+        err(key, format!("{}{at}", inner.message().trim_end()))
+    })?;
+    Ok(raw)
 }
 
 /// The resolved task from the file as written: one function per section,
 /// called in the file's order so that the first error found is always the
 /// same one.
-fn resolve(raw: RawTask, default_task: Option<&str>) -> Result<TaskConfig, ConfigError> {
+pub(super) fn resolve(raw: RawTask, default_task: Option<&str>) -> Result<TaskConfig, ConfigError> {
     let task = task_name(raw.task, default_task)?;
     let source = endpoint("source", required_endpoint("source", raw.source)?)?;
     let target = endpoint("target", required_endpoint("target", raw.target)?)?;
@@ -84,12 +91,14 @@ fn resolve(raw: RawTask, default_task: Option<&str>) -> Result<TaskConfig, Confi
     let objects = objects(raw.objects)?;
     let full = full(raw.full)?;
     let incremental = incremental(raw.incremental)?;
+    let verify = verify(raw.verify)?;
     let retry = retry(raw.retry)?;
     let heartbeat = heartbeat(raw.heartbeat)?;
     let metrics_listen = metrics_listen(raw.metrics)?;
     let alert = alert(raw.alert)?;
     acknowledged(&raw.precheck.acknowledge)?;
     let cutover = cutover(raw.cutover)?;
+    let online_ddl = online_ddl(raw.online_ddl.mode)?;
     Ok(TaskConfig {
         task,
         source,
@@ -98,9 +107,10 @@ fn resolve(raw: RawTask, default_task: Option<&str>) -> Result<TaskConfig, Confi
         objects,
         full,
         incremental,
+        verify,
         retry,
         heartbeat,
-        online_ddl: raw.online_ddl.mode.unwrap_or_default(),
+        online_ddl,
         metrics_listen,
         alert,
         acknowledge: raw.precheck.acknowledge,
@@ -141,7 +151,7 @@ fn required_endpoint(key: &str, raw: Option<RawEndpoint>) -> Result<RawEndpoint,
 }
 
 /// `[migration]`.
-fn migration(m: RawMigration) -> Result<Migration, ConfigError> {
+pub(super) fn migration(m: RawMigration) -> Result<Migration, ConfigError> {
     let types = dedup(m.types.as_deref().unwrap_or(&[
         MigrationType::Schema,
         MigrationType::Full,
@@ -164,7 +174,7 @@ fn migration(m: RawMigration) -> Result<Migration, ConfigError> {
 }
 
 /// `[[objects]]`: at least one, each database once.
-fn objects(raw: Vec<RawObject>) -> Result<Vec<ObjectSelection>, ConfigError> {
+pub(super) fn objects(raw: Vec<RawObject>) -> Result<Vec<ObjectSelection>, ConfigError> {
     if raw.is_empty() {
         return Err(err(
             "objects",
@@ -296,8 +306,28 @@ fn full(f: RawFull) -> Result<FullOptions, ConfigError> {
         max_bytes_per_sec: rate("full.max_bytes_per_sec", f.max_bytes_per_sec)?,
         max_queries_per_sec: rate("full.max_queries_per_sec", f.max_queries_per_sec)?,
         defer_indexes: f.defer_indexes.unwrap_or(true),
+        defer_indexes_min_bytes: ranged(
+            "full.defer_indexes_min_bytes",
+            f.defer_indexes_min_bytes,
+            16 << 20,
+            0,
+            MAX_BYTES,
+        )? as u64,
+        chunk_rows: ranged("full.chunk_rows", f.chunk_rows, 100_000, 1, 10_000_000)? as usize,
+        load_bytes: ranged("full.load_bytes", f.load_bytes, 1 << 20, 1024, 1 << 30)? as usize,
+        bulk_max_bytes: ranged(
+            "full.bulk_max_bytes",
+            f.bulk_max_bytes,
+            64 << 20,
+            0,
+            MAX_BYTES,
+        )? as u64,
+        split_rows: ranged("full.split_rows", f.split_rows, 1_000_000, 0, 1 << 40)? as u64,
     })
 }
+
+/// The largest byte count a size setting takes (1 PiB).
+const MAX_BYTES: i64 = 1 << 50;
 
 /// `[incremental]`.
 fn incremental(inc: RawIncremental) -> Result<IncrementalOptions, ConfigError> {
@@ -306,7 +336,67 @@ fn incremental(inc: RawIncremental) -> Result<IncrementalOptions, ConfigError> {
         max_bytes_per_sec: rate("incremental.max_bytes_per_sec", inc.max_bytes_per_sec)?,
         conflict: inc.conflict.unwrap_or_default(),
         skip_ddl: dedup(inc.skip_ddl.as_deref().unwrap_or(&[])),
+        skip_failed_ddl: inc.skip_failed_ddl.unwrap_or(false),
+        server_id: ranged(
+            "incremental.server_id",
+            inc.server_id,
+            0x7d75_0001,
+            1,
+            i64::from(u32::MAX),
+        )? as u32,
+        batch_bytes: ranged(
+            "incremental.batch_bytes",
+            inc.batch_bytes,
+            8 << 20,
+            1024,
+            1 << 30,
+        )? as usize,
+        commit_interval_ms: ranged(
+            "incremental.commit_interval_ms",
+            inc.commit_interval_ms,
+            500,
+            1,
+            3_600_000,
+        )? as u64,
+        lock_wait_timeout_seconds: inc
+            .lock_wait_timeout_seconds
+            .map(|v| {
+                ranged(
+                    "incremental.lock_wait_timeout_seconds",
+                    Some(v),
+                    50,
+                    1,
+                    1 << 30,
+                )
+            })
+            .transpose()?
+            .map(|v| v as u64),
     })
+}
+
+/// `[verify]`.
+fn verify(v: RawVerify) -> Result<VerificationOptions, ConfigError> {
+    Ok(VerificationOptions {
+        parallel: ranged("verify.parallel", v.parallel, 4, 1, 256)? as usize,
+        chunk_rows: ranged("verify.chunk_rows", v.chunk_rows, 100_000, 1, 10_000_000)? as usize,
+        max_listed: ranged("verify.max_listed", v.max_listed, 100, 0, 1_000_000)? as usize,
+        max_rows_per_sec: rate("verify.max_rows_per_sec", v.max_rows_per_sec)?,
+    })
+}
+
+/// `[online_ddl] mode`: every mode but the DMS one, whose helper tables the
+/// apply does not recognise (accepting it would ignore it).
+fn online_ddl(mode: Option<OnlineDdlMode>) -> Result<OnlineDdlMode, ConfigError> {
+    let mode = mode.unwrap_or_default();
+    if mode.mode().is_none() {
+        return Err(err(
+            "online_ddl.mode",
+            "\"original-ddl-dms\" is not supported: the apply does not recognise the DMS online \
+             DDL's helper tables; use \"migrate-temp-tables\" (replicate them) or \
+             \"original-ddl-gh-ost\" (gh-ost and pt-online-schema-change)",
+        ));
+    }
+    Ok(mode)
 }
 
 /// `[retry]`: the window for other errors is the shorter one.
@@ -333,12 +423,22 @@ fn retry(r: RawRetry) -> Result<RetryOptions, ConfigError> {
     })
 }
 
-/// `[heartbeat]`.
+/// `[heartbeat]`: the interval in seconds or, for less than a second, in
+/// milliseconds (one of the two).
 fn heartbeat(h: RawHeartbeat) -> Result<HeartbeatOptions, ConfigError> {
+    let interval_ms = match (h.interval_seconds, h.interval_ms) {
+        (Some(_), Some(_)) => {
+            return Err(err(
+                "heartbeat.interval_ms",
+                "give interval_seconds or interval_ms, not both",
+            ))
+        }
+        (_, Some(ms)) => ranged("heartbeat.interval_ms", Some(ms), 2000, 1, 3_600_000)? as u64,
+        (s, None) => ranged("heartbeat.interval_seconds", s, 2, 1, 3600)? as u64 * 1000,
+    };
     let heartbeat = HeartbeatOptions {
         mode: h.mode.unwrap_or_default(),
-        interval_seconds: ranged("heartbeat.interval_seconds", h.interval_seconds, 2, 1, 3600)?
-            as u32,
+        interval_ms,
         schema: h.schema.unwrap_or_else(|| "dts_meta".into()),
     };
     name_ok("heartbeat.schema", &heartbeat.schema)?;
@@ -474,7 +574,7 @@ fn dedup<T: Ord + Copy>(v: &[T]) -> Vec<T> {
 /// Splits a `mysql://user:password@host:port/...` URL into the URL without
 /// the password and the (percent-decoded) password. The split is done on the
 /// text before any parser sees it, so no parse error can quote a password.
-fn split_password(url: &str) -> (String, Option<String>) {
+pub(super) fn split_password(url: &str) -> (String, Option<String>) {
     let Some(scheme_end) = url.find("://") else {
         return (url.to_string(), None);
     };
@@ -495,7 +595,7 @@ fn split_password(url: &str) -> (String, Option<String>) {
     }
 }
 
-fn endpoint(key: &str, raw: RawEndpoint) -> Result<Endpoint, ConfigError> {
+pub(super) fn endpoint(key: &str, raw: RawEndpoint) -> Result<Endpoint, ConfigError> {
     let (url, url_password) = split_password(&raw.url);
     let opts = mysql_async::Opts::from_url(&url).map_err(|e| {
         err(

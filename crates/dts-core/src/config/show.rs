@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::{
     AlertOptions, CutoverOptions, Endpoint, FullOptions, HeartbeatOptions, IncrementalOptions,
-    Migration, ObjectSelection, OnlineDdlMode, RetryOptions, TaskConfig,
+    Migration, ObjectSelection, OnlineDdlMode, RetryOptions, TaskConfig, VerificationOptions,
 };
 
 impl TaskConfig {
@@ -27,6 +27,7 @@ struct ShowTask<'a> {
     migration: &'a Migration,
     full: &'a FullOptions,
     incremental: &'a IncrementalOptions,
+    verify: &'a VerificationOptions,
     retry: &'a RetryOptions,
     heartbeat: &'a HeartbeatOptions,
     online_ddl: ShowOnlineDdl,
@@ -61,6 +62,7 @@ impl<'a> From<&'a TaskConfig> for ShowTask<'a> {
             migration: &t.migration,
             full: &t.full,
             incremental: &t.incremental,
+            verify: &t.verify,
             retry: &t.retry,
             heartbeat: &t.heartbeat,
             online_ddl: ShowOnlineDdl { mode: t.online_ddl },

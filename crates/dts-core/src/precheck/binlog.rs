@@ -49,30 +49,40 @@ pub(super) fn binlog_checks(task: &TaskConfig, src: &ServerFacts, ctx: &Ctx, out
     }
     let persist = "(and the same in the [mysqld] section of its option file, so a restart keeps \
                    it)";
-    // log_bin (PolarDB: loose_polar_log_bin shows as polar_log_bin).
-    let polar = src.has_var("polar_log_bin");
-    let log_bin = if polar {
-        src.on("polar_log_bin")
+    // log_bin, or on PolarDB polar_log_bin (its cluster parameter
+    // loose_polar_log_bin). A PolarDB too old to report polardb_version is
+    // still known by that variable.
+    let polar = src.version.is_polardb() || src.has_var("polar_log_bin");
+    let dialect = if polar && !src.version.is_polardb() {
+        server_dialect::Dialect::new(schema_diff::ServerVersion {
+            polardb: Some("before polardb_version".into()),
+            ..src.version.clone()
+        })
     } else {
-        src.on("log_bin")
+        src.dialect()
     };
-    if log_bin {
-        out.push(pass(
-            "source.log_bin",
-            format!("{} ON", if polar { "polar_log_bin" } else { "log_bin" }),
-        ));
-    } else if polar {
-        out.push(fail(
-            "source.log_bin",
-            "polar_log_bin is OFF",
-            "set loose_polar_log_bin = ON in the PolarDB cluster's parameters",
-        ));
+    // The variable the dialect names, where the server shows it; log_bin
+    // otherwise (a PolarDB that shows only log_bin is judged by it).
+    let switch = if src.has_var(dialect.binlog_enabled_variable()) {
+        dialect.binlog_enabled_variable()
+    } else {
+        "log_bin"
+    };
+    let fix = dialect.binlog_enable_fix();
+    if src.on(switch) {
+        out.push(pass("source.log_bin", format!("{switch} ON")));
     } else {
         out.push(fail(
             "source.log_bin",
-            "log_bin is OFF: the source writes no binlog",
-            "start the source with log_bin (e.g. log_bin = mysql-bin and server_id = 1 in the \
-             [mysqld] section of its option file) and restart it",
+            format!(
+                "{switch} is {}: the source writes no binlog",
+                if src.var(switch).is_empty() {
+                    "missing"
+                } else {
+                    src.var(switch)
+                }
+            ),
+            fix,
         ));
     }
     let fmt = src.var("binlog_format").to_ascii_uppercase();
@@ -108,12 +118,30 @@ pub(super) fn binlog_checks(task: &TaskConfig, src: &ServerFacts, ctx: &Ctx, out
             format!("SET GLOBAL binlog_row_image = 'FULL' on the source {persist}"),
         ));
     }
+    // PARTIAL_JSON: MySQL logs a JSON update as diffs against the before
+    // image. With a full before image the apply computes the after value
+    // exactly (it applies the diffs as the server does); without one it
+    // cannot.
     let rvo = src.var("binlog_row_value_options").to_ascii_uppercase();
-    if rvo.contains("PARTIAL_JSON") {
+    if rvo.contains("PARTIAL_JSON") && image != "FULL" && !image.is_empty() {
         out.push(fail(
             "source.binlog_row_value_options",
-            format!("binlog_row_value_options {rvo}: JSON updates are logged as diffs"),
-            format!("SET GLOBAL binlog_row_value_options = '' on the source {persist}"),
+            format!(
+                "binlog_row_value_options {rvo} with binlog_row_image {image}: JSON updates are \
+                 logged as diffs against a before image that lacks columns"
+            ),
+            format!(
+                "SET GLOBAL binlog_row_value_options = '' on the source, or SET GLOBAL \
+                 binlog_row_image = 'FULL' {persist}"
+            ),
+        ));
+    } else if rvo.contains("PARTIAL_JSON") {
+        out.push(pass(
+            "source.binlog_row_value_options",
+            format!(
+                "binlog_row_value_options {rvo} with binlog_row_image FULL: the apply applies \
+                 the JSON diffs over the full before image"
+            ),
         ));
     } else {
         out.push(pass(
@@ -130,14 +158,20 @@ pub(super) fn binlog_checks(task: &TaskConfig, src: &ServerFacts, ctx: &Ctx, out
         compress.push("log_bin_compress ON (MariaDB compressed events)");
     }
     if src.on("binlog_transaction_compression") {
-        compress.push("binlog_transaction_compression ON (zstd transaction payloads)");
+        compress.push(
+            "binlog_transaction_compression ON (zstd TRANSACTION_PAYLOAD events, within the \
+             decoder's size limits)",
+        );
     }
     out.push(pass(
         "source.binlog_compress",
         if compress.is_empty() {
             "binlog events are not compressed".to_string()
         } else {
-            format!("{}: dts decodes them", compress.join(", "))
+            format!(
+                "{}: the reader decompresses them and applies every event inside",
+                compress.join(", ")
+            )
         },
     ));
     let sum = src.var("binlog_checksum").to_ascii_uppercase();
@@ -273,7 +307,11 @@ mod tests {
     use crate::precheck::Status;
 
     fn binlog(vars: &[(&str, &str)]) -> Vec<Check> {
-        let src = facts("8.0.36", vars);
+        binlog_of("8.0.36", vars)
+    }
+
+    fn binlog_of(version: &str, vars: &[(&str, &str)]) -> Vec<Check> {
+        let src = facts(version, vars);
         let c = ctx(src.clone(), facts("8.0.36", &[]), Schema::default());
         let mut out = vec![];
         binlog_checks(&task(), &src, &c, &mut out);
@@ -305,7 +343,31 @@ mod tests {
     fn mysql_binlog_settings() {
         let out = binlog(GOOD);
         assert!(out.iter().all(|c| c.status == Status::Pass), "{out:#?}");
+        // PARTIAL_JSON: applied exactly over a full before image, refused
+        // with either fix otherwise.
         let out = binlog(&with(&[("binlog_row_value_options", "PARTIAL_JSON")]));
+        assert_eq!(
+            status(&out, "source.binlog_row_value_options"),
+            Status::Pass
+        );
+        let out = binlog(&with(&[
+            ("binlog_row_value_options", "PARTIAL_JSON"),
+            ("binlog_row_image", "MINIMAL"),
+        ]));
+        assert_eq!(
+            status(&out, "source.binlog_row_value_options"),
+            Status::Failure
+        );
+        let c = check(&out, "source.binlog_row_value_options");
+        assert!(
+            c.fix.contains("binlog_row_value_options = ''")
+                && c.fix.contains("binlog_row_image = 'FULL'"),
+            "{c:?}"
+        );
+        let out = binlog(&with(&[
+            ("binlog_row_value_options", "PARTIAL_JSON"),
+            ("binlog_row_image", "NOBLOB"),
+        ]));
         assert_eq!(
             status(&out, "source.binlog_row_value_options"),
             Status::Failure
@@ -323,5 +385,76 @@ mod tests {
         assert!(c.fix.contains("loose_polar_log_bin"), "{c:?}");
         let out = binlog(&with(&[("polar_log_bin", "ON"), ("log_bin", "OFF")]));
         assert_eq!(status(&out, "source.log_bin"), Status::Pass);
+    }
+
+    fn check<'a>(out: &'a [Check], id: &str) -> &'a Check {
+        out.iter().find(|c| c.id == id).unwrap()
+    }
+
+    #[test]
+    fn polardb_binlog_is_judged_by_polar_log_bin_and_fixed_by_its_parameter() {
+        // A PolarDB for MySQL 8.0.2 cluster (MySQL 8.0.18): polardb_version
+        // identifies it, polar_log_bin is its binlog switch.
+        let polar = |over: &[(&'static str, &'static str)]| {
+            let mut v = with(over);
+            v.push(("polardb_version", "8.0.2.2.19"));
+            binlog_of("8.0.18", &v)
+        };
+        let out = polar(&[("polar_log_bin", "OFF"), ("log_bin", "ON")]);
+        let c = check(&out, "source.log_bin");
+        assert_eq!(c.status, Status::Failure);
+        assert!(c.found.contains("polar_log_bin is OFF"), "{c:?}");
+        assert!(c.fix.contains("loose_polar_log_bin = ON"), "{c:?}");
+        let out = polar(&[("polar_log_bin", "ON"), ("log_bin", "OFF")]);
+        assert_eq!(check(&out, "source.log_bin").found, "polar_log_bin ON");
+        // A PolarDB that shows only log_bin is judged by it, and still
+        // gets the PolarDB fix.
+        let out = polar(&[("log_bin", "OFF")]);
+        let c = check(&out, "source.log_bin");
+        assert_eq!(c.status, Status::Failure);
+        assert!(c.found.starts_with("log_bin is OFF"), "{c:?}");
+        assert!(c.fix.contains("loose_polar_log_bin"), "{c:?}");
+        // Compressed transactions and partial JSON over a full image pass
+        // on PolarDB as on MySQL.
+        let out = polar(&[
+            ("polar_log_bin", "ON"),
+            ("binlog_transaction_compression", "ON"),
+            ("binlog_row_value_options", "PARTIAL_JSON"),
+        ]);
+        assert!(out.iter().all(|c| c.status == Status::Pass), "{out:#?}");
+        // Plain MySQL is never told about PolarDB's parameter.
+        let out = binlog(&with(&[("log_bin", "OFF")]));
+        let c = check(&out, "source.log_bin");
+        assert_eq!(c.status, Status::Failure);
+        assert!(!c.fix.contains("polar"), "{c:?}");
+    }
+
+    #[test]
+    fn binlog_settings_per_flavour_and_version() {
+        for version in ["5.7.44-log", "8.0.21", "8.0.36", "8.4.3", "9.1.0"] {
+            let out = binlog_of(version, GOOD);
+            assert!(
+                out.iter().all(|c| c.status == Status::Pass),
+                "{version}: {out:#?}"
+            );
+        }
+        // MariaDB: no gtid_mode, no binlog_row_value_options, compressed
+        // events (log_bin_compress) decoded.
+        let maria: Vec<_> = GOOD
+            .iter()
+            .filter(|(k, _)| *k != "gtid_mode" && *k != "binlog_row_value_options")
+            .copied()
+            .chain([("log_bin_compress", "ON")])
+            .collect();
+        for version in ["10.3.39-MariaDB", "10.11.6-MariaDB-log", "11.4.2-MariaDB"] {
+            let out = binlog_of(version, &maria);
+            assert!(
+                out.iter().all(|c| c.status == Status::Pass),
+                "{version}: {out:#?}"
+            );
+            assert!(check(&out, "source.binlog_compress")
+                .found
+                .contains("log_bin_compress"));
+        }
     }
 }

@@ -8,6 +8,7 @@ use mysql_async::prelude::*;
 use mysql_async::Conn;
 
 use schema_diff::ServerVersion;
+use server_dialect::{Dialect, POLARDB_VERSION_VARIABLE};
 
 /// Privileges of the connected account, from `information_schema`.
 #[derive(Clone, Debug, Default)]
@@ -84,7 +85,8 @@ pub struct TableStats {
 pub struct ServerFacts {
     /// `VERSION()`.
     pub version_text: String,
-    /// Flavour and version.
+    /// Flavour and version (PolarDB recognised by its `polardb_version`
+    /// variable).
     pub version: ServerVersion,
     /// Global variables, by lower-case name.
     pub variables: HashMap<String, String>,
@@ -92,8 +94,8 @@ pub struct ServerFacts {
     pub ssl_cipher: String,
     /// Privileges of the connected account.
     pub privileges: Privileges,
-    /// Whether the server replicates from another (`SHOW SLAVE STATUS` has
-    /// a row), when that could be read.
+    /// Whether the server replicates from another (the replica status
+    /// statement its version takes has a row), when that could be read.
     pub is_replica: Option<bool>,
     /// Storage engines with SUPPORT YES or DEFAULT, upper case.
     pub engines: BTreeSet<String>,
@@ -104,6 +106,11 @@ pub struct ServerFacts {
 }
 
 impl ServerFacts {
+    /// The statements and names this server's version takes.
+    pub fn dialect(&self) -> Dialect {
+        Dialect::new(self.version.clone())
+    }
+
     /// A variable's value ("" when the server has no such variable).
     pub fn var(&self, name: &str) -> &str {
         self.variables.get(name).map_or("", String::as_str)
@@ -152,21 +159,24 @@ type DbResult<T> = Result<T, mysql_async::Error>;
 ///
 /// When a basic read (`VERSION()`, the variables) fails.
 pub async fn read_facts(conn: &mut Conn) -> DbResult<ServerFacts> {
-    let version_text: String = conn
-        .query_first("SELECT VERSION()")
-        .await?
-        .unwrap_or_default();
-    let version = ServerVersion::parse(&version_text).unwrap_or(ServerVersion::new(
-        schema_diff::Flavor::MySql,
-        0,
-        0,
-        0,
-    ));
+    let version_text = server_dialect::version_text(conn)
+        .await
+        .map_err(|e| match e {
+            server_dialect::DialectError::Query { error, .. } => error,
+            other => mysql_async::Error::Other(Box::new(other)),
+        })?;
     let vars: Vec<(String, Option<String>)> = conn.query("SHOW GLOBAL VARIABLES").await?;
-    let variables = vars
+    let variables: HashMap<String, String> = vars
         .into_iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v.unwrap_or_default()))
         .collect();
+    // An unreadable version is judged as the oldest MySQL: the version
+    // check then fails with the text it could not read.
+    let version = ServerVersion::identify(
+        &version_text,
+        variables.get(POLARDB_VERSION_VARIABLE).map(String::as_str),
+    )
+    .unwrap_or(ServerVersion::new(schema_diff::Flavor::MySql, 0, 0, 0));
     let ssl: Option<(String, String)> = conn
         .query_first("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
         .await?;
@@ -213,11 +223,9 @@ pub async fn read_facts(conn: &mut Conn) -> DbResult<ServerFacts> {
         .into_iter()
         .map(|(s, t, p)| (s, t, p.to_ascii_uppercase()))
         .collect();
-    let status_sql = if version.is_mariadb() || !version.at_least(8, 0) {
-        "SHOW SLAVE STATUS"
-    } else {
-        "SHOW REPLICA STATUS"
-    };
+    // The statement the version takes: MySQL 8.0.0 to 8.0.21 know only
+    // SHOW SLAVE STATUS, 8.4 only SHOW REPLICA STATUS.
+    let status_sql = Dialect::new(version.clone()).replica_status_statement();
     let is_replica = match conn.query::<mysql_async::Row, _>(status_sql).await {
         Ok(rows) => Some(!rows.is_empty()),
         Err(mysql_async::Error::Server(_)) => None,

@@ -17,7 +17,14 @@ use super::report::{Check, Status};
 pub(super) fn facts(version: &str, vars: &[(&str, &str)]) -> ServerFacts {
     ServerFacts {
         version_text: version.into(),
-        version: ServerVersion::parse(version).unwrap(),
+        // As read_facts identifies it: PolarDB by its polardb_version.
+        version: ServerVersion::identify(
+            version,
+            vars.iter()
+                .find(|(k, _)| *k == "polardb_version")
+                .map(|(_, v)| *v),
+        )
+        .unwrap(),
         variables: vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

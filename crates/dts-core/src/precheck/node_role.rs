@@ -12,8 +12,11 @@ pub(super) fn node_role(task: &TaskConfig, src: &ServerFacts, out: &mut Vec<Chec
     let incremental = task.migration.has(MigrationType::Incremental);
     let mut problems = Vec::new();
     let mut fixes = Vec::new();
-    let ro: Vec<&str> = ["read_only", "super_read_only", "innodb_read_only"]
-        .into_iter()
+    let dialect = src.dialect();
+    let ro: Vec<&str> = dialect
+        .read_only_variables()
+        .iter()
+        .copied()
         .filter(|v| src.on(v))
         .collect();
     if !ro.is_empty() && incremental && task.heartbeat.mode == HeartbeatMode::SourceTable {
@@ -21,34 +24,41 @@ pub(super) fn node_role(task: &TaskConfig, src: &ServerFacts, out: &mut Vec<Chec
             "the source is read-only ({} ON) and the heartbeat writes to it",
             ro.join(", ")
         ));
+        // innodb_read_only is a startup option: the node is replaced below.
+        let settable: Vec<String> = ro
+            .iter()
+            .filter(|v| **v != "innodb_read_only")
+            .map(|v| format!("SET GLOBAL {v} = OFF;"))
+            .collect();
         fixes.push(format!(
-            "{} on the source, or set [heartbeat] mode = \"none\" (lag is then measured only \
-             while the source writes)",
-            ro.iter()
-                .map(|v| format!("SET GLOBAL {v} = OFF;"))
-                .collect::<Vec<_>>()
-                .join(" ")
+            "{}set [heartbeat] mode = \"none\" (lag is then measured only while the source \
+             writes)",
+            if settable.is_empty() {
+                String::new()
+            } else {
+                format!("{} on the source, or ", settable.join(" "))
+            }
         ));
     }
     if src.on("innodb_read_only") && incremental {
         problems.push("innodb_read_only ON: a read-only node has no binlog of its own".into());
         fixes.push("use the cluster's primary (read-write) node as the source".into());
     }
+    // MySQL 8.0.26 and later show both names; older servers and MariaDB
+    // only log_slave_updates. The fix names the one the version takes.
     if src.is_replica == Some(true)
         && incremental
         && !src.on("log_slave_updates")
         && !src.on("log_replica_updates")
     {
-        problems.push(
-            "the source is a replica without log_slave_updates: changes it replicates are not \
-             in its binlog"
-                .into(),
-        );
-        fixes.push(
-            "start it with log_slave_updates = ON (log_replica_updates on MySQL 8.0.26+), or use \
-             its primary as the source"
-                .into(),
-        );
+        let var = dialect.log_replica_updates_variable();
+        problems.push(format!(
+            "the source is a replica without {var}: changes it replicates are not in its binlog"
+        ));
+        fixes.push(format!(
+            "start it with {var} = ON (in the [mysqld] section of its option file), or use its \
+             primary as the source"
+        ));
     }
     if problems.is_empty() {
         out.push(pass(
@@ -73,5 +83,55 @@ pub(super) fn node_role(task: &TaskConfig, src: &ServerFacts, out: &mut Vec<Chec
             problems.join("; "),
             fixes.join("; "),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{facts, task};
+    use super::*;
+
+    use crate::precheck::Status;
+
+    fn role(version: &str, vars: &[(&str, &str)], replica: bool) -> Check {
+        let mut src = facts(version, vars);
+        src.is_replica = Some(replica);
+        let mut out = Vec::new();
+        node_role(&task(), &src, &mut out);
+        out.pop().unwrap()
+    }
+
+    #[test]
+    fn a_replica_is_told_the_variable_its_version_takes() {
+        for (version, var) in [
+            ("5.7.44", "log_slave_updates"),
+            ("8.0.25", "log_slave_updates"),
+            ("8.0.26", "log_replica_updates"),
+            ("8.4.3", "log_replica_updates"),
+            ("10.11.6-MariaDB", "log_slave_updates"),
+        ] {
+            let c = role(version, &[], true);
+            assert_eq!(c.status, Status::Failure, "{version}");
+            assert!(
+                c.found.contains(var) && c.fix.contains(var),
+                "{version}: {c:?}"
+            );
+            // Either name ON is enough (8.0.26+ show both).
+            for on in ["log_slave_updates", "log_replica_updates"] {
+                assert_eq!(role(version, &[(on, "ON")], true).status, Status::Pass);
+            }
+        }
+        assert_eq!(role("8.4.3", &[], false).status, Status::Pass);
+    }
+
+    #[test]
+    fn super_read_only_is_seen_on_mysql() {
+        let c = role("8.4.3", &[("super_read_only", "ON")], false);
+        assert_eq!(c.status, Status::Failure);
+        assert!(c.fix.contains("SET GLOBAL super_read_only = OFF;"), "{c:?}");
+        let c = role("8.0.36", &[("innodb_read_only", "ON")], false);
+        assert!(!c.fix.contains("SET GLOBAL innodb_read_only"), "{c:?}");
+        assert!(c.fix.contains("primary"), "{c:?}");
+        assert_eq!(role("10.11.6-MariaDB", &[], false).status, Status::Pass);
     }
 }

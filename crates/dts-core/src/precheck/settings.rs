@@ -189,8 +189,11 @@ pub(super) fn target_checks(task: &TaskConfig, ctx: &Ctx, out: &mut Vec<Check>) 
     }
 
     // target.read_only
-    let ro: Vec<&str> = ["read_only", "super_read_only", "innodb_read_only"]
-        .into_iter()
+    let ro: Vec<&str> = tgt
+        .dialect()
+        .read_only_variables()
+        .iter()
+        .copied()
         .filter(|v| tgt.on(v))
         .collect();
     if ro.is_empty() {

@@ -49,7 +49,7 @@ pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> 
     let mut tgt = Conn::new(target.clone())
         .await
         .map_err(db("target", "connecting"))?;
-    verify(report, &source, &target, &tables).await?;
+    verify(cfg, h, report, &source, &target, &tables).await?;
     triggers_and_events(cfg, report, &mut src, &mut tgt).await?;
     align_auto_increment(report, &mut src, &mut tgt, &tables).await?;
     finish(cfg, report, &mut store, &mut tgt, &sel).await?;
@@ -116,13 +116,29 @@ async fn wait_for_lag(
 async fn fence(cfg: &TaskConfig, report: &Reporter, src: &mut Conn) -> Result<(), TaskError> {
     match cfg.cutover.fence {
         FenceMode::ReadOnly => {
-            report("2/7 fencing the source: SET GLOBAL read_only = ON");
-            src.query_drop("SET GLOBAL read_only = ON")
+            // MySQL's super_read_only also stops accounts with SUPER, which
+            // read_only lets write; MariaDB has only read_only.
+            let version = server_dialect::server_version(src)
                 .await
-                .map_err(db(
-                    "source",
-                    "setting read_only (needs SUPER or READ_ONLY ADMIN)",
-                ))?;
+                .map_err(|e| match e {
+                    server_dialect::DialectError::Query { what, error } => TaskError::Database {
+                        server: "source",
+                        what,
+                        error,
+                    },
+                    other => TaskError::Other(format!("the source: {other}")),
+                })?;
+            let dialect = server_dialect::Dialect::new(version);
+            let fence = dialect.fence_statement();
+            report(&format!("2/7 fencing the source: {fence}"));
+            src.query_drop(fence).await.map_err(db(
+                "source",
+                format!(
+                    "fencing the source with {fence} (needs {}; on a managed service set the \
+                     read-only parameter in its console and use fence = \"none\")",
+                    dialect.fence_privilege()
+                ),
+            ))?;
         }
         FenceMode::Sql => {
             let sql = cfg.cutover.fence_sql.clone().unwrap_or_default();
@@ -165,9 +181,9 @@ async fn drain(
             Err(e) => return Err(e),
         }
     }
-    let schema = selected_schema(cfg, src).await?;
+    let schema = selected_schema(&cfg.objects, src).await?;
     let (sel, tables) = selection(cfg, &schema)?;
-    let o = drain_options(cfg, h, fin.clone());
+    let o = drain_options(cfg, h, fin.clone())?;
     let st = store.state().await?.unwrap_or_default();
     let handoff = st.start.map(|start| HandOff {
         start,
@@ -181,13 +197,15 @@ async fn drain(
 /// Step 4: with the source fenced and drained, compares every table on exact
 /// bytes; a difference stops the cut-over (the source stays fenced).
 async fn verify(
+    cfg: &TaskConfig,
+    h: &RunHandles,
     report: &Reporter,
     source: &Opts,
     target: &Opts,
     tables: &[TableMapping],
 ) -> Result<(), TaskError> {
     report("4/7 verifying every table on exact bytes");
-    let v = row_verify::verify_tables(source, target, tables, &verify_options()).await?;
+    let v = row_verify::verify_tables(source, target, tables, &verify_options(cfg, h)).await?;
     let differing: Vec<String> = v
         .tables
         .iter()

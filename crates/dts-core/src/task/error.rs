@@ -1,8 +1,9 @@
-//! What can go wrong running a task, and which of it is worth retrying.
+//! What can go wrong running a task or a command, and which of it is worth
+//! retrying.
 
 use bulk_copy::CopyError;
 
-/// Something that went wrong running a task.
+/// Something that went wrong running a task or one of the commands.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TaskError {
@@ -38,6 +39,15 @@ pub enum TaskError {
     /// The schema could not be read or translated.
     #[error("schema: {0}")]
     Schema(#[from] schema_diff::error::SchemaError),
+    /// Binlog files could not be read (the file, the offset, the cause).
+    #[error("reading the binlog: {0}")]
+    Read(#[from] binlog_reader::ReadError),
+    /// A server's binlog stream failed.
+    #[error("reading the source's binlog stream: {0}")]
+    Stream(Box<binlog_reader::StreamError>),
+    /// The caller's output failed (a closed pipe).
+    #[error("writing the output: {0}")]
+    Output(#[source] std::io::Error),
     /// The task stopped in a state that needs the user.
     #[error("{0}")]
     Other(String),
@@ -74,7 +84,7 @@ impl TaskError {
 
 /// Maps a driver error to [`TaskError::Database`] naming the server and what
 /// was being done.
-pub(super) fn db(
+pub(crate) fn db(
     server: &'static str,
     what: impl Into<String>,
 ) -> impl FnOnce(mysql_async::Error) -> TaskError {

@@ -1,5 +1,5 @@
 //! What a run shares with its caller while it runs: the stop signal, the
-//! copy's and the apply's progress, the lines it reports, its phase and
+//! copy's, the apply's and the verification's progress, the lines it reports, its phase and
 //! error counts.
 
 use std::sync::Arc;
@@ -22,6 +22,8 @@ pub struct RunHandles {
     pub copy: Progress,
     /// The apply's status.
     pub apply: ApplyProgress,
+    /// The verification's progress (`dts verify`, the check at cut-over).
+    pub verify: Progress,
     /// Lines for the user.
     pub report: Reporter,
     /// The phase being run.
@@ -38,6 +40,7 @@ impl Default for RunHandles {
             stop: StopSignal::new(),
             copy: Progress::new(),
             apply: ApplyProgress::new(),
+            verify: Progress::new(),
             report: Arc::new(|_| {}),
             phase: Arc::default(),
             errors: Arc::default(),

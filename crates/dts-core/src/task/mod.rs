@@ -32,13 +32,13 @@
 //! `sql` (quoting, the binlog position).
 
 mod cutover;
-mod error;
+pub(crate) mod error;
 mod handles;
-mod options;
+pub(crate) mod options;
 mod phase;
-mod plan;
+pub(crate) mod plan;
 mod run;
-mod sql;
+pub(crate) mod sql;
 mod status;
 mod store;
 mod verify_hook;
@@ -46,9 +46,7 @@ mod verify_hook;
 pub use cutover::cutover;
 pub use error::TaskError;
 pub use handles::{Reporter, RunHandles};
-pub use options::task_tables;
 pub use phase::{Phase, UnknownPhase};
-pub use plan::task_plan;
 pub use run::{run_task, RunOutcome};
 pub use status::{task_status, IncrementalStatus, TableCopyStatus, TaskStatus};
 pub use store::{request_stop, TaskState};

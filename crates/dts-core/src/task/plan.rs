@@ -5,7 +5,9 @@ use mysql_async::prelude::*;
 use mysql_async::Conn;
 use schema_diff::plan::{plan, Phase as PlanPhase, Plan};
 
-use crate::config::TaskConfig;
+use schema_diff::ServerVersion;
+
+use crate::config::{ObjectSelection, PlanConfig, TaskConfig};
 
 use super::error::{db, TaskError};
 use super::handles::Reporter;
@@ -14,27 +16,36 @@ use super::sql::quote;
 
 /// The source's selected databases and tables, read with schema-diff and
 /// narrowed to the selection.
-pub(super) async fn selected_schema(
-    cfg: &TaskConfig,
+pub(crate) async fn selected_schema(
+    objects: &[ObjectSelection],
     src: &mut Conn,
 ) -> Result<schema_diff::model::Schema, TaskError> {
-    let dbs: Vec<String> = cfg.objects.iter().map(|o| o.database.clone()).collect();
+    let dbs: Vec<String> = objects.iter().map(|o| o.database.clone()).collect();
     let mut schema = schema_diff::extract::extract_schema(src, &dbs).await?;
     for d in &mut schema.databases {
-        let Some(o) = cfg.objects.iter().find(|o| o.database == d.name) else {
+        let Some(o) = objects.iter().find(|o| o.database == d.name) else {
             continue;
         };
         if !o.whole() {
-            let name = d.name.clone();
-            d.tables.retain(|t| cfg.selected(&name, &t.name).is_some());
+            d.tables.retain(|t| o.table(&t.name).is_some());
             d.views.clear();
             d.routines.clear();
-            d.triggers
-                .retain(|t| cfg.selected(&name, &t.table).is_some());
+            d.triggers.retain(|t| o.table(&t.table).is_some());
             d.events.clear();
         }
     }
     Ok(schema)
+}
+
+/// The selected schema of `cfg`'s source and its plan for `target`.
+pub(crate) async fn plan_for(
+    cfg: &PlanConfig,
+    src: &mut Conn,
+    target: ServerVersion,
+) -> Result<(schema_diff::model::Schema, Plan), TaskError> {
+    let schema = selected_schema(&cfg.objects, src).await?;
+    let p = plan(&schema, &translate_options(cfg, target))?;
+    Ok((schema, p))
 }
 
 /// The source's selected schema and its plan for the target's version.
@@ -43,10 +54,8 @@ pub(super) async fn the_plan(
     src: &mut Conn,
     tgt: &mut Conn,
 ) -> Result<(schema_diff::model::Schema, Plan), TaskError> {
-    let schema = selected_schema(cfg, src).await?;
     let target = schema_diff::extract::server_version(tgt).await?;
-    let p = plan(&schema, &translate_options(cfg, target))?;
-    Ok((schema, p))
+    plan_for(&PlanConfig::from(cfg), src, target).await
 }
 
 /// Errors that mean a statement already ran (accepted when a phase is run
@@ -87,21 +96,4 @@ pub(super) async fn run_statements(
         }
     }
     Ok(n)
-}
-
-/// The task's schema migration: the ordered DDL for its target, with the
-/// task's selection, renames, name case and definer rule (what `dts run`
-/// executes in its schema and foreign-key phases, and at cut-over).
-///
-/// # Errors
-///
-/// When a server cannot be read or the schema cannot be translated.
-pub async fn task_plan(cfg: &TaskConfig) -> Result<Plan, TaskError> {
-    let mut src = Conn::new(cfg.source.connect_opts().await)
-        .await
-        .map_err(db("source", "connecting"))?;
-    let mut tgt = Conn::new(cfg.target.connect_opts().await)
-        .await
-        .map_err(db("target", "connecting"))?;
-    Ok(the_plan(cfg, &mut src, &mut tgt).await?.1)
 }

@@ -301,7 +301,7 @@ async fn prepare(
     sel: &ApplySelection,
 ) -> Result<(), TaskError> {
     (h.report)("prepare: recording the source schema for incremental migration");
-    prepare_incremental(source, target, sel, &apply_options(cfg, h)).await?;
+    prepare_incremental(source, target, sel, &apply_options(cfg, h)?).await?;
     Ok(())
 }
 
@@ -397,7 +397,7 @@ async fn incremental(
             .map(|h| h.start.to_string())
             .unwrap_or_else(|| "the checkpoint".into())
     ));
-    let o = apply_options(cfg, h);
+    let o = apply_options(cfg, h)?;
     let watcher = watch_stop_requests(cfg, target, h.stop.clone());
     let r = apply_changes(source, target, sel, handoff.as_ref(), &o).await;
     watcher.abort();

@@ -1,0 +1,84 @@
+//! `dts apply`: incremental migration alone.
+
+use binlog_reader::position::FilePosition;
+use bulk_copy::{apply_changes, prepare_incremental, ApplyReport, HandOff};
+use mysql_async::Conn;
+
+use crate::config::TaskConfig;
+use crate::task::error::{db, TaskError};
+use crate::task::options::{apply_options, selection};
+use crate::task::plan::selected_schema;
+use crate::task::RunHandles;
+
+/// What one `dts apply` does, beyond the task's configuration.
+#[derive(Clone, Debug, Default)]
+pub struct ApplyRun {
+    /// Only record the source schema for the task (before its full copy),
+    /// then return.
+    pub prepare_only: bool,
+    /// Where to start when the task has no checkpoint yet (what the copy
+    /// reported).
+    pub start: Option<FilePosition>,
+    /// The end of the copy's overlap window, when it reported one (with
+    /// `start`).
+    pub overlap_end: Option<FilePosition>,
+    /// Stop once this position is applied.
+    pub until: Option<FilePosition>,
+    /// Stop at the end of the source's binlog instead of waiting for more.
+    pub stop_at_end: bool,
+}
+
+/// What `dts apply` did.
+#[derive(Debug)]
+pub enum ApplyOutcome {
+    /// The source schema is recorded for the task.
+    Prepared,
+    /// Changes were applied up to the report's position.
+    Applied(ApplyReport),
+}
+
+/// Applies the source's binlog to the selected databases on the target
+/// exactly once, from the task's checkpoint (or from `run.start` the first
+/// time), until `h.stop` is raised, `run.until`, or with
+/// `run.stop_at_end` the end of the binlog. Status goes to `h.apply`.
+///
+/// # Errors
+///
+/// When `run.overlap_end` comes without `run.start`, a selected database
+/// is not on the source, or the apply stops (see [`bulk_copy::CopyError`]:
+/// transient errors are retried from the checkpoint first).
+pub async fn apply(
+    cfg: &TaskConfig,
+    run: &ApplyRun,
+    h: &RunHandles,
+) -> Result<ApplyOutcome, TaskError> {
+    let handoff = match (&run.start, &run.overlap_end) {
+        (Some(start), overlap_end) => Some(HandOff {
+            start: start.clone(),
+            overlap_end: overlap_end.clone(),
+        }),
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(TaskError::Other(
+                "an overlap end needs the start position it goes with".into(),
+            ))
+        }
+    };
+    let source = cfg.source.connect_opts().await;
+    let target = cfg.target.connect_opts().await;
+    let mut src = Conn::new(source.clone())
+        .await
+        .map_err(db("source", "connecting"))?;
+    let schema = selected_schema(&cfg.objects, &mut src).await?;
+    src.disconnect().await.ok();
+    let (sel, _) = selection(cfg, &schema)?;
+    let mut options = apply_options(cfg, h)?;
+    if run.prepare_only {
+        prepare_incremental(&source, &target, &sel, &options).await?;
+        return Ok(ApplyOutcome::Prepared);
+    }
+    options.until = run.until.clone();
+    options.stop_at_end = run.stop_at_end;
+    let report = apply_changes(&source, &target, &sel, handoff.as_ref(), &options).await?;
+    Ok(ApplyOutcome::Applied(report))
+}
