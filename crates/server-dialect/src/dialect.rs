@@ -389,15 +389,16 @@ impl Dialect {
     /// How a copy takes its snapshots when the task does not say
     /// (`snapshot = "auto"`): MariaDB's lock-free consistent snapshot where
     /// the server reports a snapshot's position; elsewhere (MySQL, PolarDB)
-    /// a brief global read lock until the copy has the watermark mode
-    /// ([`SnapshotMethod::Watermark`]), which then becomes their default.
-    /// The copy and the precheck (which asks RELOAD only for the global
-    /// read lock) both decide from this one function.
+    /// the watermark snapshot ([`SnapshotMethod::Watermark`]), which needs
+    /// neither a global read lock nor RELOAD, so the copy starts while long
+    /// queries run and on managed services that refuse RELOAD. The copy and
+    /// the precheck (which asks RELOAD only for the global read lock) both
+    /// decide from this one function.
     pub fn default_snapshot_method(&self) -> SnapshotMethod {
         if self.reports_snapshot_position() {
             SnapshotMethod::ConsistentSnapshot
         } else {
-            SnapshotMethod::GlobalReadLock
+            SnapshotMethod::Watermark
         }
     }
 }
@@ -438,43 +439,43 @@ mod tests {
                 "5.7.44-log",
                 "SHOW MASTER STATUS | SHOW SLAVE STATUS | Master_Host Exec_Master_Log_Pos \
                  Slave_IO_Running | CHANGE MASTER TO MASTER_ | START SLAVE | STOP SLAVE | \
-                 MASTER_POS_WAIT | GlobalReadLock",
+                 MASTER_POS_WAIT | Watermark",
             ),
             (
                 "8.0.21",
                 "SHOW MASTER STATUS | SHOW SLAVE STATUS | Master_Host Exec_Master_Log_Pos \
                  Slave_IO_Running | CHANGE MASTER TO MASTER_ | START SLAVE | STOP SLAVE | \
-                 MASTER_POS_WAIT | GlobalReadLock",
+                 MASTER_POS_WAIT | Watermark",
             ),
             (
                 "8.0.22",
                 "SHOW MASTER STATUS | SHOW REPLICA STATUS | Source_Host Exec_Source_Log_Pos \
                  Replica_IO_Running | CHANGE MASTER TO MASTER_ | START REPLICA | STOP REPLICA | \
-                 MASTER_POS_WAIT | GlobalReadLock",
+                 MASTER_POS_WAIT | Watermark",
             ),
             (
                 "8.0.36",
                 "SHOW MASTER STATUS | SHOW REPLICA STATUS | Source_Host Exec_Source_Log_Pos \
                  Replica_IO_Running | CHANGE REPLICATION SOURCE TO SOURCE_ | START REPLICA | \
-                 STOP REPLICA | SOURCE_POS_WAIT | GlobalReadLock",
+                 STOP REPLICA | SOURCE_POS_WAIT | Watermark",
             ),
             (
                 "8.2.0",
                 "SHOW BINARY LOG STATUS | SHOW REPLICA STATUS | Source_Host Exec_Source_Log_Pos \
                  Replica_IO_Running | CHANGE REPLICATION SOURCE TO SOURCE_ | START REPLICA | \
-                 STOP REPLICA | SOURCE_POS_WAIT | GlobalReadLock",
+                 STOP REPLICA | SOURCE_POS_WAIT | Watermark",
             ),
             (
                 "8.4.3",
                 "SHOW BINARY LOG STATUS | SHOW REPLICA STATUS | Source_Host Exec_Source_Log_Pos \
                  Replica_IO_Running | CHANGE REPLICATION SOURCE TO SOURCE_ | START REPLICA | \
-                 STOP REPLICA | SOURCE_POS_WAIT | GlobalReadLock",
+                 STOP REPLICA | SOURCE_POS_WAIT | Watermark",
             ),
             (
                 "9.1.0",
                 "SHOW BINARY LOG STATUS | SHOW REPLICA STATUS | Source_Host Exec_Source_Log_Pos \
                  Replica_IO_Running | CHANGE REPLICATION SOURCE TO SOURCE_ | START REPLICA | \
-                 STOP REPLICA | SOURCE_POS_WAIT | GlobalReadLock",
+                 STOP REPLICA | SOURCE_POS_WAIT | Watermark",
             ),
             (
                 "10.3.39-MariaDB",

@@ -151,7 +151,8 @@ impl RowConflict {
 #[serde(rename_all = "kebab-case")]
 pub enum Snapshot {
     /// The source's default (server-dialect's `default_snapshot_method`):
-    /// MariaDB's lock-free consistent snapshot on MariaDB.
+    /// MariaDB's lock-free consistent snapshot on MariaDB, `watermark` on
+    /// MySQL and PolarDB.
     #[default]
     Auto,
     /// `START TRANSACTION WITH CONSISTENT SNAPSHOT` (MariaDB only).

@@ -556,5 +556,14 @@ mod tests {
             source_check(&task_with(&consistent), &maria).status,
             Status::Pass
         );
+        // watermark, on MariaDB too: no RELOAD, the binlog privileges.
+        let watermark = format!("{full}[full]\nsnapshot = \"watermark\"\n");
+        assert_eq!(
+            snapshot_method(&task_with(&watermark), &maria),
+            SnapshotMethod::Watermark
+        );
+        let c = source_check(&task_with(&watermark), &maria);
+        assert!(!c.found.contains("RELOAD"), "{c:?}");
+        assert!(c.found.contains("REPLICATION SLAVE"), "{c:?}");
     }
 }
