@@ -209,3 +209,77 @@ async fn status_names_indexes_waiting_to_come_back() {
     dts_test_support::forget_copy_task(&mut tgt, &dbs.name).await;
     dbs.cleanup().await;
 }
+
+/// The watermark snapshot from the command line and from a task file: `dts
+/// copy --snapshot watermark`, and `dts run` of a full-only task with
+/// `[full] snapshot = "watermark"`, both exact; an unknown snapshot names
+/// the allowed ones.
+#[tokio::test]
+async fn copy_and_a_full_task_take_the_watermark_snapshot() {
+    let dbs = TestDatabases::new("cli_watermark").await;
+    for server in [Server::Source, Server::Target] {
+        dbs.exec(
+            server,
+            "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10) COLLATE utf8mb4_general_ci)",
+        )
+        .await;
+    }
+    dbs.exec(
+        Server::Source,
+        "INSERT INTO t VALUES (1, 'a'), (2, 'B'), (3, NULL), (4, 'd'), (5, 'é')",
+    )
+    .await;
+    let copy = |snapshot: &str| {
+        dts(&[
+            "copy",
+            "--source",
+            &Server::Source.url(),
+            "--target",
+            &Server::Target.url(),
+            "--database",
+            &dbs.name,
+            "--task",
+            &dbs.name,
+            "--snapshot",
+            snapshot,
+            "--chunk-rows",
+            "2",
+        ])
+    };
+    let o = copy("watermarks");
+    assert!(!o.status.success());
+    assert!(text(&o).contains("watermark"), "{}", text(&o));
+    let o = copy("watermark");
+    assert!(o.status.success(), "{}", text(&o));
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    dts_test_support::compare_tables(&mut src, &dbs.name, "t", &mut tgt, None, None)
+        .await
+        .assert_equal("dts copy --snapshot watermark");
+    dts_test_support::forget_copy_task(&mut tgt, &dbs.name).await;
+
+    // A full-only task into another database.
+    let other = format!("{}_task", dbs.name);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("task.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "task = \"{other}\"\n[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\n[[objects]]\n\
+             database = \"{}\"\ntarget_database = \"{other}\"\n[migration]\n\
+             types = [\"schema\", \"full\"]\n[full]\nsnapshot = \"watermark\"\n",
+            Server::Source.url(),
+            Server::Target.url(),
+            dbs.name
+        ),
+    )
+    .unwrap();
+    let o = dts(&["run", "--config", &config.display().to_string()]);
+    assert!(o.status.success(), "{}", text(&o));
+    dts_test_support::compare_tables(&mut src, &dbs.name, "t", &mut tgt, Some(&other), None)
+        .await
+        .assert_equal("a full task with snapshot = \"watermark\"");
+    dts_test_support::forget_copy_task(&mut tgt, &other).await;
+    dts_test_support::exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{other}`")).await;
+    dbs.cleanup().await;
+}
