@@ -7,9 +7,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use mysql_async::prelude::*;
-
-use crate::{connect, exec, Server, WriteLimit};
+use crate::{connect, exec, exec_retrying, Server, WriteLimit};
 
 /// The workload's tables: `acct` (the balances) and `log` (one row per
 /// movement, some deleted again).
@@ -67,9 +65,7 @@ pub fn writer(
         while !stop.load(Ordering::SeqCst) && i < limit.max && std::time::Instant::now() < deadline
         {
             i += 1;
-            c.query_drop(transfer(i, accounts))
-                .await
-                .expect("bank writer");
+            exec_retrying(&mut c, &transfer(i, accounts)).await;
         }
         i
     })

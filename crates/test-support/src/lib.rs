@@ -269,6 +269,31 @@ pub async fn exec(conn: &mut Conn, sql: &str) {
     }
 }
 
+/// Runs SQL (one statement, or one transaction `BEGIN; ...; COMMIT`) as an
+/// application does: after a deadlock (1213) or a lock wait timeout (1205)
+/// it rolls back what is left of the transaction and runs it again (the
+/// watermark copy's locking reads can make a writer the victim). Returns
+/// the retries.
+///
+/// # Panics
+///
+/// On any other error, or after 50 retries.
+pub async fn exec_retrying(conn: &mut Conn, sql: &str) -> u32 {
+    let mut retries = 0;
+    loop {
+        match conn.query_drop(sql).await {
+            Ok(()) => return retries,
+            Err(mysql_async::Error::Server(e)) if matches!(e.code, 1213 | 1205) && retries < 50 => {
+                // A lock wait timeout leaves the transaction open.
+                conn.query_drop("ROLLBACK").await.ok();
+                retries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(retries))).await;
+            }
+            Err(e) => panic!("SQL failed after {retries} retries: {e}\n  statement: {sql}"),
+        }
+    }
+}
+
 /// Forgets a copy task's checkpoint rows in `dts_meta` on the target (its
 /// ranges, snapshots and deferred indexes), so that tests leave nothing
 /// behind.
@@ -648,18 +673,21 @@ pub fn edge_writer(
                 sql.push_str(&row);
                 sql.push(';');
             }
-            sql.push_str(&format!(
-                "COMMIT; UPDATE edge SET ti = IFNULL(ti, 0) DIV 2, d = -d, \
-                 vc = CONCAT(IFNULL(vc, ''), 'u'), ts6 = ts6 + INTERVAL 1 SECOND, e = 'b' \
-                 WHERE id = {changed}; UPDATE edge SET id = {moved} WHERE id = {from}; \
-                 DELETE FROM edge WHERE id = {gone}",
+            sql.push_str("COMMIT");
+            exec_retrying(&mut c, &sql).await;
+            for statement in [
                 // Rows without the large blob: their images are small.
-                changed = base + 1,
-                moved = base + 9,
-                from = base + 2,
-                gone = base - 10 + 3,
-            ));
-            c.query_drop(sql).await.expect("edge writer");
+                format!(
+                    "UPDATE edge SET ti = IFNULL(ti, 0) DIV 2, d = -d, \
+                     vc = CONCAT(IFNULL(vc, ''), 'u'), ts6 = ts6 + INTERVAL 1 SECOND, e = 'b' \
+                     WHERE id = {}",
+                    base + 1
+                ),
+                format!("UPDATE edge SET id = {} WHERE id = {}", base + 9, base + 2),
+                format!("DELETE FROM edge WHERE id = {}", base - 10 + 3),
+            ] {
+                exec_retrying(&mut c, &statement).await;
+            }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         round

@@ -95,6 +95,17 @@
 //! copy that chased the end would never finish on a table written to
 //! faster than it is read.)
 //!
+//! What it costs the source: a chunk's shared locks on the rows it reads,
+//! for the time the read takes (writers of those rows wait that long; at
+//! READ COMMITTED no gap is locked, so inserts into the range do not), and
+//! deadlocks: a writer that holds a row lock the read needs and waits for
+//! one the read holds makes InnoDB roll one of them back, and the read,
+//! holding more locks, is often the heavier, so the writer gets error
+//! 1213 and must retry, as applications do (a chunk chosen as the victim
+//! is read again). Smaller chunks (`chunk_rows`, `chunk_bytes`) hold fewer
+//! locks for less time. A table without a usable key is locked whole while
+//! it is read (below).
+//!
 //! Memory: a reader holds one chunk (its rows, encoded, with their keys)
 //! while it waits for its window, and the binlog reader the row changes of
 //! the tables in flight for as long as a window needs them. A chunk is at
