@@ -61,7 +61,7 @@ pub mod copy;
 // `base`, `copy` and `apply`.
 pub use apply::{
     apply_changes, prepare_incremental, ApplyOptions, ApplyProgress, ApplyReport, ApplySelection,
-    ApplyStatus, HandOff, Heartbeat, OnlineDdlMode, StopSignal,
+    ApplyStatus, HandOff, Heartbeat, OnlineDdlMode, RenamedOut, StopSignal,
 };
 pub use base::{
     validate_filter, ColumnMapping, ConflictPolicy, CopyError, KeyStrategy, Progress,

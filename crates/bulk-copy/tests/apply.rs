@@ -1273,3 +1273,188 @@ async fn per_object_operation_filters_leave_out_the_kinds_the_task_excludes() {
     drop_shadow(&dbs).await;
     dbs.cleanup().await;
 }
+
+/// The tables of database `db` on a server, sorted.
+async fn tables_of(c: &mut mysql_async::Conn, db: &str) -> Vec<String> {
+    c.exec(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = ? \
+         ORDER BY table_name",
+        (db,),
+    )
+    .await
+    .expect("tables")
+}
+
+#[tokio::test]
+async fn l4_renames_into_and_out_of_the_selection_copy_in_keep_out_and_touch_no_other_database() {
+    let dbs = TestDatabases::new("apply_l4").await;
+    let other = format!("{}_o", dbs.name);
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    // The other database exists on both sides (the target's copy empty):
+    // nothing may ever be written into it.
+    for c in [&mut src, &mut tgt] {
+        exec(c, &format!("CREATE DATABASE `{other}`")).await;
+    }
+    for t in [
+        "CREATE TABLE t_out (id INT PRIMARY KEY, v VARCHAR(20))",
+        "CREATE TABLE stays (id INT PRIMARY KEY, v VARCHAR(20))",
+    ] {
+        exec(&mut src, t).await;
+        exec(&mut tgt, t).await;
+    }
+    let rows = "INSERT INTO t_out VALUES (1, 'a'), (2, 'b'); INSERT INTO stays VALUES (1, 's')";
+    exec(&mut src, rows).await;
+    exec(&mut tgt, rows).await;
+    exec(
+        &mut src,
+        &format!(
+            "CREATE TABLE `{other}`.t_in (id INT PRIMARY KEY, v VARCHAR(20));
+             INSERT INTO `{other}`.t_in VALUES (1, 'x'), (2, 'y')"
+        ),
+    )
+    .await;
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let start = hand_off(&dbs, &sel).await;
+    // Out: its last change is applied, then it leaves; in: changes made
+    // before the rename, and the DDL and rows after it but before the
+    // apply reaches it, are all in its copy.
+    exec(
+        &mut src,
+        &format!(
+            "INSERT INTO t_out VALUES (3, 'c');
+             INSERT INTO `{other}`.t_in VALUES (3, 'z');
+             RENAME TABLE t_out TO `{other}`.t_out;
+             INSERT INTO `{other}`.t_out VALUES (4, 'never');
+             RENAME TABLE `{other}`.t_in TO t_in;
+             INSERT INTO t_in VALUES (4, 'w');
+             UPDATE t_in SET v = 'x2' WHERE id = 1;
+             ALTER TABLE t_in ADD COLUMN c INT NOT NULL DEFAULT 7;
+             INSERT INTO t_in VALUES (5, 'v', 8);
+             DELETE FROM t_in WHERE id = 2;
+             TRUNCATE TABLE stays;
+             INSERT INTO stays VALUES (2, 't')"
+        ),
+    )
+    .await;
+    let o = options(&dbs);
+    let r = apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    assert!(
+        r.ddl_skipped
+            .iter()
+            .any(|s| s.contains("t_out") && s.contains("kept")),
+        "{r:?}"
+    );
+    assert!(
+        r.ddl_skipped
+            .iter()
+            .any(|s| s.contains("AlterTable") && s.contains("already in its copy")),
+        "{r:?}"
+    );
+    compare_tables(&mut src, &dbs.name, "t_in", &mut tgt, None, None)
+        .await
+        .assert_equal("t_in, copied in");
+    compare_tables(&mut src, &dbs.name, "stays", &mut tgt, None, None)
+        .await
+        .assert_equal("stays");
+    let kept: Vec<(i32, String)> = tgt
+        .query("SELECT id, v FROM t_out ORDER BY id")
+        .await
+        .expect("t_out");
+    assert_eq!(
+        kept,
+        vec![(1, "a".into()), (2, "b".into()), (3, "c".into())],
+        "kept as it was when renamed out"
+    );
+    assert_eq!(
+        tables_of(&mut tgt, &other).await,
+        Vec::<String>::new(),
+        "nothing written into the unselected database"
+    );
+    // Followed after its copy: rows, DDL, a rename within the selection.
+    exec(
+        &mut src,
+        "INSERT INTO t_in VALUES (6, 'u', 9);
+         ALTER TABLE t_in ADD COLUMN d VARCHAR(5) DEFAULT 'dd';
+         UPDATE t_in SET c = 70, d = 'e' WHERE id = 1;
+         RENAME TABLE t_in TO t_in2;
+         INSERT INTO t_in2 VALUES (7, 't', 10, 'f')",
+    )
+    .await;
+    apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply, second run: {e}"));
+    compare_tables(&mut src, &dbs.name, "t_in2", &mut tgt, None, None)
+        .await
+        .assert_equal("t_in2, followed after its copy");
+    assert_eq!(
+        tables_of(&mut tgt, &dbs.name).await,
+        vec!["stays".to_string(), "t_in2".into(), "t_out".into()]
+    );
+    assert_eq!(tables_of(&mut tgt, &other).await, Vec::<String>::new());
+    for c in [&mut src, &mut tgt] {
+        exec(c, &format!("DROP DATABASE `{other}`")).await;
+    }
+    dts_test_support::forget_copy_task(&mut tgt, &dbs.name).await;
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn l4_a_single_table_renamed_to_another_database_is_dropped_when_the_task_says_so() {
+    let dbs = TestDatabases::new("apply_l4d").await;
+    let other = format!("{}_o", dbs.name);
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    for c in [&mut src, &mut tgt] {
+        exec(c, &format!("CREATE DATABASE `{other}`")).await;
+    }
+    for t in [
+        "CREATE TABLE a (id INT PRIMARY KEY, v INT)",
+        "CREATE TABLE b (id INT PRIMARY KEY, v INT)",
+    ] {
+        exec(&mut src, t).await;
+        exec(&mut tgt, t).await;
+    }
+    let sel = ApplySelection {
+        tables: vec![
+            TableMapping::same(&dbs.name, "a"),
+            TableMapping::same(&dbs.name, "b"),
+        ],
+        ..ApplySelection::default()
+    };
+    let start = hand_off(&dbs, &sel).await;
+    exec(
+        &mut src,
+        &format!(
+            "INSERT INTO a VALUES (1, 1); INSERT INTO b VALUES (1, 1);
+             RENAME TABLE a TO `{other}`.a, b TO b2;
+             INSERT INTO `{other}`.a VALUES (2, 2); INSERT INTO b2 VALUES (2, 2)"
+        ),
+    )
+    .await;
+    let o = ApplyOptions {
+        renamed_out: bulk_copy::RenamedOut::Drop,
+        ..options(&dbs)
+    };
+    let r = apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    assert_eq!(r.ddl_applied, 1, "{r:?}");
+    assert_eq!(
+        tables_of(&mut tgt, &dbs.name).await,
+        vec!["b2".to_string()],
+        "a dropped, b followed"
+    );
+    assert_eq!(tables_of(&mut tgt, &other).await, Vec::<String>::new());
+    compare_tables(&mut src, &dbs.name, "b2", &mut tgt, None, None)
+        .await
+        .assert_equal("b2");
+    for c in [&mut src, &mut tgt] {
+        exec(c, &format!("DROP DATABASE `{other}`")).await;
+    }
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}

@@ -208,6 +208,9 @@ pub struct ApplyOptions {
     pub skip_failed_ddl: bool,
     /// How online-DDL tools' helper tables are treated.
     pub online_ddl: OnlineDdlMode,
+    /// What happens on the target to a table `RENAME TABLE` moves out of
+    /// the selection (into a database the task does not select).
+    pub renamed_out: RenamedOut,
     /// Row and byte limits, changeable while running.
     pub throttle: Throttle,
     /// The status, readable while running.
@@ -231,6 +234,18 @@ pub struct ApplyOptions {
     /// target transaction is rolled back and retried from the checkpoint;
     /// `None` keeps the server's setting.
     pub lock_wait_timeout: Option<Duration>,
+}
+
+/// What the apply does on the target with a table that `RENAME TABLE`
+/// moves out of the selection. Either way nothing is written into the
+/// database it moved to, and its later changes are not applied.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RenamedOut {
+    /// The target table stays, under its name, no longer followed.
+    #[default]
+    Keep,
+    /// The target table is dropped, as the source's selection lost it.
+    Drop,
 }
 
 /// The heartbeat: every `interval`, the apply writes the source's current
@@ -269,6 +284,7 @@ impl Default for ApplyOptions {
             conflict: ConflictPolicy::Error,
             skip_failed_ddl: false,
             online_ddl: OnlineDdlMode::Replicate,
+            renamed_out: RenamedOut::Keep,
             throttle: Throttle::default(),
             progress: ApplyProgress::new(),
             stop: StopSignal::new(),
@@ -373,7 +389,8 @@ pub async fn prepare_incremental(
     let mut src = Conn::new(source.clone())
         .await
         .map_err(db_err("source", "connecting"))?;
-    let ctx = ddl::Context::new(&mut tgt, o, selection.source_databases()).await?;
+    let ctx =
+        ddl::Context::new(&mut tgt, (source, target), o, selection.source_databases()).await?;
     ctx.create_shadow(&mut src, &mut tgt).await?;
     tgt.exec_drop(
         format!(
@@ -501,7 +518,8 @@ async fn run_once(
         .map_err(db_err("source", "reading server_id"))?
         .unwrap_or(0);
     let routes = Routes::new(selection, o.online_ddl);
-    let ddl_ctx = ddl::Context::new(&mut tgt, o, selection.source_databases()).await?;
+    let ddl_ctx =
+        ddl::Context::new(&mut tgt, (source, target), o, selection.source_databases()).await?;
     let saved = match read_checkpoint(&mut tgt, o).await? {
         Some(s) => {
             if s.server_id != server_id {
@@ -1069,17 +1087,19 @@ impl Applier<'_> {
             }
             return Ok(());
         };
+        // The full copy loaded this table in one transaction from a
+        // snapshot at `copied_at`: changes before it are in the load
+        // already (design rule 8; a table without a key cannot be replayed
+        // idempotently). Checked first: a table copied when it was renamed
+        // into the selection has the schema of its copy, not that of these
+        // older rows.
+        if info.copied_at.as_ref().is_some_and(|c| pos < c) {
+            return Ok(());
+        }
         check_table_map(&info, &r.table).map_err(|reason| CopyError::Table {
             table: info.source_name(),
             reason: format!("at {at}: {reason}"),
         })?;
-        // The full copy loaded this table in one transaction from a
-        // snapshot at `copied_at`: changes before it are in the load
-        // already (design rule 8; a table without a key cannot be replayed
-        // idempotently).
-        if info.copied_at.as_ref().is_some_and(|c| pos < c) {
-            return Ok(());
-        }
         // Filters: an update that moves a row into the filter inserts its
         // new image, out of it deletes the old one.
         let changes: Vec<Change<'_>> = match info.route.filter.as_deref() {

@@ -111,6 +111,7 @@ pub(crate) fn apply_options(cfg: &TaskConfig, h: &RunHandles) -> Result<ApplyOpt
         commit_interval: Duration::from_millis(inc.commit_interval_ms),
         conflict: inc.conflict.policy(),
         skip_failed_ddl: inc.skip_failed_ddl,
+        renamed_out: inc.renamed_out.apply(),
         online_ddl,
         lock_wait_timeout: inc.lock_wait_timeout_seconds.map(Duration::from_secs),
         progress: h.apply.clone(),
