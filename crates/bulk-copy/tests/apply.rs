@@ -1458,3 +1458,145 @@ async fn l4_a_single_table_renamed_to_another_database_is_dropped_when_the_task_
     drop_shadow(&dbs).await;
     dbs.cleanup().await;
 }
+
+#[tokio::test]
+async fn l5_a_ddl_the_target_refuses_stops_before_it_until_fixed_or_skipped_and_recorded() {
+    let dbs = TestDatabases::new("apply_l5").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    exec(
+        &mut src,
+        "CREATE TABLE t (id INT PRIMARY KEY, v INT); CREATE TABLE u (id INT PRIMARY KEY, v INT)",
+    )
+    .await;
+    // The target differs: t has a column c already, u an index ix.
+    exec(
+        &mut tgt,
+        "CREATE TABLE t (id INT PRIMARY KEY, v INT, c INT); \
+         CREATE TABLE u (id INT PRIMARY KEY, v INT, KEY ix (v))",
+    )
+    .await;
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let start = hand_off(&dbs, &sel).await;
+    exec(&mut src, "INSERT INTO t VALUES (1, 1)").await;
+    let before_alter = position(&mut src).await;
+    exec(
+        &mut src,
+        "ALTER TABLE t ADD COLUMN c INT NOT NULL DEFAULT 5; INSERT INTO t VALUES (2, 2, 20)",
+    )
+    .await;
+    let o = options(&dbs);
+    let checkpoint = format!(
+        "SELECT CONCAT(binlog_file, ':', binlog_pos) FROM dts_meta.cdc_checkpoint WHERE task = '{}'",
+        dbs.name
+    );
+    // Refused, then refused again by a restart that did not fix it: never
+    // taken for "already done".
+    for run in 1..=2 {
+        let e = apply_to_end(&dbs, &sel, &start, &o)
+            .await
+            .expect_err("the target refuses the ALTER");
+        let msg = e.to_string();
+        assert!(msg.contains("ADD COLUMN c"), "run {run}: {msg}");
+        let at: String = query_one(&mut tgt, &checkpoint).await;
+        assert_eq!(
+            at,
+            before_alter.to_string(),
+            "run {run}: checkpoint just before it"
+        );
+        let rows: Vec<(i32, i32, Option<i32>)> = tgt
+            .query("SELECT id, v, c FROM t ORDER BY id")
+            .await
+            .expect("t");
+        assert_eq!(rows, vec![(1, 1, None)], "run {run}");
+    }
+    // Fixed on the target: the restart applies it and moves on.
+    exec(&mut tgt, "ALTER TABLE t DROP COLUMN c").await;
+    apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .unwrap_or_else(|e| panic!("after the fix: {e}"));
+    compare_tables(&mut src, &dbs.name, "t", &mut tgt, None, None)
+        .await
+        .assert_equal("t after the fix");
+    // Skipped explicitly, and recorded.
+    exec(
+        &mut src,
+        "INSERT INTO u VALUES (1, 1); ALTER TABLE u ADD INDEX ix (v); INSERT INTO u VALUES (2, 2)",
+    )
+    .await;
+    apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .expect_err("the target refuses the index");
+    let r = apply_to_end(
+        &dbs,
+        &sel,
+        &start,
+        &ApplyOptions {
+            skip_failed_ddl: true,
+            ..o.clone()
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("skipping: {e}"));
+    assert!(
+        r.ddl_skipped
+            .iter()
+            .any(|s| s.contains("refused") && s.contains("ADD INDEX")),
+        "{r:?}"
+    );
+    let recorded: i64 = query_one(
+        &mut tgt,
+        &format!(
+            "SELECT COUNT(*) FROM dts_meta.cdc_ddl WHERE task = '{}' AND state = 'skipped' \
+             AND source_statement LIKE '%ADD INDEX ix%'",
+            dbs.name
+        ),
+    )
+    .await;
+    assert_eq!(recorded, 1, "the skip is recorded in the DDL journal");
+    compare_tables(&mut src, &dbs.name, "u", &mut tgt, None, None)
+        .await
+        .assert_equal("u after the skip");
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn l4_a_rename_the_ddl_filter_leaves_out_stops_before_it_naming_the_fix() {
+    use schema_diff::binlog_ddl::DdlKind;
+    let dbs = TestDatabases::new("apply_l4f").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    for c in [&mut src, &mut tgt] {
+        exec(c, "CREATE TABLE r (id INT PRIMARY KEY)").await;
+    }
+    let mut sel = ApplySelection::databases(&[&dbs.name]);
+    sel.operations.push(bulk_copy::apply::Operations {
+        database: dbs.name.clone(),
+        table: None,
+        insert: true,
+        update: true,
+        delete: true,
+        ddl: vec![DdlKind::AlterTable],
+    });
+    let start = hand_off(&dbs, &sel).await;
+    exec(
+        &mut src,
+        "INSERT INTO r VALUES (1); RENAME TABLE r TO r2; INSERT INTO r2 VALUES (2)",
+    )
+    .await;
+    let e = apply_to_end(&dbs, &sel, &start, &options(&dbs))
+        .await
+        .expect_err("a rename the filter leaves out");
+    assert!(e.to_string().contains("rename-table"), "{e}");
+    // The documented way forward: let RENAME TABLE through, start again.
+    sel.operations.clear();
+    apply_to_end(&dbs, &sel, &start, &options(&dbs))
+        .await
+        .unwrap_or_else(|e| panic!("after the fix: {e}"));
+    compare_tables(&mut src, &dbs.name, "r2", &mut tgt, None, None)
+        .await
+        .assert_equal("r2");
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}

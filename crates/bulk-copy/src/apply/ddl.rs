@@ -60,13 +60,16 @@ pub(crate) enum OnlineStep {
 /// statement is handled as usual.
 type OnlineOutcome = Option<(Outcome, Option<String>, Vec<OnlineStep>)>;
 
+/// The words of [`mixed`]'s error that `skip_failed_ddl` recognises.
+const MIXED: &str = "The apply-original-DDL mode cannot split it";
+
 fn mixed(at: &str, sql: &str) -> CopyError {
     CopyError::Binlog {
         at: at.to_string(),
         reason: format!(
             "a statement that names both an online-DDL tool's helper tables and other selected \
-             tables: {}. The apply-original-DDL mode cannot split it; run the task in the \
-             replicate mode, or apply it to the target yourself and skip it",
+             tables: {}. {MIXED}; run the task in the replicate mode, or apply it to the target \
+             yourself and let the task skip DDL it cannot apply (skip_failed_ddl)",
             sql.chars().take(200).collect::<String>()
         ),
     }
@@ -105,6 +108,9 @@ pub(crate) struct Context {
     meta: String,
     /// Positions journaled as started but not finished: being replayed.
     replay: HashSet<FilePosition>,
+    /// Positions whose statement the target refused (the shadow took it):
+    /// run again on the target as new, on the shadow as a replay.
+    failed: HashSet<FilePosition>,
     /// The source and the target, for tables renamed into the selection
     /// (copied then).
     source: Opts,
@@ -168,10 +174,11 @@ impl Context {
         let target_version = schema_diff::extract::server_version(tgt)
             .await
             .map_err(CopyError::Schema)?;
-        let rows: Vec<(Vec<u8>, u64)> = tgt
+        let rows: Vec<(Vec<u8>, u64, String)> = tgt
             .exec(
                 format!(
-                    "SELECT binlog_file, binlog_pos FROM {}.`cdc_ddl` WHERE task = ? AND state = 'started'",
+                    "SELECT binlog_file, binlog_pos, state FROM {}.`cdc_ddl` WHERE task = ? \
+                     AND state IN ('started', 'failed')",
                     quote(&o.meta_schema)
                 ),
                 (&o.task,),
@@ -182,13 +189,17 @@ impl Context {
         let copied: Vec<CopiedIn> = tgt
             .exec(
                 format!(
-                    "SELECT source_db, source_table, at_file, at_pos, snap_file, snap_pos                      FROM {}.`{CDC_COPIED_IN}` WHERE task = ?",
+                    "SELECT source_db, source_table, at_file, at_pos, snap_file, snap_pos \
+                     FROM {}.`{CDC_COPIED_IN}` WHERE task = ?",
                     quote(&o.meta_schema)
                 ),
                 (&o.task,),
             )
             .await
-            .map_err(db_err("target", "reading the tables renamed into the selection"))?;
+            .map_err(db_err(
+                "target",
+                "reading the tables renamed into the selection",
+            ))?;
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         Ok(Context {
             target_version,
@@ -196,8 +207,14 @@ impl Context {
             task: o.task.clone(),
             meta: o.meta_schema.clone(),
             replay: rows
-                .into_iter()
-                .map(|(f, p)| FilePosition::new(String::from_utf8_lossy(&f), p))
+                .iter()
+                .filter(|r| r.2 == "started")
+                .map(|(f, p, _)| FilePosition::new(String::from_utf8_lossy(f), *p))
+                .collect(),
+            failed: rows
+                .iter()
+                .filter(|r| r.2 == "failed")
+                .map(|(f, p, _)| FilePosition::new(String::from_utf8_lossy(f), *p))
                 .collect(),
             source: source.clone(),
             target: target.clone(),
@@ -394,6 +411,32 @@ impl Context {
                 )));
             }
         }
+        if st.kind == RenameTable {
+            // The selection follows a renamed table by its source name; a
+            // target that kept the old name would lose its later changes.
+            let filtered = st.objects.chunks(2).find_map(|pair| {
+                let a = pair.first()?;
+                let d = a.database.as_deref().unwrap_or(default_db);
+                routes.route(d, &a.name)?;
+                selection
+                    .operations_for(d, &a.name)
+                    .filter(|ops| !ops.ddl.contains(&RenameTable))
+                    .map(|_| format!("{}.{}", quote(d), quote(&a.name)))
+            });
+            if let Some(t) = filtered {
+                return Err(CopyError::Table {
+                    table: t,
+                    reason: format!(
+                        "at {at} it is renamed, but the task's DDL filter (its object's ddl \
+                         list, or [incremental] skip_ddl) leaves RENAME TABLE out. The apply \
+                         follows a table by its source name, so a target table left under the \
+                         old name would miss every later change. Let RENAME TABLE through for \
+                         this table (remove rename-table from the filter) and start the task \
+                         again: it resumes at this rename"
+                    ),
+                });
+            }
+        }
         if st.kind == RenameTable && self.crosses(routes, &st, default_db) {
             let (outcome, applied) = self
                 .rename_across(tgt, routes, &st, default_db, &start, replay, o)
@@ -426,7 +469,7 @@ impl Context {
                 tgt,
                 &use_db,
                 &s,
-                replay,
+                replay || self.failed.contains(&start),
                 &format!("keeping the schema at {at}"),
             )
             .await?;
@@ -478,18 +521,42 @@ impl Context {
                 Vec::new(),
             ))
         } else if routes.mode() == OnlineDdlMode::ApplyOriginalDdl {
-            self.original_ddl(
-                tgt,
-                routes,
-                st.kind,
-                &objects,
-                &sql,
-                default_db,
-                &at,
-                replay,
-                &helpers_before,
-            )
-            .await?
+            match self
+                .original_ddl(
+                    tgt,
+                    routes,
+                    st.kind,
+                    &objects,
+                    &sql,
+                    default_db,
+                    &at,
+                    replay,
+                    &helpers_before,
+                )
+                .await
+            {
+                Err(CopyError::Binlog { reason, .. })
+                    if o.skip_failed_ddl && reason.contains(MIXED) =>
+                {
+                    // Applied to the target by the user: the selection
+                    // follows the source's names as usual.
+                    if st.kind == RenameTable {
+                        for pair in objects.chunks(2) {
+                            if let [a, b] = pair {
+                                routes.rename((&a.0, &a.1), (&b.0, &b.1));
+                            }
+                        }
+                    }
+                    Some((
+                        Outcome::Skipped(format!(
+                            "at {at}: {reason}; skipped as the task allows (skip_failed_ddl)"
+                        )),
+                        None,
+                        Vec::new(),
+                    ))
+                }
+                r => r?,
+            }
         } else {
             None
         };
@@ -633,7 +700,22 @@ impl Context {
                         )),
                         None,
                     )),
-                    Err(e) => Err(e),
+                    Err(e) => {
+                        // Not run on the target (the shadow took it): a
+                        // restart runs it there as new, so that a target
+                        // still refusing it is not taken for "already done".
+                        let _ = tgt
+                            .exec_drop(
+                                format!(
+                                    "UPDATE {}.`cdc_ddl` SET state = 'failed' WHERE task = ? \
+                                     AND binlog_file = ? AND binlog_pos = ?",
+                                    quote(&self.meta)
+                                ),
+                                (&self.task, &start.file, start.offset),
+                            )
+                            .await;
+                        Err(e)
+                    }
                 }
             }
             Ok(None) => Ok((Outcome::Ignored, None)),
@@ -644,6 +726,7 @@ impl Context {
         self.finish(tgt, &end, &start, Some(applied.as_deref()), &[], o)
             .await?;
         self.replay.remove(&start);
+        self.failed.remove(&start);
         Ok(outcome)
     }
 
