@@ -7,8 +7,9 @@
 //! after the handshake, around the proxy.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast;
 
@@ -20,7 +21,46 @@ pub struct Proxy {
     cut: broadcast::Sender<()>,
     /// Connections accepted so far.
     pub accepted: Arc<AtomicU64>,
+    /// Connections closed by [`Proxy::lose_reply_to`] so far.
+    pub replies_lost: Arc<AtomicU64>,
+    armed: Arc<Mutex<Option<Vec<u8>>>>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// Forwards client bytes to the server; when a read contains the armed
+/// bytes, forwards it and returns at once (the connection then closes
+/// before the server's answer comes back).
+async fn client_to_server(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    armed: Arc<Mutex<Option<Vec<u8>>>>,
+    lost: Arc<AtomicU64>,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+        let hit = {
+            let mut a = armed.lock().unwrap_or_else(|e| e.into_inner());
+            let hit = a
+                .as_ref()
+                .is_some_and(|needle| buf[..n].windows(needle.len()).any(|w| w == needle));
+            if hit {
+                *a = None;
+            }
+            hit
+        };
+        if hit {
+            let _ = to.flush().await;
+            lost.fetch_add(1, Ordering::SeqCst);
+            return;
+        }
+    }
 }
 
 impl Proxy {
@@ -37,8 +77,11 @@ impl Proxy {
         let down = Arc::new(AtomicBool::new(false));
         let (cut, _) = broadcast::channel(4);
         let accepted = Arc::new(AtomicU64::new(0));
+        let replies_lost = Arc::new(AtomicU64::new(0));
+        let armed: Arc<Mutex<Option<Vec<u8>>>> = Arc::new(Mutex::new(None));
         let task = {
             let (down, cut, accepted) = (down.clone(), cut.clone(), accepted.clone());
+            let (armed, lost) = (armed.clone(), replies_lost.clone());
             tokio::spawn(async move {
                 loop {
                     let Ok((client, _)) = listener.accept().await else {
@@ -50,14 +93,15 @@ impl Proxy {
                     }
                     accepted.fetch_add(1, Ordering::SeqCst);
                     let mut stop = cut.subscribe();
+                    let (armed, lost) = (armed.clone(), lost.clone());
                     tokio::spawn(async move {
                         let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
                             return;
                         };
-                        let (mut cr, mut cw) = client.into_split();
-                        let (mut sr, mut sw) = server.into_split();
+                        let (cr, mut cw) = client.into_split();
+                        let (mut sr, sw) = server.into_split();
                         tokio::select! {
-                            _ = tokio::io::copy(&mut cr, &mut sw) => {}
+                            _ = client_to_server(cr, sw, armed, lost) => {}
                             _ = tokio::io::copy(&mut sr, &mut cw) => {}
                             _ = stop.recv() => {}
                         }
@@ -70,8 +114,18 @@ impl Proxy {
             down,
             cut,
             accepted,
+            replies_lost,
+            armed,
             task,
         }
+    }
+
+    /// Arms a lost answer: the next bytes a client sends that contain
+    /// `needle` (e.g. a `COMMIT` query) reach the server, then that
+    /// connection is closed before the server's answer gets back, as when
+    /// the network fails right after a request. Once.
+    pub fn lose_reply_to(&self, needle: &[u8]) {
+        *self.armed.lock().unwrap_or_else(|e| e.into_inner()) = Some(needle.to_vec());
     }
 
     /// Cuts the network: open connections are closed, new ones refused.

@@ -1,0 +1,329 @@
+//! Faults of the catalogue's C and N families against real servers: the
+//! target killed with SIGKILL during the copy and during the apply (C9),
+//! the answer to a target COMMIT lost (N4). Each ends with an exact
+//! comparison of source and target (and the bank invariant).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use binlog_reader::position::FilePosition;
+use bulk_copy::{
+    apply_changes, copy_tables, ApplyOptions, ApplyProgress, ApplySelection, CopyOptions, HandOff,
+    StopSignal, TableMapping, Throttle, ThrottleLimits,
+};
+use dts_test_support::instance::Instance;
+use dts_test_support::proxy::Proxy;
+use dts_test_support::{
+    bank, binlog_position, compare_tables, exec, opts, query_one, Server, TestDatabases, WriteLimit,
+};
+use mysql_async::prelude::*;
+use mysql_async::{Conn, Opts, OptsBuilder};
+
+const ACCOUNTS: u64 = 200;
+
+async fn position(c: &mut Conn) -> FilePosition {
+    let (f, p) = binlog_position(c).await;
+    FilePosition::new(f, p)
+}
+
+/// The bank tables, seeded alike on the source and on `target` (its
+/// database `db` created), and the apply prepared there: returns the
+/// hand-off position.
+async fn bank_on_both(dbs: &TestDatabases, target: &Opts, o: &ApplyOptions) -> FilePosition {
+    let mut src = dbs.source().await;
+    let mut tgt = Conn::new(target.clone()).await.expect("target");
+    exec(
+        &mut tgt,
+        &format!("CREATE DATABASE IF NOT EXISTS `{}`", dbs.name),
+    )
+    .await;
+    exec(&mut tgt, &format!("USE `{}`", dbs.name)).await;
+    for t in bank::TABLES {
+        exec(&mut src, t).await;
+        exec(&mut tgt, t).await;
+    }
+    bank::seed(&mut src, ACCOUNTS).await;
+    bank::seed(&mut tgt, ACCOUNTS).await;
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    bulk_copy::prepare_incremental(&opts(Server::Source, None), target, &sel, o)
+        .await
+        .unwrap_or_else(|e| panic!("prepare: {e}"));
+    position(&mut src).await
+}
+
+/// Waits until the apply's committed position reaches `end`.
+async fn wait_applied(progress: &ApplyProgress, end: &FilePosition, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while progress.status().position.as_ref().is_none_or(|p| p < end) {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: the apply did not catch up: {:?}",
+            progress.status()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Compares the bank tables of the source and `target`, and checks the
+/// invariant on the target.
+async fn bank_equal(dbs: &TestDatabases, target: &Opts, what: &str) {
+    let mut src = dbs.source().await;
+    let mut tgt = Conn::new(target.clone()).await.expect("target");
+    for t in ["acct", "log"] {
+        compare_tables(&mut src, &dbs.name, t, &mut tgt, None, None)
+            .await
+            .assert_equal(&format!("{what}: {t}"));
+    }
+    let sum: i64 = query_one(
+        &mut tgt,
+        &format!(
+            "SELECT CAST(SUM(balance) AS SIGNED) FROM `{}`.acct",
+            dbs.name
+        ),
+    )
+    .await;
+    assert_eq!(sum, bank::total(ACCOUNTS), "{what}: the bank invariant");
+}
+
+/// Runs the bank writer and an apply to `target` while `fault` is injected
+/// `times` times (each once the apply has committed more since the last);
+/// then lets the apply catch up and compares.
+async fn bank_apply_under<F, Fut>(
+    dbs: &TestDatabases,
+    target: Opts,
+    times: u32,
+    mut fault: F,
+) -> bulk_copy::ApplyReport
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let progress = ApplyProgress::new();
+    let stop = StopSignal::new();
+    let o = ApplyOptions {
+        task: dbs.name.clone(),
+        progress: progress.clone(),
+        stop: stop.clone(),
+        commit_interval: Duration::from_millis(20),
+        max_retries: 30,
+        ..ApplyOptions::default()
+    };
+    let start = bank_on_both(dbs, &target, &o).await;
+    let stop_writer = Arc::new(AtomicBool::new(false));
+    let writer = bank::writer(
+        dbs.name.clone(),
+        ACCOUNTS,
+        stop_writer.clone(),
+        WriteLimit {
+            max: 20_000,
+            within: Duration::from_secs(90),
+        },
+    );
+    let applier = {
+        let (o, target) = (o.clone(), target.clone());
+        let sel = ApplySelection::databases(&[&dbs.name]);
+        tokio::spawn(async move {
+            apply_changes(
+                &opts(Server::Source, None),
+                &target,
+                &sel,
+                Some(&HandOff {
+                    start,
+                    overlap_end: None,
+                }),
+                &o,
+            )
+            .await
+        })
+    };
+    for n in 0..times {
+        let base = progress.status().transactions;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while progress.status().transactions < base + 50 {
+            assert!(
+                Instant::now() < deadline && !applier.is_finished(),
+                "fault {n}: the apply makes no progress: {:?}",
+                progress.status()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        fault(n).await;
+    }
+    // More transfers after the last fault, then stop and catch up.
+    let base = progress.status().transactions;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while progress.status().transactions < base + 50 {
+        assert!(
+            Instant::now() < deadline && !applier.is_finished(),
+            "after the faults: the apply makes no progress: {:?}",
+            progress.status()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop_writer.store(true, Ordering::SeqCst);
+    let transfers = writer.await.expect("writer");
+    let end = position(&mut dbs.source().await).await;
+    wait_applied(&progress, &end, "after the writer stopped").await;
+    stop.stop();
+    let r = applier
+        .await
+        .expect("apply task")
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    eprintln!("{transfers} transfers, report {r:?}");
+    bank_equal(dbs, &target, "after the faults").await;
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c9_target_killed_during_the_apply_is_retried_and_the_last_commit_settled_from_the_checkpoint(
+) {
+    let dbs = TestDatabases::new("c9_apply").await;
+    let target = Arc::new(std::sync::Mutex::new(Instance::start(&[])));
+    let target_opts = target.lock().expect("instance").opts();
+    let r = bank_apply_under(&dbs, target_opts, 2, |n| {
+        let target = target.clone();
+        async move {
+            let t = target.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut i = t.lock().expect("instance");
+                i.kill9();
+                eprintln!("fault {n}: target killed");
+                std::thread::sleep(Duration::from_millis(500));
+                i.start_again();
+            })
+            .await
+            .expect("restart");
+        }
+    })
+    .await;
+    assert!(r.retries >= 2, "each kill was retried: {r:?}");
+    dbs.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n4_the_answer_to_a_target_commit_lost_is_settled_from_the_checkpoint() {
+    let dbs = TestDatabases::new("n4_commit").await;
+    let upstream = opts(Server::Target, None);
+    let proxy = Proxy::start(upstream.tcp_port()).await;
+    let target: Opts = OptsBuilder::from_opts(upstream)
+        .tcp_port(proxy.port)
+        .prefer_socket(false)
+        .into();
+    let lost = proxy.replies_lost.clone();
+    let r = bank_apply_under(&dbs, target, 3, |n| {
+        proxy.lose_reply_to(b"COMMIT");
+        let lost = lost.clone();
+        async move {
+            // The next COMMIT reaches the target, its OK never comes back.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while lost.load(Ordering::SeqCst) <= u64::from(n) {
+                assert!(Instant::now() < deadline, "fault {n}: no COMMIT was sent");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    })
+    .await;
+    assert_eq!(lost.load(Ordering::SeqCst), 3);
+    assert!(r.retries >= 3, "each lost answer was retried: {r:?}");
+    let mut t = dbs.target().await;
+    let shadow = bulk_copy::apply::shadow_database(&dbs.name, &dbs.name);
+    exec(&mut t, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c9_target_killed_during_the_copy_resumes_from_the_committed_chunks_exactly() {
+    let dbs = TestDatabases::new("c9_copy").await;
+    let rows = 60_000u64;
+    let mut src = dbs.source().await;
+    let ddl = "CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(100), n BIGINT)";
+    exec(&mut src, ddl).await;
+    exec(&mut src, "SET SESSION max_recursive_iterations = 1000000").await;
+    exec(
+        &mut src,
+        &format!(
+            "INSERT INTO big WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s \
+             WHERE i < {rows}) SELECT i, REPEAT(CHAR(65 + i % 26), i % 100), i * i FROM s"
+        ),
+    )
+    .await;
+    let mut target = Instance::start(&[]);
+    {
+        let mut t = target.conn().await;
+        exec(&mut t, &format!("CREATE DATABASE `{}`", dbs.name)).await;
+        exec(&mut t, &format!("USE `{}`", dbs.name)).await;
+        exec(&mut t, ddl).await;
+    }
+    let throttle = Throttle::default();
+    throttle.set_limits(ThrottleLimits {
+        queries_per_sec: None,
+        rows_per_sec: Some(10_000.0),
+        bytes_per_sec: None,
+    });
+    let o = CopyOptions {
+        task: dbs.name.clone(),
+        readers: 2,
+        writers: 2,
+        chunk_rows: 1000,
+        bulk_max_bytes: 0,
+        split_rows: 10_000,
+        throttle: throttle.clone(),
+        ..CopyOptions::default()
+    };
+    let tables = [TableMapping::same(&dbs.name, "big")];
+    let first = {
+        let (o, tables, target) = (o.clone(), tables.clone(), target.opts());
+        tokio::spawn(
+            async move { copy_tables(&opts(Server::Source, None), &target, &tables, &o).await },
+        )
+    };
+    // Killed once some chunks are committed.
+    let copied = "SELECT CAST(IFNULL(SUM(rows_copied), 0) AS SIGNED) FROM dts_meta.copy_range";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "the copy committed nothing");
+        if let Ok(mut t) = Conn::new(target.opts()).await {
+            let n: Option<i64> = t.query_first(copied).await.ok().flatten();
+            if n.is_some_and(|n| n >= 5000) {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    target.kill9();
+    let r = tokio::time::timeout(Duration::from_secs(60), first)
+        .await
+        .expect("the copy returns after the target died")
+        .expect("copy task");
+    let e = r.expect_err("the target died under the copy");
+    eprintln!("first run: {e}");
+    target.start_again();
+    let before: i64 = query_one(&mut target.conn().await, copied).await;
+    assert!(
+        before > 0 && (before as u64) < rows,
+        "committed chunks survived the crash: {before}"
+    );
+    throttle.set_limits(ThrottleLimits::default());
+    let report = copy_tables(&opts(Server::Source, None), &target.opts(), &tables, &o)
+        .await
+        .unwrap_or_else(|e| panic!("second run: {e}"));
+    let t = &report.tables[0];
+    assert!(t.resumed, "{:?}", report.tables);
+    assert_eq!(
+        t.rows + before as u64,
+        rows,
+        "the second run copied only what was not committed"
+    );
+    compare_tables(
+        &mut src,
+        &dbs.name,
+        "big",
+        &mut target.conn().await,
+        None,
+        None,
+    )
+    .await
+    .assert_equal("big");
+    dbs.cleanup().await;
+}
