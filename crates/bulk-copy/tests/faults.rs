@@ -327,3 +327,189 @@ async fn c9_target_killed_during_the_copy_resumes_from_the_committed_chunks_exac
     .assert_equal("big");
     dbs.cleanup().await;
 }
+
+/// Transfers on the bank tables of `db` on `source` until `stop` or
+/// `max`, reconnecting after any error (the server killed under it): a
+/// transfer is one transaction, so the invariant holds whatever was cut.
+fn bank_writer_with_reconnect(
+    source: Opts,
+    db: String,
+    stop: Arc<AtomicBool>,
+    max: u64,
+) -> tokio::task::JoinHandle<(u64, u64)> {
+    tokio::spawn(async move {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let (mut ok, mut failed) = (0u64, 0u64);
+        let mut c: Option<Conn> = None;
+        let mut i = 0u64;
+        while !stop.load(Ordering::SeqCst) && ok < max && Instant::now() < deadline {
+            if c.is_none() {
+                match Conn::new(OptsBuilder::from_opts(source.clone()).db_name(Some(&db))).await {
+                    Ok(x) => c = Some(x),
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                }
+            }
+            let Some(conn) = c.as_mut() else { continue };
+            i += 1;
+            match conn.query_drop(bank::transfer(i, ACCOUNTS)).await {
+                Ok(()) => ok += 1,
+                Err(_) => {
+                    failed += 1;
+                    c = None;
+                }
+            }
+        }
+        (ok, failed)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c8_source_killed_and_restarted_under_writes_is_followed_exactly_and_a_lost_binlog_tail_stops(
+) {
+    let dbs = TestDatabases::new("c8_source").await;
+    let source = Arc::new(std::sync::Mutex::new(Instance::start(&[
+        "--log-bin=mysql-bin",
+        "--binlog-format=ROW",
+    ])));
+    let source_opts = source.lock().expect("instance").opts();
+    let mut src = Conn::new(source_opts.clone()).await.expect("source");
+    let mut tgt = dbs.target().await;
+    exec(&mut src, &format!("CREATE DATABASE `{}`", dbs.name)).await;
+    exec(&mut src, &format!("USE `{}`", dbs.name)).await;
+    for t in bank::TABLES {
+        exec(&mut src, t).await;
+        exec(&mut tgt, t).await;
+    }
+    bank::seed(&mut src, ACCOUNTS).await;
+    bank::seed(&mut tgt, ACCOUNTS).await;
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let progress = ApplyProgress::new();
+    let stop = StopSignal::new();
+    let o = ApplyOptions {
+        task: dbs.name.clone(),
+        progress: progress.clone(),
+        stop: stop.clone(),
+        commit_interval: Duration::from_millis(20),
+        max_retries: 30,
+        ..ApplyOptions::default()
+    };
+    let target = opts(Server::Target, None);
+    bulk_copy::prepare_incremental(&source_opts, &target, &sel, &o)
+        .await
+        .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let start = position(&mut src).await;
+    drop(src);
+    let stop_writer = Arc::new(AtomicBool::new(false));
+    let writer = bank_writer_with_reconnect(
+        source_opts.clone(),
+        dbs.name.clone(),
+        stop_writer.clone(),
+        8000,
+    );
+    let run = |o: ApplyOptions| {
+        let (sel, source_opts, target, start) = (
+            sel.clone(),
+            source_opts.clone(),
+            target.clone(),
+            start.clone(),
+        );
+        tokio::spawn(async move {
+            apply_changes(
+                &source_opts,
+                &target,
+                &sel,
+                Some(&HandOff {
+                    start,
+                    overlap_end: None,
+                }),
+                &o,
+            )
+            .await
+        })
+    };
+    let applier = run(o.clone());
+    for n in 0..2 {
+        let base = progress.status().transactions;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while progress.status().transactions < base + 50 {
+            assert!(
+                Instant::now() < deadline && !applier.is_finished(),
+                "kill {n}: the apply makes no progress: {:?}",
+                progress.status()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let s = source.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut i = s.lock().expect("instance");
+            i.kill9();
+            std::thread::sleep(Duration::from_millis(500));
+            i.start_again();
+        })
+        .await
+        .expect("restart");
+    }
+    let base = progress.status().transactions;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while progress.status().transactions < base + 50 {
+        assert!(
+            Instant::now() < deadline && !applier.is_finished(),
+            "after the kills: the apply makes no progress: {:?}",
+            progress.status()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop_writer.store(true, Ordering::SeqCst);
+    let (ok, failed) = writer.await.expect("writer");
+    let mut src = Conn::new(source_opts.clone()).await.expect("source");
+    let end = position(&mut src).await;
+    wait_applied(&progress, &end, "after the writer stopped").await;
+    stop.stop();
+    applier
+        .await
+        .expect("apply task")
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    eprintln!(
+        "{ok} transfers, {failed} cut by the kills; {:?}",
+        progress.status()
+    );
+    for t in ["acct", "log"] {
+        compare_tables(&mut src, &dbs.name, t, &mut tgt, None, None)
+            .await
+            .assert_equal(t);
+    }
+    // The source comes back without the tail the target applied: its
+    // binary log restarts at the checkpoint's file, shorter than the
+    // checkpoint's offset. The apply stops, saying so, instead of waiting.
+    let at = progress.status().position.expect("a checkpoint");
+    let number: u64 = at
+        .file
+        .rsplit('.')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a numbered binlog file");
+    exec(&mut src, &format!("RESET MASTER TO {number}")).await;
+    exec(
+        &mut src,
+        &format!("INSERT INTO `{}`.acct VALUES (100000, 0)", dbs.name),
+    )
+    .await;
+    let r = tokio::time::timeout(
+        Duration::from_secs(120),
+        run(ApplyOptions {
+            stop: StopSignal::new(),
+            ..o.clone()
+        }),
+    )
+    .await
+    .expect("the apply stops instead of waiting for events the source lost")
+    .expect("apply task");
+    let e = r.expect_err("a checkpoint past the source's binlog end");
+    assert!(e.to_string().contains("past the end"), "{e}");
+    let shadow = bulk_copy::apply::shadow_database(&dbs.name, &dbs.name);
+    exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
+    dbs.cleanup().await;
+}
