@@ -513,3 +513,140 @@ async fn c8_source_killed_and_restarted_under_writes_is_followed_exactly_and_a_l
     exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
     dbs.cleanup().await;
 }
+
+/// A small deterministic generator for fault timings (the seed is
+/// printed, so a failing run can be repeated).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % below.max(1)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n1_binlog_connection_cut_every_megabyte_and_at_random_loses_and_repeats_nothing() {
+    use dts_test_support::{edge_writer, EDGE_ROWS, EDGE_TABLE};
+    let dbs = TestDatabases::new("n1_cuts").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    exec(
+        &mut src,
+        "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'",
+    )
+    .await;
+    for d in bank::TABLES.iter().copied().chain([EDGE_TABLE]) {
+        exec(&mut src, d).await;
+        exec(&mut tgt, d).await;
+    }
+    for c in [&mut src, &mut tgt] {
+        exec(c, "ALTER TABLE edge DROP KEY gen_s").await;
+        bank::seed(c, ACCOUNTS).await;
+    }
+    for r in EDGE_ROWS {
+        exec(&mut src, r).await;
+    }
+    // The rows so far are on the target too (as a copy would have put them).
+    exec(
+        &mut tgt,
+        "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'",
+    )
+    .await;
+    for r in EDGE_ROWS {
+        exec(&mut tgt, r).await;
+    }
+    compare_tables(&mut src, &dbs.name, "edge", &mut tgt, None, None)
+        .await
+        .assert_equal("edge before the apply");
+    let upstream = opts(Server::Source, None);
+    let proxy = Proxy::start(upstream.tcp_port()).await;
+    let source: Opts = OptsBuilder::from_opts(upstream)
+        .tcp_port(proxy.port)
+        .prefer_socket(false)
+        .into();
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let progress = ApplyProgress::new();
+    let stop = StopSignal::new();
+    let o = ApplyOptions {
+        task: dbs.name.clone(),
+        progress: progress.clone(),
+        stop: stop.clone(),
+        max_retries: 30,
+        ..ApplyOptions::default()
+    };
+    let target = opts(Server::Target, None);
+    bulk_copy::prepare_incremental(&source, &target, &sel, &o)
+        .await
+        .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let start = position(&mut src).await;
+    proxy.cut_every(1 << 20);
+    let stop_writers = Arc::new(AtomicBool::new(false));
+    let limit = |max| WriteLimit {
+        max,
+        within: Duration::from_secs(60),
+    };
+    let edges = edge_writer(dbs.name.clone(), stop_writers.clone(), limit(60));
+    let transfers = bank::writer(
+        dbs.name.clone(),
+        ACCOUNTS,
+        stop_writers.clone(),
+        limit(3000),
+    );
+    let applier = {
+        let (sel, o, source, target, start) = (
+            sel.clone(),
+            o.clone(),
+            source.clone(),
+            target.clone(),
+            start.clone(),
+        );
+        tokio::spawn(async move {
+            apply_changes(
+                &source,
+                &target,
+                &sel,
+                Some(&HandOff {
+                    start,
+                    overlap_end: None,
+                }),
+                &o,
+            )
+            .await
+        })
+    };
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64);
+    eprintln!("random cuts: seed {seed}");
+    let mut rng = Lcg(seed);
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(200 + rng.next(1300))).await;
+        proxy.cut();
+        tokio::time::sleep(Duration::from_millis(rng.next(300))).await;
+        proxy.heal();
+    }
+    let rounds = edges.await.expect("edge writer");
+    let n = transfers.await.expect("bank writer");
+    let end = position(&mut src).await;
+    wait_applied(&progress, &end, "after the writers").await;
+    stop.stop();
+    let r = applier
+        .await
+        .expect("apply task")
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    let byte_cuts = proxy.byte_cuts.load(Ordering::SeqCst);
+    eprintln!("{rounds} edge rounds, {n} transfers, {byte_cuts} cuts at 1 MB; {r:?}");
+    assert!(byte_cuts >= 3, "the stream was cut at 1 MB: {byte_cuts}");
+    for t in ["acct", "log", "edge"] {
+        compare_tables(&mut src, &dbs.name, t, &mut tgt, None, None)
+            .await
+            .assert_equal(t);
+    }
+    let shadow = bulk_copy::apply::shadow_database(&dbs.name, &dbs.name);
+    exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
+    dbs.cleanup().await;
+}

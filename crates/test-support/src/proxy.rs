@@ -24,7 +24,42 @@ pub struct Proxy {
     /// Connections closed by [`Proxy::lose_reply_to`] so far.
     pub replies_lost: Arc<AtomicU64>,
     armed: Arc<Mutex<Option<Vec<u8>>>>,
+    /// Connections closed by [`Proxy::cut_every`] so far.
+    pub byte_cuts: Arc<AtomicU64>,
+    every: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// Forwards server bytes to the client; with `every` set (non-zero),
+/// returns once that many bytes went through (the connection then closes).
+async fn server_to_client(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    every: Arc<AtomicU64>,
+    cuts: Arc<AtomicU64>,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut sent = 0u64;
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let limit = every.load(Ordering::SeqCst);
+        let n = if limit > 0 {
+            n.min(usize::try_from(limit.saturating_sub(sent)).unwrap_or(n))
+        } else {
+            n
+        };
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+        sent += n as u64;
+        if limit > 0 && sent >= limit {
+            cuts.fetch_add(1, Ordering::SeqCst);
+            return;
+        }
+    }
 }
 
 /// Forwards client bytes to the server; when a read contains the armed
@@ -79,9 +114,12 @@ impl Proxy {
         let accepted = Arc::new(AtomicU64::new(0));
         let replies_lost = Arc::new(AtomicU64::new(0));
         let armed: Arc<Mutex<Option<Vec<u8>>>> = Arc::new(Mutex::new(None));
+        let every = Arc::new(AtomicU64::new(0));
+        let byte_cuts = Arc::new(AtomicU64::new(0));
         let task = {
             let (down, cut, accepted) = (down.clone(), cut.clone(), accepted.clone());
             let (armed, lost) = (armed.clone(), replies_lost.clone());
+            let (every, byte_cuts) = (every.clone(), byte_cuts.clone());
             tokio::spawn(async move {
                 loop {
                     let Ok((client, _)) = listener.accept().await else {
@@ -94,15 +132,16 @@ impl Proxy {
                     accepted.fetch_add(1, Ordering::SeqCst);
                     let mut stop = cut.subscribe();
                     let (armed, lost) = (armed.clone(), lost.clone());
+                    let (every, cuts) = (every.clone(), byte_cuts.clone());
                     tokio::spawn(async move {
                         let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
                             return;
                         };
-                        let (cr, mut cw) = client.into_split();
-                        let (mut sr, sw) = server.into_split();
+                        let (cr, cw) = client.into_split();
+                        let (sr, sw) = server.into_split();
                         tokio::select! {
                             _ = client_to_server(cr, sw, armed, lost) => {}
-                            _ = tokio::io::copy(&mut sr, &mut cw) => {}
+                            _ = server_to_client(sr, cw, every, cuts) => {}
                             _ = stop.recv() => {}
                         }
                     });
@@ -116,8 +155,16 @@ impl Proxy {
             accepted,
             replies_lost,
             armed,
+            byte_cuts,
+            every,
             task,
         }
+    }
+
+    /// Closes every connection once `bytes` have come from the server on
+    /// it (0: never), as a link that drops every N bytes would.
+    pub fn cut_every(&self, bytes: u64) {
+        self.every.store(bytes, Ordering::SeqCst);
     }
 
     /// Arms a lost answer: the next bytes a client sends that contain
