@@ -650,3 +650,152 @@ async fn n1_binlog_connection_cut_every_megabyte_and_at_random_loses_and_repeats
     exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
     dbs.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s8_a_stricter_target_sql_mode_changes_no_value_and_a_value_it_would_cut_stops_the_apply() {
+    use dts_test_support::{edge_writer, EDGE_ROWS, EDGE_TABLE};
+    let dbs = TestDatabases::new("s8_mode").await;
+    let mut src = dbs.source().await;
+    exec(
+        &mut src,
+        "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'",
+    )
+    .await;
+    exec(&mut src, EDGE_TABLE).await;
+    exec(&mut src, "ALTER TABLE edge DROP KEY gen_s").await;
+    exec(
+        &mut src,
+        "CREATE TABLE narrow (id INT PRIMARY KEY, s VARCHAR(10))",
+    )
+    .await;
+    for r in EDGE_ROWS {
+        exec(&mut src, r).await;
+    }
+    // Every strictness MariaDB has, and modes that change how statements
+    // parse (quotes, backslashes, ||).
+    let target = Instance::start(&[
+        "--sql-mode=STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,\
+         NO_BACKSLASH_ESCAPES,ANSI_QUOTES,PIPES_AS_CONCAT,NO_AUTO_CREATE_USER,ONLY_FULL_GROUP_BY",
+    ]);
+    {
+        let mut t = target.conn().await;
+        exec(
+            &mut t,
+            &format!(
+                "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'; CREATE DATABASE `{0}`; USE `{0}`",
+                dbs.name
+            ),
+        )
+        .await;
+        exec(&mut t, EDGE_TABLE).await;
+        exec(&mut t, "ALTER TABLE edge DROP KEY gen_s").await;
+        exec(
+            &mut t,
+            "CREATE TABLE narrow (id INT PRIMARY KEY, s VARCHAR(3))",
+        )
+        .await;
+    }
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let o = ApplyOptions {
+        task: dbs.name.clone(),
+        ..ApplyOptions::default()
+    };
+    bulk_copy::prepare_incremental(&opts(Server::Source, None), &target.opts(), &sel, &o)
+        .await
+        .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let copy = CopyOptions {
+        task: dbs.name.clone(),
+        ..CopyOptions::default()
+    };
+    let report = copy_tables(
+        &opts(Server::Source, None),
+        &target.opts(),
+        &[
+            TableMapping::same(&dbs.name, "edge"),
+            TableMapping::same(&dbs.name, "narrow"),
+        ],
+        &copy,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("copy into the strict target: {e}"));
+    let handoff = HandOff {
+        start: report.start.clone().expect("a start position"),
+        overlap_end: report.overlap_end.clone(),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let rounds = edge_writer(
+        dbs.name.clone(),
+        stop,
+        WriteLimit {
+            max: 5,
+            within: Duration::from_secs(30),
+        },
+    )
+    .await
+    .expect("edge writer");
+    assert_eq!(rounds, 5);
+    let apply = |until: FilePosition| {
+        let o = ApplyOptions {
+            until: Some(until),
+            ..o.clone()
+        };
+        let (sel, handoff, target) = (sel.clone(), handoff.clone(), target.opts());
+        async move {
+            apply_changes(
+                &opts(Server::Source, None),
+                &target,
+                &sel,
+                Some(&handoff),
+                &o,
+            )
+            .await
+        }
+    };
+    apply(position(&mut src).await)
+        .await
+        .unwrap_or_else(|e| panic!("apply into the strict target: {e}"));
+    let mut t = target.conn().await;
+    // Both sides read as stored (latin1 and gbk columns not converted).
+    for c in [&mut src, &mut t] {
+        exec(
+            c,
+            "SET NAMES utf8mb4, character_set_results = NULL, time_zone = '+00:00'",
+        )
+        .await;
+    }
+    compare_tables(&mut src, &dbs.name, "edge", &mut t, None, None)
+        .await
+        .assert_equal("edge, copied and applied under a strict target");
+    // A value the target column cannot hold: an error naming it, and
+    // nothing of the transaction kept (never cut to fit).
+    exec(
+        &mut src,
+        "INSERT INTO narrow VALUES (1, 'abc'); \
+         BEGIN; INSERT INTO narrow VALUES (2, 'abcdefgh'); INSERT INTO narrow VALUES (3, 'x'); COMMIT",
+    )
+    .await;
+    let e = apply(position(&mut src).await)
+        .await
+        .expect_err("a value the target would cut");
+    eprintln!("{e}");
+    assert!(e.to_string().contains("narrow"), "{e}");
+    let kept: Vec<(i32, String)> = t
+        .query(format!(
+            "SELECT id, s FROM `{}`.narrow ORDER BY id",
+            dbs.name
+        ))
+        .await
+        .expect("narrow");
+    // A prefix of the source (the transaction before it may be rolled back
+    // with it, as they share a target transaction), never the cut value.
+    assert!(
+        kept.is_empty() || kept == vec![(1, "abc".to_string())],
+        "{kept:?}"
+    );
+    forget_copy(&dbs.name, &mut t).await;
+    dbs.cleanup().await;
+}
+
+async fn forget_copy(task: &str, t: &mut Conn) {
+    dts_test_support::forget_copy_task(t, task).await;
+}
