@@ -799,3 +799,93 @@ async fn s8_a_stricter_target_sql_mode_changes_no_value_and_a_value_it_would_cut
 async fn forget_copy(task: &str, t: &mut Conn) {
     dts_test_support::forget_copy_task(t, task).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s11_rows_near_and_over_the_target_max_allowed_packet_split_batches_then_a_clear_error() {
+    let dbs = TestDatabases::new("s11_packet").await;
+    let mut src = dbs.source().await;
+    let ddl = "CREATE TABLE blobs (id INT PRIMARY KEY, b LONGBLOB)";
+    exec(&mut src, ddl).await;
+    // A target taking statements of 1 MiB at most.
+    let target = Instance::start(&["--max-allowed-packet=1M"]);
+    {
+        let mut t = target.conn().await;
+        exec(
+            &mut t,
+            &format!("CREATE DATABASE `{0}`; USE `{0}`", dbs.name),
+        )
+        .await;
+        exec(&mut t, ddl).await;
+    }
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let o = ApplyOptions {
+        task: dbs.name.clone(),
+        ..ApplyOptions::default()
+    };
+    bulk_copy::prepare_incremental(&opts(Server::Source, None), &target.opts(), &sel, &o)
+        .await
+        .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let start = position(&mut src).await;
+    // Twelve rows of 300 kB in one source transaction: 3.6 MB of rows, each
+    // of which fits a statement on its own; then one update making a row
+    // of 1.5 MB, which cannot.
+    exec(
+        &mut src,
+        "BEGIN; INSERT INTO blobs WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 \
+         FROM s WHERE i < 12) SELECT i, REPEAT(CHAR(64 + i), 300000) FROM s; COMMIT",
+    )
+    .await;
+    let fits = position(&mut src).await;
+    exec(
+        &mut src,
+        "UPDATE blobs SET b = REPEAT('z', 1500000) WHERE id = 7",
+    )
+    .await;
+    let end = position(&mut src).await;
+    let apply = |until: FilePosition| {
+        let o = ApplyOptions {
+            until: Some(until),
+            max_retries: 2,
+            ..o.clone()
+        };
+        let (sel, start, target) = (sel.clone(), start.clone(), target.opts());
+        async move {
+            apply_changes(
+                &opts(Server::Source, None),
+                &target,
+                &sel,
+                Some(&HandOff {
+                    start,
+                    overlap_end: None,
+                }),
+                &o,
+            )
+            .await
+        }
+    };
+    apply(fits.clone())
+        .await
+        .unwrap_or_else(|e| panic!("rows that fit one by one: {e}"));
+    let mut t = target.conn().await;
+    // Every row as the transaction wrote it (the source has the update
+    // already; the target must not).
+    let exact = format!(
+        "SELECT COUNT(*) FROM `{}`.blobs WHERE b = REPEAT(CHAR(64 + id), 300000)",
+        dbs.name
+    );
+    let n: i64 = query_one(&mut t, &exact).await;
+    assert_eq!(n, 12, "the twelve rows, split into statements that fit");
+    let row7 = format!("SELECT LENGTH(b) FROM `{}`.blobs WHERE id = 7", dbs.name);
+    let e = apply(end.clone())
+        .await
+        .expect_err("a row over the target's max_allowed_packet");
+    let msg = e.to_string();
+    eprintln!("{msg}");
+    assert!(
+        msg.contains("max_allowed_packet") && msg.contains("blobs"),
+        "{msg}"
+    );
+    let on_target: i64 = query_one(&mut t, &row7).await;
+    assert_eq!(on_target, 300_000, "never a truncated row");
+    dbs.cleanup().await;
+}

@@ -413,6 +413,8 @@ pub(crate) struct TableInfo {
     /// The snapshot position the full copy loaded the whole table at (one
     /// transaction): changes before it are already in the target.
     pub(crate) copied_at: Option<binlog_reader::position::FilePosition>,
+    /// The target's `max_allowed_packet`: no statement may be longer.
+    pub(crate) max_packet: usize,
 }
 
 impl TableInfo {
@@ -577,7 +579,12 @@ pub(crate) async fn load_table(
     } else {
         None
     };
+    let max_packet: Option<u64> = target
+        .query_first("SELECT @@max_allowed_packet")
+        .await
+        .map_err(db_err("target", "reading max_allowed_packet"))?;
     Ok(TableInfo {
+        max_packet: max_packet.map_or(usize::MAX, |p| usize::try_from(p).unwrap_or(usize::MAX)),
         copied_at,
         meta,
         target: target_q,
