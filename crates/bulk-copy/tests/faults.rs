@@ -889,3 +889,100 @@ async fn s11_rows_near_and_over_the_target_max_allowed_packet_split_batches_then
     assert_eq!(on_target, 300_000, "never a truncated row");
     dbs.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s13_a_batch_over_the_target_max_binlog_cache_size_is_reduced_then_a_clear_error() {
+    let dbs = TestDatabases::new("s13_cache").await;
+    let mut src = dbs.source().await;
+    let ddl = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(2000))";
+    exec(&mut src, ddl).await;
+    // A target that logs its writes with a binary log cache of 64 kB.
+    let target = Instance::start(&[
+        "--log-bin=tgt-bin",
+        "--binlog-format=ROW",
+        "--binlog-cache-size=4096",
+        "--max-binlog-cache-size=65536",
+    ]);
+    {
+        let mut t = target.conn().await;
+        exec(
+            &mut t,
+            &format!("CREATE DATABASE `{0}`; USE `{0}`", dbs.name),
+        )
+        .await;
+        exec(&mut t, ddl).await;
+    }
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let progress = ApplyProgress::new();
+    let o = ApplyOptions {
+        task: dbs.name.clone(),
+        progress: progress.clone(),
+        ..ApplyOptions::default()
+    };
+    bulk_copy::prepare_incremental(&opts(Server::Source, None), &target.opts(), &sel, &o)
+        .await
+        .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let start = position(&mut src).await;
+    // 300 transactions of about 1.5 kB: one batch of them is over 64 kB.
+    for i in 1..=300 {
+        exec(
+            &mut src,
+            &format!("INSERT INTO t VALUES ({i}, REPEAT(CHAR(65 + {i} % 26), 1500))"),
+        )
+        .await;
+    }
+    let fits = position(&mut src).await;
+    // One transaction of about 150 kB: over the cache on its own.
+    exec(
+        &mut src,
+        "BEGIN; INSERT INTO t WITH RECURSIVE s(i) AS (SELECT 1001 UNION ALL SELECT i + 1 FROM s \
+         WHERE i < 1100) SELECT i, REPEAT('w', 1500) FROM s; COMMIT",
+    )
+    .await;
+    let end = position(&mut src).await;
+    let apply = |until: FilePosition| {
+        let o = ApplyOptions {
+            until: Some(until),
+            ..o.clone()
+        };
+        let (sel, start, target) = (sel.clone(), start.clone(), target.opts());
+        async move {
+            apply_changes(
+                &opts(Server::Source, None),
+                &target,
+                &sel,
+                Some(&HandOff {
+                    start,
+                    overlap_end: None,
+                }),
+                &o,
+            )
+            .await
+        }
+    };
+    let r = apply(fits)
+        .await
+        .unwrap_or_else(|e| panic!("small transactions: {e}"));
+    assert!(
+        r.retries >= 1,
+        "the batch was reduced after the error: {r:?}"
+    );
+    let mut t = target.conn().await;
+    let q = format!("SELECT * FROM `{}`.t WHERE id <= 300", dbs.name);
+    dts_test_support::compare_queries(&mut src, &q, &mut t, &q)
+        .await
+        .assert_equal("the 300 transactions");
+    let e = apply(end)
+        .await
+        .expect_err("one transaction over the cache");
+    let msg = e.to_string();
+    eprintln!("{msg}");
+    assert!(msg.contains("max_binlog_cache_size"), "{msg}");
+    let n: i64 = query_one(
+        &mut t,
+        &format!("SELECT COUNT(*) FROM `{}`.t WHERE id > 1000", dbs.name),
+    )
+    .await;
+    assert_eq!(n, 0, "nothing of it applied");
+    dbs.cleanup().await;
+}

@@ -455,10 +455,38 @@ pub async fn apply_changes(
     options: &ApplyOptions,
 ) -> Result<ApplyReport, CopyError> {
     let mut attempts = 0u32;
+    // After a target transaction outgrew the target's binlog cache: one
+    // source transaction per target transaction (S13).
+    let mut one_by_one = false;
     loop {
         let before = options.progress.status().position;
-        match run_once(source, target, selection, handoff, options).await {
+        match run_once(source, target, selection, handoff, options, one_by_one).await {
             Ok(()) => return Ok(options.progress.status()),
+            Err(e) if binlog_cache_full(&e) => {
+                if one_by_one {
+                    return Err(CopyError::Binlog {
+                        at: options
+                            .progress
+                            .status()
+                            .position
+                            .map_or_else(|| "?".into(), |p| p.to_string()),
+                        reason: format!(
+                            "the source transaction after this position alone is larger than \
+                             the target's binary log cache allows ({e}). Raise \
+                             max_binlog_cache_size on the target (SET GLOBAL; new connections \
+                             take it), then start the task again: it resumes from its \
+                             checkpoint"
+                        ),
+                    });
+                }
+                tracing::warn!(
+                    error = %e,
+                    "apply: the target's binlog cache is too small for the batch; applying one \
+                     source transaction per target transaction from the checkpoint"
+                );
+                one_by_one = true;
+                options.progress.update(|s| s.retries += 1);
+            }
             Err(e) if e.is_retryable() => {
                 // Failures in a row count: one after progress is a first.
                 if options.progress.status().position != before {
@@ -519,12 +547,25 @@ async fn check_not_purged(src: &mut Conn, start: &FilePosition) -> Result<(), Co
     Ok(())
 }
 
+/// Whether the target refused a transaction larger than its
+/// `max_binlog_cache_size` (1197).
+fn binlog_cache_full(e: &CopyError) -> bool {
+    matches!(
+        e,
+        CopyError::Database {
+            error: mysql_async::Error::Server(se),
+            ..
+        } if se.code == 1197
+    )
+}
+
 async fn run_once(
     source: &Opts,
     target: &Opts,
     selection: &ApplySelection,
     handoff: Option<&HandOff>,
     o: &ApplyOptions,
+    one_by_one: bool,
 ) -> Result<(), CopyError> {
     let mut tgt = connect_applier(target, o.lock_wait_timeout).await?;
     meta_schema::ensure_apply_tables(&mut tgt, &o.meta_schema).await?;
@@ -662,6 +703,7 @@ async fn run_once(
         heartbeat_us: None,
         transactions: saved.transactions,
         rows: saved.rows,
+        one_by_one,
     };
     let r = a.run().await;
     reader_task.abort();
@@ -708,6 +750,8 @@ struct Applier<'a> {
     heartbeat_us: Option<u64>,
     transactions: u64,
     rows: u64,
+    /// Commit at every source transaction boundary.
+    one_by_one: bool,
 }
 
 fn now_secs() -> u64 {
@@ -838,7 +882,8 @@ impl Applier<'_> {
     }
 
     fn should_commit(&self) -> bool {
-        self.rx.is_empty()
+        self.one_by_one
+            || self.rx.is_empty()
             || self.pending_bytes >= self.o.batch_bytes
             || self
                 .batch_started
