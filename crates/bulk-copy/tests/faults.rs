@@ -986,3 +986,97 @@ async fn s13_a_batch_over_the_target_max_binlog_cache_size_is_reduced_then_a_cle
     assert_eq!(n, 0, "nothing of it applied");
     dbs.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s15_cascading_foreign_keys_and_source_triggers_take_effect_once_on_the_target() {
+    let dbs = TestDatabases::new("s15_cascade").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let tables = [
+        "CREATE TABLE parent (id INT PRIMARY KEY, v INT)",
+        "CREATE TABLE child (id INT PRIMARY KEY, pid INT, v INT, \
+         FOREIGN KEY (pid) REFERENCES parent (id) ON DELETE CASCADE ON UPDATE CASCADE)",
+        "CREATE TABLE grandchild (id INT PRIMARY KEY, cid INT, \
+         FOREIGN KEY (cid) REFERENCES child (id) ON DELETE SET NULL)",
+        "CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(40))",
+    ];
+    for t in tables {
+        exec(&mut src, t).await;
+        exec(&mut tgt, t).await;
+    }
+    // The source's trigger; the target has none until cut-over (design
+    // rule 15): the rows it writes come through the binlog.
+    exec(
+        &mut src,
+        "CREATE TRIGGER child_ai AFTER INSERT ON child FOR EACH ROW \
+         INSERT INTO audit (what) VALUES (CONCAT('child ', NEW.id))",
+    )
+    .await;
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let o = ApplyOptions {
+        task: dbs.name.clone(),
+        ..ApplyOptions::default()
+    };
+    bulk_copy::prepare_incremental(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &sel,
+        &o,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let start = position(&mut src).await;
+    exec(
+        &mut src,
+        "INSERT INTO parent VALUES (1, 1), (2, 2), (3, 3);
+         INSERT INTO child VALUES (10, 1, 0), (11, 1, 0), (20, 2, 0), (30, 3, 0);
+         INSERT INTO grandchild VALUES (100, 10), (101, 20), (102, 30);
+         DELETE FROM parent WHERE id = 1;
+         UPDATE parent SET id = 200 WHERE id = 2;
+         BEGIN; DELETE FROM parent WHERE id = 3; INSERT INTO parent VALUES (3, 33);
+         INSERT INTO child VALUES (31, 3, 1); COMMIT;
+         CREATE TRIGGER parent_bd BEFORE DELETE ON parent FOR EACH ROW \
+           INSERT INTO audit (what) VALUES (CONCAT('parent ', OLD.id));
+         DELETE FROM parent WHERE id = 200",
+    )
+    .await;
+    let end = position(&mut src).await;
+    let r = apply_changes(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &sel,
+        Some(&HandOff {
+            start,
+            overlap_end: None,
+        }),
+        &ApplyOptions {
+            until: Some(end),
+            ..o.clone()
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("apply: {e}"));
+    assert!(
+        r.ddl_skipped.iter().any(|s| s.contains("parent_bd")),
+        "the trigger waits for cut-over: {r:?}"
+    );
+    let triggers: i64 = query_one(
+        &mut tgt,
+        &format!(
+            "SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_schema = '{}'",
+            dbs.name
+        ),
+    )
+    .await;
+    assert_eq!(triggers, 0);
+    for t in ["parent", "child", "grandchild", "audit"] {
+        compare_tables(&mut src, &dbs.name, t, &mut tgt, None, None)
+            .await
+            .assert_equal(t);
+    }
+    let audit: i64 = query_one(&mut tgt, "SELECT COUNT(*) FROM audit").await;
+    assert_eq!(audit, 6, "five child inserts and one parent delete, each once");
+    let shadow = bulk_copy::apply::shadow_database(&dbs.name, &dbs.name);
+    exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
+    dbs.cleanup().await;
+}
