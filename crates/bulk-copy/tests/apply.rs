@@ -1333,7 +1333,13 @@ async fn l4_renames_into_and_out_of_the_selection_copy_in_keep_out_and_touch_no_
              INSERT INTO t_in VALUES (5, 'v', 8);
              DELETE FROM t_in WHERE id = 2;
              TRUNCATE TABLE stays;
-             INSERT INTO stays VALUES (2, 't')"
+             INSERT INTO stays VALUES (2, 't');
+             CREATE TABLE made AS SELECT id, v FROM stays;
+             INSERT INTO made VALUES (3, 'm');
+             CREATE TABLE `{other}`.elsewhere (k INT PRIMARY KEY);
+             ALTER TABLE `{other}`.elsewhere ADD COLUMN w INT;
+             INSERT INTO `{other}`.elsewhere VALUES (1, 1);
+             DROP TABLE `{other}`.elsewhere"
         ),
     )
     .await;
@@ -1359,6 +1365,10 @@ async fn l4_renames_into_and_out_of_the_selection_copy_in_keep_out_and_touch_no_
     compare_tables(&mut src, &dbs.name, "stays", &mut tgt, None, None)
         .await
         .assert_equal("stays");
+    compare_tables(&mut src, &dbs.name, "made", &mut tgt, None, None)
+        .await
+        .assert_equal("made, by CREATE TABLE ... SELECT");
+    assert!(r.statements_ignored >= 3, "DDL on unselected tables: {r:?}");
     let kept: Vec<(i32, String)> = tgt
         .query("SELECT id, v FROM t_out ORDER BY id")
         .await
@@ -1391,7 +1401,12 @@ async fn l4_renames_into_and_out_of_the_selection_copy_in_keep_out_and_touch_no_
         .assert_equal("t_in2, followed after its copy");
     assert_eq!(
         tables_of(&mut tgt, &dbs.name).await,
-        vec!["stays".to_string(), "t_in2".into(), "t_out".into()]
+        vec![
+            "made".to_string(),
+            "stays".into(),
+            "t_in2".into(),
+            "t_out".into()
+        ]
     );
     assert_eq!(tables_of(&mut tgt, &other).await, Vec::<String>::new());
     for c in [&mut src, &mut tgt] {
@@ -1597,6 +1612,67 @@ async fn l4_a_rename_the_ddl_filter_leaves_out_stops_before_it_naming_the_fix() 
     compare_tables(&mut src, &dbs.name, "r2", &mut tgt, None, None)
         .await
         .assert_equal("r2");
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn c4_restarts_right_after_a_ddl_and_after_a_transaction_without_selected_rows_skip_nothing() {
+    let dbs = TestDatabases::new("apply_c4").await;
+    let other = format!("{}_o", dbs.name);
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    exec(&mut src, &format!("CREATE DATABASE `{other}`")).await;
+    exec(&mut src, &format!("CREATE TABLE `{other}`.u (id INT PRIMARY KEY)")).await;
+    for c in [&mut src, &mut tgt] {
+        exec(c, "CREATE TABLE t (id INT PRIMARY KEY, v INT)").await;
+    }
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let start = hand_off(&dbs, &sel).await;
+    let o = options(&dbs);
+    // Each step ends on a QUERY event: a DDL; a transaction whose rows are
+    // all of an unselected table (for the apply: BEGIN, nothing, COMMIT);
+    // a DDL again. The apply stops right there each time and starts again.
+    let steps = [
+        "INSERT INTO t VALUES (1, 1); ALTER TABLE t ADD COLUMN w INT DEFAULT 9",
+        &format!("BEGIN; INSERT INTO `{other}`.u VALUES (1); COMMIT"),
+        "INSERT INTO t VALUES (2, 2, 2); CREATE INDEX iv ON t (v)",
+        &format!("BEGIN; INSERT INTO `{other}`.u VALUES (2); UPDATE `{other}`.u SET id = 3 WHERE id = 2; COMMIT"),
+        "UPDATE t SET w = 7 WHERE id = 1; INSERT INTO t VALUES (3, 3, 3)",
+    ];
+    let mut runs = 0;
+    for step in steps {
+        exec(&mut src, step).await;
+        // Right after the step's last event (other tests write to the
+        // shared source too: the stop is at this test's own position).
+        let after = position(&mut src).await;
+        let r = apply_changes(
+            &opts(Server::Source, None),
+            &opts(Server::Target, None),
+            &sel,
+            Some(&HandOff {
+                start: start.clone(),
+                overlap_end: None,
+            }),
+            &ApplyOptions {
+                until: Some(after.clone()),
+                ..o.clone()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("after {step}: {e}"));
+        assert_eq!(r.position, Some(after), "stopped right after: {step}");
+        runs += 1;
+    }
+    assert_eq!(runs, 5);
+    compare_tables(&mut src, &dbs.name, "t", &mut tgt, None, None)
+        .await
+        .assert_equal("t");
+    assert_eq!(
+        columns(&mut src, &dbs.name, "t").await,
+        columns(&mut tgt, &dbs.name, "t").await
+    );
+    exec(&mut src, &format!("DROP DATABASE `{other}`")).await;
     drop_shadow(&dbs).await;
     dbs.cleanup().await;
 }
