@@ -1617,13 +1617,18 @@ async fn l4_a_rename_the_ddl_filter_leaves_out_stops_before_it_naming_the_fix() 
 }
 
 #[tokio::test]
-async fn c4_restarts_right_after_a_ddl_and_after_a_transaction_without_selected_rows_skip_nothing() {
+async fn c4_restarts_right_after_a_ddl_and_after_a_transaction_without_selected_rows_skip_nothing()
+{
     let dbs = TestDatabases::new("apply_c4").await;
     let other = format!("{}_o", dbs.name);
     let mut src = dbs.source().await;
     let mut tgt = dbs.target().await;
     exec(&mut src, &format!("CREATE DATABASE `{other}`")).await;
-    exec(&mut src, &format!("CREATE TABLE `{other}`.u (id INT PRIMARY KEY)")).await;
+    exec(
+        &mut src,
+        &format!("CREATE TABLE `{other}`.u (id INT PRIMARY KEY)"),
+    )
+    .await;
     for c in [&mut src, &mut tgt] {
         exec(c, "CREATE TABLE t (id INT PRIMARY KEY, v INT)").await;
     }

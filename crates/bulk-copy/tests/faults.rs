@@ -1075,8 +1075,111 @@ async fn s15_cascading_foreign_keys_and_source_triggers_take_effect_once_on_the_
             .assert_equal(t);
     }
     let audit: i64 = query_one(&mut tgt, "SELECT COUNT(*) FROM audit").await;
-    assert_eq!(audit, 6, "five child inserts and one parent delete, each once");
+    assert_eq!(
+        audit, 6,
+        "five child inserts and one parent delete, each once"
+    );
     let shadow = bulk_copy::apply::shadow_database(&dbs.name, &dbs.name);
     exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s10_a_target_out_of_space_stops_with_the_checkpoint_intact_and_resumes_once_space_is_added(
+) {
+    let dbs = TestDatabases::new("s10_full").await;
+    let mut src = dbs.source().await;
+    let ddl = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(600))";
+    exec(&mut src, ddl).await;
+    // The target's data lives in one 12 MB file that cannot grow: InnoDB
+    // runs out of space there as on a full disk (error 1114), without
+    // needing a small filesystem (and root) for the test.
+    let small = [
+        "--innodb-file-per-table=0",
+        "--innodb-data-file-path=ibdata1:12M",
+    ];
+    let mut target = Instance::start(&small);
+    {
+        let mut t = target.conn().await;
+        exec(
+            &mut t,
+            &format!("CREATE DATABASE `{0}`; USE `{0}`", dbs.name),
+        )
+        .await;
+        exec(&mut t, ddl).await;
+    }
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let o = ApplyOptions {
+        task: dbs.name.clone(),
+        max_retries: 2,
+        ..ApplyOptions::default()
+    };
+    bulk_copy::prepare_incremental(&opts(Server::Source, None), &target.opts(), &sel, &o)
+        .await
+        .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let start = position(&mut src).await;
+    // 40 transactions of 1,000 rows of 500 bytes: 20 MB of rows.
+    exec(&mut src, "SET SESSION max_recursive_iterations = 1000000").await;
+    for n in 0..40 {
+        exec(
+            &mut src,
+            &format!(
+                "INSERT INTO t WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s \
+                 WHERE i < 1000) SELECT {n} * 1000 + i, REPEAT(CHAR(65 + i % 26), 500) FROM s"
+            ),
+        )
+        .await;
+    }
+    let end = position(&mut src).await;
+    let apply = |target: Opts| {
+        let o = ApplyOptions {
+            until: Some(end.clone()),
+            ..o.clone()
+        };
+        let (sel, start) = (sel.clone(), start.clone());
+        async move {
+            apply_changes(
+                &opts(Server::Source, None),
+                &target,
+                &sel,
+                Some(&HandOff {
+                    start,
+                    overlap_end: None,
+                }),
+                &o,
+            )
+            .await
+        }
+    };
+    let e = apply(target.opts()).await.expect_err("the target is full");
+    let msg = e.to_string();
+    eprintln!("{msg}");
+    assert!(msg.contains("out of space"), "{msg}");
+    // What is on the target is exactly what the checkpoint says.
+    let mut t = target.conn().await;
+    let (rows, applied): (i64, i64) = query_one(
+        &mut t,
+        &format!(
+            "SELECT (SELECT COUNT(*) FROM `{}`.t), (SELECT rows_applied FROM \
+             dts_meta.cdc_checkpoint WHERE task = '{}')",
+            dbs.name, dbs.name
+        ),
+    )
+    .await;
+    assert!(rows < 40_000, "the target filled up before the end: {rows}");
+    assert_eq!(rows, applied, "the checkpoint counts what is on the target");
+    drop(t);
+    // Space added (a second data file), then the task runs again.
+    target.restart(&[
+        "--innodb-file-per-table=0",
+        "--innodb-data-file-path=ibdata1:12M;ibdata2:12M:autoextend",
+    ]);
+    apply(target.opts())
+        .await
+        .unwrap_or_else(|e| panic!("after space was added: {e}"));
+    let mut t = target.conn().await;
+    compare_tables(&mut src, &dbs.name, "t", &mut t, None, None)
+        .await
+        .assert_equal("t after the resume");
     dbs.cleanup().await;
 }
