@@ -1183,3 +1183,110 @@ async fn s10_a_target_out_of_space_stops_with_the_checkpoint_intact_and_resumes_
         .assert_equal("t after the resume");
     dbs.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x3_a_hot_row_updated_100k_times_while_its_chunk_is_copied_ends_equal() {
+    let dbs = TestDatabases::new("x3_hot").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let ddl = "CREATE TABLE hot (id INT PRIMARY KEY, n BIGINT NOT NULL, v VARCHAR(50))";
+    for c in [&mut src, &mut tgt] {
+        exec(c, ddl).await;
+    }
+    exec(&mut src, "SET SESSION max_recursive_iterations = 1000000").await;
+    exec(
+        &mut src,
+        "INSERT INTO hot WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s \
+         WHERE i < 50000) SELECT i, 0, REPEAT('h', 40) FROM s",
+    )
+    .await;
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let o = ApplyOptions {
+        task: dbs.name.clone(),
+        ..ApplyOptions::default()
+    };
+    bulk_copy::prepare_incremental(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &sel,
+        &o,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("prepare: {e}"));
+    // The writer: row 25000 updated 100,000 times, one transaction each
+    // (100 autocommitted statements a round trip), bounded in time.
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (db, stop) = (dbs.name.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut c = dts_test_support::connect(Server::Source, Some(&db)).await;
+            let deadline = Instant::now() + Duration::from_secs(150);
+            let mut n = 0u64;
+            while n < 100_000 && !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
+                let batch: String = (0..100)
+                    .map(|k| {
+                        format!(
+                            "UPDATE hot SET n = n + 1, v = 'u{}' WHERE id = 25000;",
+                            n + k + 1
+                        )
+                    })
+                    .collect();
+                exec(&mut c, &batch).await;
+                n += 100;
+            }
+            n
+        })
+    };
+    // The copy of the table, slowed down to last while the row changes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let throttle = Throttle::default();
+    throttle.set_limits(ThrottleLimits {
+        queries_per_sec: None,
+        rows_per_sec: Some(10_000.0),
+        bytes_per_sec: None,
+    });
+    let report = copy_tables(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &[TableMapping::same(&dbs.name, "hot")],
+        &CopyOptions {
+            task: dbs.name.clone(),
+            chunk_rows: 1000,
+            readers: 2,
+            writers: 2,
+            bulk_max_bytes: 0,
+            split_rows: 10_000,
+            throttle,
+            ..CopyOptions::default()
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("copy: {e}"));
+    let updates = writer.await.expect("writer");
+    assert_eq!(updates, 100_000, "the writer did all its updates in time");
+    let end = position(&mut src).await;
+    apply_changes(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &sel,
+        Some(&HandOff {
+            start: report.start.clone().expect("a start"),
+            overlap_end: report.overlap_end.clone(),
+        }),
+        &ApplyOptions {
+            until: Some(end),
+            ..o.clone()
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("apply: {e}"));
+    let hot: (i64, String) = query_one(&mut tgt, "SELECT n, v FROM hot WHERE id = 25000").await;
+    assert_eq!(hot, (100_000, "u100000".to_string()));
+    compare_tables(&mut src, &dbs.name, "hot", &mut tgt, None, None)
+        .await
+        .assert_equal("hot");
+    forget_copy(&dbs.name, &mut tgt).await;
+    let shadow = bulk_copy::apply::shadow_database(&dbs.name, &dbs.name);
+    exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
+    dbs.cleanup().await;
+}
