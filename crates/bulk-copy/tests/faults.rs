@@ -1290,3 +1290,141 @@ async fn x3_a_hot_row_updated_100k_times_while_its_chunk_is_copied_ends_equal() 
     exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
     dbs.cleanup().await;
 }
+
+/// The resident memory of this process, in bytes.
+fn rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n7_a_row_lock_held_60_s_on_the_target_under_5k_rows_per_s_keeps_memory_flat_and_reports_lag(
+) {
+    let dbs = TestDatabases::new("n7_slow").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    let ddl = "CREATE TABLE w (id BIGINT PRIMARY KEY, v VARCHAR(500))";
+    for c in [&mut src, &mut tgt] {
+        exec(c, ddl).await;
+        exec(c, "INSERT INTO w VALUES (0, 'first')").await;
+    }
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let progress = ApplyProgress::new();
+    let stop = StopSignal::new();
+    let o = ApplyOptions {
+        task: dbs.name.clone(),
+        progress: progress.clone(),
+        stop: stop.clone(),
+        max_retries: 30,
+        ..ApplyOptions::default()
+    };
+    bulk_copy::prepare_incremental(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &sel,
+        &o,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let start = position(&mut src).await;
+    let applier = {
+        let (sel, o, start) = (sel.clone(), o.clone(), start.clone());
+        tokio::spawn(async move {
+            apply_changes(
+                &opts(Server::Source, None),
+                &opts(Server::Target, None),
+                &sel,
+                Some(&HandOff {
+                    start,
+                    overlap_end: None,
+                }),
+                &o,
+            )
+            .await
+        })
+    };
+    // The lock: every key above 0 on the target, held for 60 s.
+    let mut locker = dbs.target().await;
+    exec(
+        &mut locker,
+        "BEGIN; SELECT COUNT(*) FROM w WHERE id >= 0 FOR UPDATE",
+    )
+    .await;
+    // The writer: 50 rows of 400 bytes every 10 ms (5,000 rows/s, 2 MB/s
+    // of binlog) for 70 s and 350,000 rows at most.
+    let stop_writer = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (db, stop) = (dbs.name.clone(), stop_writer.clone());
+        tokio::spawn(async move {
+            let mut c = dts_test_support::connect(Server::Source, Some(&db)).await;
+            exec(&mut c, "SET SESSION max_recursive_iterations = 1000000").await;
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            let deadline = Instant::now() + Duration::from_secs(70);
+            let mut next = 1u64;
+            while !stop.load(Ordering::SeqCst) && next < 350_000 && Instant::now() < deadline {
+                tick.tick().await;
+                exec(
+                    &mut c,
+                    &format!(
+                        "INSERT INTO w WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 \
+                         FROM s WHERE i < 49) SELECT {next} + i, REPEAT('r', 400) FROM s"
+                    ),
+                )
+                .await;
+                next += 50;
+            }
+            next - 1
+        })
+    };
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let (rss_early, lag_early) = (rss(), progress.status().lag.unwrap_or_default());
+    let mut rss_peak = rss_early;
+    while t0.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        rss_peak = rss_peak.max(rss());
+    }
+    let status = progress.status();
+    let lag_late = status.lag.unwrap_or_default();
+    eprintln!(
+        "after 15 s: lag {lag_early:?}, RSS {} MB; after 60 s: lag {lag_late:?}, peak RSS {} MB; \
+         {status:?}",
+        rss_early >> 20,
+        rss_peak >> 20
+    );
+    assert!(
+        lag_late > lag_early && lag_late >= Duration::from_secs(30),
+        "the lag grows and is reported while the target is blocked: {lag_early:?} then \
+         {lag_late:?}"
+    );
+    assert!(!status.caught_up, "{status:?}");
+    assert!(
+        rss_peak < rss_early + (64 << 20),
+        "memory stays flat while the backlog grows: {} MB then {} MB",
+        rss_early >> 20,
+        rss_peak >> 20
+    );
+    exec(&mut locker, "COMMIT").await;
+    stop_writer.store(true, Ordering::SeqCst);
+    let rows = writer.await.expect("writer");
+    let end = position(&mut src).await;
+    wait_applied(&progress, &end, "after the lock was released").await;
+    stop.stop();
+    applier
+        .await
+        .expect("apply task")
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    eprintln!("{rows} rows written");
+    compare_tables(&mut src, &dbs.name, "w", &mut tgt, None, None)
+        .await
+        .assert_equal("w");
+    let shadow = bulk_copy::apply::shadow_database(&dbs.name, &dbs.name);
+    exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
+    dbs.cleanup().await;
+}

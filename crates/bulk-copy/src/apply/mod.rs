@@ -165,7 +165,7 @@ pub struct ApplyStatus {
 
 /// A handle on an apply's status, readable while it runs.
 #[derive(Clone, Debug, Default)]
-pub struct ApplyProgress(Arc<Mutex<ApplyStatus>>);
+pub struct ApplyProgress(Arc<Mutex<ApplyStatus>>, Arc<Mutex<Option<u32>>>);
 
 impl ApplyProgress {
     /// A fresh handle.
@@ -173,9 +173,27 @@ impl ApplyProgress {
         ApplyProgress::default()
     }
 
-    /// The current status.
+    /// The current status. While changes wait to be committed (a target
+    /// that is slow, or blocked on a lock), the lag counts from the oldest
+    /// of them, so that it grows as the wait lasts (N7).
     pub fn status(&self) -> ApplyStatus {
-        self.0.lock().map(|s| s.clone()).unwrap_or_default()
+        let mut s = self.0.lock().map(|s| s.clone()).unwrap_or_default();
+        if let Some(ts) = self.1.lock().ok().and_then(|w| *w) {
+            let behind = Duration::from_secs(now_secs().saturating_sub(u64::from(ts)));
+            if s.lag.is_none_or(|l| l < behind) {
+                s.lag = Some(behind);
+                s.caught_up = false;
+            }
+        }
+        s
+    }
+
+    /// The source time (seconds) of the oldest change read and not yet
+    /// committed, or `None` when everything read is committed.
+    fn waiting_since(&self, ts: Option<u32>) {
+        if let Ok(mut w) = self.1.lock() {
+            *w = ts;
+        }
     }
 
     fn update(&self, f: impl FnOnce(&mut ApplyStatus)) {
@@ -852,6 +870,7 @@ impl Applier<'_> {
         failpoint("after_commit");
         self.open = false;
         self.batch_started = None;
+        self.o.progress.waiting_since(None);
         self.committed = pos.clone();
         self.transactions = txns;
         self.rows = rows;
@@ -1232,6 +1251,9 @@ impl Applier<'_> {
         self.txn_dirty |= n > 0;
         if n > 0 && self.batch_started.is_none() {
             self.batch_started = Some(Instant::now());
+            if self.last_event_time != 0 {
+                self.o.progress.waiting_since(Some(self.last_event_time));
+            }
         }
         // Rows and the bytes of the event carrying them (MB/s limits).
         self.o
