@@ -1428,3 +1428,106 @@ async fn n7_a_row_lock_held_60_s_on_the_target_under_5k_rows_per_s_keeps_memory_
     exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
     dbs.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n2_a_black_hole_on_the_binlog_connection_is_detected_reported_and_healed_exactly() {
+    let dbs = TestDatabases::new("n2_hole").await;
+    let upstream = opts(Server::Source, None);
+    let proxy = Proxy::start(upstream.tcp_port()).await;
+    let source: Opts = OptsBuilder::from_opts(upstream)
+        .tcp_port(proxy.port)
+        .prefer_socket(false)
+        .into();
+    let progress = ApplyProgress::new();
+    let stop = StopSignal::new();
+    let o = ApplyOptions {
+        task: dbs.name.clone(),
+        progress: progress.clone(),
+        stop: stop.clone(),
+        max_retries: 30,
+        ..ApplyOptions::default()
+    };
+    let target = opts(Server::Target, None);
+    let start = bank_on_both(&dbs, &target, &o).await;
+    let stop_writer = Arc::new(AtomicBool::new(false));
+    let writer = bank::writer(
+        dbs.name.clone(),
+        ACCOUNTS,
+        stop_writer.clone(),
+        WriteLimit {
+            max: 20_000,
+            within: Duration::from_secs(90),
+        },
+    );
+    let applier = {
+        let (o, source, target) = (o.clone(), source.clone(), target.clone());
+        let sel = ApplySelection::databases(&[&dbs.name]);
+        tokio::spawn(async move {
+            apply_changes(
+                &source,
+                &target,
+                &sel,
+                Some(&HandOff {
+                    start,
+                    overlap_end: None,
+                }),
+                &o,
+            )
+            .await
+        })
+    };
+    let wait_more = |n: u64| {
+        let progress = progress.clone();
+        async move {
+            let base = progress.status().transactions;
+            let deadline = Instant::now() + Duration::from_secs(90);
+            while progress.status().transactions < base + n {
+                assert!(
+                    Instant::now() < deadline,
+                    "no progress: {:?}",
+                    progress.status()
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    wait_more(50).await;
+    // 30 s of black hole: no byte either way, no FIN.
+    proxy.black_hole();
+    let t0 = Instant::now();
+    let mut seen_stalled = None;
+    while t0.elapsed() < Duration::from_secs(30) {
+        if seen_stalled.is_none() && progress.status().source_stalled {
+            seen_stalled = Some(t0.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let during = progress.status();
+    proxy.heal();
+    eprintln!("stall reported after {seen_stalled:?}; {during:?}");
+    assert!(
+        seen_stalled.is_some(),
+        "the black hole was reported: {during:?}"
+    );
+    assert!(!during.caught_up || during.source_stalled, "{during:?}");
+    // Healed: the apply goes on and the report clears.
+    wait_more(50).await;
+    stop_writer.store(true, Ordering::SeqCst);
+    writer.await.expect("writer");
+    let end = position(&mut dbs.source().await).await;
+    wait_applied(&progress, &end, "after the heal").await;
+    assert!(!progress.status().source_stalled, "{:?}", progress.status());
+    stop.stop();
+    applier
+        .await
+        .expect("apply task")
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    bank_equal(&dbs, &target, "after the black hole").await;
+    let shadow = bulk_copy::apply::shadow_database(&dbs.name, &dbs.name);
+    exec(
+        &mut dbs.target().await,
+        &format!("DROP DATABASE IF EXISTS `{shadow}`"),
+    )
+    .await;
+    dbs.cleanup().await;
+}

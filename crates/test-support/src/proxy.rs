@@ -27,6 +27,7 @@ pub struct Proxy {
     /// Connections closed by [`Proxy::cut_every`] so far.
     pub byte_cuts: Arc<AtomicU64>,
     every: Arc<AtomicU64>,
+    paused: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -37,6 +38,7 @@ async fn server_to_client(
     mut to: tokio::net::tcp::OwnedWriteHalf,
     every: Arc<AtomicU64>,
     cuts: Arc<AtomicU64>,
+    paused: Arc<AtomicBool>,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut sent = 0u64;
@@ -45,6 +47,7 @@ async fn server_to_client(
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
+        while_paused(&paused).await;
         let limit = every.load(Ordering::SeqCst);
         let n = if limit > 0 {
             n.min(usize::try_from(limit.saturating_sub(sent)).unwrap_or(n))
@@ -62,6 +65,13 @@ async fn server_to_client(
     }
 }
 
+/// Holds a forwarding loop while the proxy is a black hole.
+async fn while_paused(paused: &AtomicBool) {
+    while paused.load(Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Forwards client bytes to the server; when a read contains the armed
 /// bytes, forwards it and returns at once (the connection then closes
 /// before the server's answer comes back).
@@ -70,6 +80,7 @@ async fn client_to_server(
     mut to: tokio::net::tcp::OwnedWriteHalf,
     armed: Arc<Mutex<Option<Vec<u8>>>>,
     lost: Arc<AtomicU64>,
+    paused: Arc<AtomicBool>,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -77,6 +88,7 @@ async fn client_to_server(
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
+        while_paused(&paused).await;
         if to.write_all(&buf[..n]).await.is_err() {
             return;
         }
@@ -116,10 +128,11 @@ impl Proxy {
         let armed: Arc<Mutex<Option<Vec<u8>>>> = Arc::new(Mutex::new(None));
         let every = Arc::new(AtomicU64::new(0));
         let byte_cuts = Arc::new(AtomicU64::new(0));
+        let paused = Arc::new(AtomicBool::new(false));
         let task = {
             let (down, cut, accepted) = (down.clone(), cut.clone(), accepted.clone());
             let (armed, lost) = (armed.clone(), replies_lost.clone());
-            let (every, byte_cuts) = (every.clone(), byte_cuts.clone());
+            let (every, byte_cuts, paused) = (every.clone(), byte_cuts.clone(), paused.clone());
             tokio::spawn(async move {
                 loop {
                     let Ok((client, _)) = listener.accept().await else {
@@ -133,6 +146,7 @@ impl Proxy {
                     let mut stop = cut.subscribe();
                     let (armed, lost) = (armed.clone(), lost.clone());
                     let (every, cuts) = (every.clone(), byte_cuts.clone());
+                    let (p1, p2) = (paused.clone(), paused.clone());
                     tokio::spawn(async move {
                         let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
                             return;
@@ -140,8 +154,8 @@ impl Proxy {
                         let (cr, cw) = client.into_split();
                         let (sr, sw) = server.into_split();
                         tokio::select! {
-                            _ = client_to_server(cr, sw, armed, lost) => {}
-                            _ = server_to_client(sr, cw, every, cuts) => {}
+                            _ = client_to_server(cr, sw, armed, lost, p1) => {}
+                            _ = server_to_client(sr, cw, every, cuts, p2) => {}
                             _ = stop.recv() => {}
                         }
                     });
@@ -157,8 +171,17 @@ impl Proxy {
             armed,
             byte_cuts,
             every,
+            paused,
             task,
         }
+    }
+
+    /// A black hole: nothing is forwarded either way, on open connections
+    /// and on new ones (which are accepted), and nothing is closed: no FIN,
+    /// no reset, as when a link silently drops everything. [`Proxy::heal`]
+    /// lets the held bytes through, as TCP's retransmissions would.
+    pub fn black_hole(&self) {
+        self.paused.store(true, Ordering::SeqCst);
     }
 
     /// Closes every connection once `bytes` have come from the server on
@@ -181,9 +204,10 @@ impl Proxy {
         let _ = self.cut.send(());
     }
 
-    /// Heals it.
+    /// Heals it (a cut or a black hole).
     pub fn heal(&self) {
         self.down.store(false, Ordering::SeqCst);
+        self.paused.store(false, Ordering::SeqCst);
     }
 }
 

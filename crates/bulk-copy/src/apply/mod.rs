@@ -161,6 +161,11 @@ pub struct ApplyStatus {
     pub target_connection_id: Option<u32>,
     /// The source connection reading the binlog.
     pub source_connection_id: Option<u32>,
+    /// Nothing, not even a heartbeat, came from the source for longer than
+    /// the binlog stream's read timeout: the connection is dead or the
+    /// network drops everything (a black hole); the stream is being
+    /// re-established. False again once events arrive (N2).
+    pub source_stalled: bool,
 }
 
 /// A handle on an apply's status, readable while it runs.
@@ -666,6 +671,7 @@ async fn run_once(
         StreamStart::File(Some(saved.position.file.clone()), saved.position.offset),
     );
     cfg.non_blocking = o.stop_at_end;
+    let stall_after = cfg.read_timeout;
     let mut reader = BinlogStreamReader::connect(cfg)
         .await
         .map_err(CopyError::from)?;
@@ -722,6 +728,9 @@ async fn run_once(
         transactions: saved.transactions,
         rows: saved.rows,
         one_by_one,
+        last_event_at: Instant::now(),
+        stall_after,
+        stalled: false,
     };
     let r = a.run().await;
     reader_task.abort();
@@ -770,6 +779,12 @@ struct Applier<'a> {
     rows: u64,
     /// Commit at every source transaction boundary.
     one_by_one: bool,
+    /// When the last event (a heartbeat included) arrived.
+    last_event_at: Instant,
+    /// Silence after which the source counts as stalled.
+    stall_after: Duration,
+    /// Reported stalled (`ApplyStatus::source_stalled`).
+    stalled: bool,
 }
 
 fn now_secs() -> u64 {
@@ -942,6 +957,15 @@ impl Applier<'_> {
                 Err(_) => {
                     // Nothing arrived: commit what is pending.
                     self.commit().await?;
+                    if !self.stalled && self.last_event_at.elapsed() > self.stall_after {
+                        tracing::warn!(
+                            "nothing from the source for {:?}, not even a heartbeat: the binlog \
+                             connection is dead or the network drops everything; reconnecting",
+                            self.stall_after
+                        );
+                        self.stalled = true;
+                        self.o.progress.update(|s| s.source_stalled = true);
+                    }
                     continue;
                 }
                 Ok(None) => {
@@ -953,6 +977,11 @@ impl Applier<'_> {
                 Ok(Some(Err(e))) => return Err(e),
                 Ok(Some(Ok(ev))) => ev,
             };
+            self.last_event_at = Instant::now();
+            if self.stalled {
+                self.stalled = false;
+                self.o.progress.update(|s| s.source_stalled = false);
+            }
             if ev.header.timestamp != 0 && !matches!(ev.body, EventBody::Heartbeat(_)) {
                 self.last_event_time = ev.header.timestamp;
             }
