@@ -17,7 +17,9 @@
 //!   the source's did (cascaded changes are not in the binlog).
 //!
 //! In the idempotent window (before the copy's overlap end), the count checks
-//! are off: a key may already be in its final state.
+//! are off: a key may already be in its final state, and final images are
+//! written with `REPLACE` (see [`verb`]): a secondary unique value may be
+//! held by a row the copy read at a later position.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -417,7 +419,12 @@ impl Pending {
                 continue;
             }
             if sql.is_empty() {
-                let _ = write!(sql, "INSERT INTO {} ({cols}) VALUES ", info.target);
+                let _ = write!(
+                    sql,
+                    "{} INTO {} ({cols}) VALUES ",
+                    verb(idempotent),
+                    info.target
+                );
             } else {
                 sql.push(',');
             }
@@ -435,6 +442,22 @@ impl Pending {
         counts.inserted += inserted;
         let _ = self.changes;
         Ok(())
+    }
+}
+
+/// The statement writing a final image. In the idempotent window (the
+/// copy's overlap) it is `REPLACE`, which also removes a row that holds one
+/// of the image's secondary unique values: such a row was read by the copy
+/// at a later position than the one replayed, so a later change of the
+/// window rewrites it (or deletes it) with its full image, and the end of
+/// the window is exact (design rule 8; `binlog_row_image=FULL`, which the
+/// precheck requires). Outside the window it is `INSERT`, so that the
+/// target's unique keys detect every conflict.
+fn verb(idempotent: bool) -> &'static str {
+    if idempotent {
+        "REPLACE"
+    } else {
+        "INSERT"
     }
 }
 
@@ -503,7 +526,12 @@ pub(crate) async fn apply_ordered(
                 )
                 .await?;
             }
-            let sql = format!("INSERT INTO {} ({cols}) VALUES {}", info.target, r.tuple);
+            let sql = format!(
+                "{} INTO {} ({cols}) VALUES {}",
+                verb(idempotent),
+                info.target,
+                r.tuple
+            );
             match run(conn, info, sql.clone(), r.enum_zero).await {
                 Ok(_) => counts.inserted += 1,
                 Err(CopyError::Conflict { .. }) if policy == ConflictPolicy::Ignore => {
@@ -541,13 +569,19 @@ pub(crate) async fn apply_ordered(
                 let _ = write!(set, "{name} = ");
                 lit(info, &mut set, v, *i, at)?;
             }
-            let n = run(
+            let n = match run(
                 conn,
                 info,
                 format!("UPDATE {} SET {set} WHERE {w}", info.target),
                 enum_zero,
             )
-            .await?;
+            .await
+            {
+                // In the overlap window the new values may collide with a
+                // row the copy read later: rewritten below.
+                Err(CopyError::Conflict { .. }) if idempotent => 0,
+                r => r?,
+            };
             if n == 1 {
                 counts.updated += 1;
             } else if idempotent || policy == ConflictPolicy::Overwrite {
@@ -562,10 +596,25 @@ pub(crate) async fn apply_ordered(
                     )
                     .await?;
                 }
+                if idempotent && !info.key.is_empty() {
+                    let wb = locate(info, before, at)?;
+                    run(
+                        conn,
+                        info,
+                        format!("DELETE FROM {} WHERE {wb}", info.target),
+                        false,
+                    )
+                    .await?;
+                }
                 run(
                     conn,
                     info,
-                    format!("INSERT INTO {} ({cols}) VALUES {}", info.target, r.tuple),
+                    format!(
+                        "{} INTO {} ({cols}) VALUES {}",
+                        verb(idempotent),
+                        info.target,
+                        r.tuple
+                    ),
                     r.enum_zero,
                 )
                 .await?;
