@@ -21,7 +21,6 @@
 //! written with `REPLACE` (see [`verb`]): a secondary unique value may be
 //! held by a row the copy read at a later position.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -29,6 +28,7 @@ use binlog_reader::Value;
 use mysql_async::prelude::*;
 use mysql_async::Conn;
 
+use super::decide::Coalesced;
 use super::literal::literal;
 use super::table::TableInfo;
 use crate::base::error::{db_err, CopyError};
@@ -152,82 +152,37 @@ fn column_list(info: &TableInfo) -> String {
         .join(",")
 }
 
-/// The net effect of a key in the pending batch.
-struct KeyState {
-    /// The key existed on the target before the batch's first change to it.
-    expect_exists: bool,
-    /// The final row, or `None` when the key ends absent.
-    row: Option<(String, bool)>,
-    /// Where the first change was (for conflict messages).
-    first_at: String,
-}
-
-/// Pending coalesced changes of one table.
+/// Pending coalesced changes of one table: the net effect per key
+/// ([`Coalesced`], the pure rules) and the table they are written to.
 pub(crate) struct Pending {
     info: Arc<TableInfo>,
-    keys: HashMap<String, KeyState>,
-    order: Vec<String>,
-    changes: u64,
-    pub(crate) bytes: usize,
+    c: Coalesced,
 }
 
 impl Pending {
     pub(crate) fn new(info: Arc<TableInfo>) -> Self {
         Pending {
             info,
-            keys: HashMap::new(),
-            order: Vec::new(),
-            changes: 0,
-            bytes: 0,
+            c: Coalesced::default(),
         }
     }
 
-    fn touch(&mut self, key: String, expect_exists: bool, at: &str) -> &mut KeyState {
-        if !self.keys.contains_key(&key) {
-            self.order.push(key.clone());
-            self.bytes += key.len() + 32;
-            self.keys.insert(
-                key.clone(),
-                KeyState {
-                    expect_exists,
-                    row: if expect_exists {
-                        Some((String::new(), false))
-                    } else {
-                        None
-                    },
-                    first_at: at.to_string(),
-                },
-            );
-        }
-        self.keys.get_mut(&key).expect("inserted above")
-    }
-
-    fn set_row(&mut self, key: String, row: Option<(String, bool)>, expect_exists: bool, at: &str) {
-        let add = row.as_ref().map_or(0, |r| r.0.len());
-        let st = self.touch(key, expect_exists, at);
-        let old = st.row.as_ref().map_or(0, |r| r.0.len());
-        st.row = row;
-        self.bytes = self.bytes + add - old.min(self.bytes);
+    /// About the bytes held, for the batch limit.
+    pub(crate) fn bytes(&self) -> usize {
+        self.c.bytes
     }
 
     pub(crate) fn insert(&mut self, r: Rendered, at: &str) {
-        self.changes += 1;
-        self.set_row(r.key, Some((r.tuple, r.enum_zero)), false, at);
+        self.c.insert(r.key, (r.tuple, r.enum_zero), at);
     }
 
     pub(crate) fn delete(&mut self, key: String, at: &str) {
-        self.changes += 1;
-        self.set_row(key, None, true, at);
+        self.c.delete(key, at);
     }
 
     pub(crate) fn update(&mut self, before_key: String, after: Rendered, at: &str) {
-        self.changes += 1;
-        if before_key != after.key {
-            self.set_row(before_key, None, true, at);
-            self.set_row(after.key, Some((after.tuple, after.enum_zero)), false, at);
-        } else {
-            self.set_row(before_key, Some((after.tuple, after.enum_zero)), true, at);
-        }
+        self.c
+            .update(before_key, after.key, (after.tuple, after.enum_zero), at);
     }
 }
 
@@ -360,16 +315,7 @@ impl Pending {
                 .map_err(db_err("target", "setting a savepoint"))?;
         }
         loop {
-            let exist: Vec<&String> = self
-                .order
-                .iter()
-                .filter(|k| self.keys[*k].expect_exists)
-                .collect();
-            let absent: Vec<&String> = self
-                .order
-                .iter()
-                .filter(|k| !self.keys[*k].expect_exists)
-                .collect();
+            let (exist, absent) = self.c.expected();
             let c1 = delete_keys(conn, &info, &exist).await?;
             let c2 = delete_keys(conn, &info, &absent).await?;
             let ok = c1 == exist.len() as u64 && c2 == 0;
@@ -386,15 +332,15 @@ impl Pending {
                 .await
                 .map_err(db_err("target", "rolling back to a savepoint"))?;
             let mut bad = Vec::new();
-            for k in &self.order {
-                let st = &self.keys[k];
+            for k in &self.c.order {
+                let st = &self.c.keys[k];
                 if exists(conn, &info, k).await? != st.expect_exists {
                     bad.push(k.clone());
                 }
             }
             if policy == ConflictPolicy::Error || bad.is_empty() {
                 let k = bad.first().cloned().unwrap_or_default();
-                let st = self.keys.get(&k);
+                let st = self.c.keys.get(&k);
                 return Err(conflict(
                     &info,
                     &k,
@@ -403,18 +349,13 @@ impl Pending {
                 ));
             }
             counts.conflicts_skipped += bad.len() as u64;
-            for k in &bad {
-                self.keys.remove(k);
-            }
-            self.order.retain(|k| self.keys.contains_key(k));
+            self.c.remove(&bad);
         }
         let cols = column_list(&info);
         let mut sql = String::new();
         let mut enum_zero = false;
         let mut inserted = 0u64;
-        for k in &self.order {
-            let st = &self.keys[k];
-            let Some((tuple, ez)) = &st.row else { continue };
+        for (tuple, ez) in self.c.final_rows() {
             if tuple.is_empty() {
                 continue;
             }
@@ -440,7 +381,6 @@ impl Pending {
             run(conn, &info, sql, enum_zero).await?;
         }
         counts.inserted += inserted;
-        let _ = self.changes;
         Ok(())
     }
 }
