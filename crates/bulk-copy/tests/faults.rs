@@ -22,6 +22,10 @@ use mysql_async::{Conn, Opts, OptsBuilder};
 
 const ACCOUNTS: u64 = 200;
 
+/// N7 measures this process's memory: it runs alone (write), the other
+/// tests of this file side by side (read).
+static ALONE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 async fn position(c: &mut Conn) -> FilePosition {
     let (f, p) = binlog_position(c).await;
     FilePosition::new(f, p)
@@ -178,6 +182,7 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c9_target_killed_during_the_apply_is_retried_and_the_last_commit_settled_from_the_checkpoint(
 ) {
+    let _side_by_side = ALONE.read().await;
     let dbs = TestDatabases::new("c9_apply").await;
     let target = Arc::new(std::sync::Mutex::new(Instance::start(&[])));
     let target_opts = target.lock().expect("instance").opts();
@@ -203,6 +208,7 @@ async fn c9_target_killed_during_the_apply_is_retried_and_the_last_commit_settle
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn n4_the_answer_to_a_target_commit_lost_is_settled_from_the_checkpoint() {
+    let _side_by_side = ALONE.read().await;
     let dbs = TestDatabases::new("n4_commit").await;
     let upstream = opts(Server::Target, None);
     let proxy = Proxy::start(upstream.tcp_port()).await;
@@ -234,6 +240,7 @@ async fn n4_the_answer_to_a_target_commit_lost_is_settled_from_the_checkpoint() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c9_target_killed_during_the_copy_resumes_from_the_committed_chunks_exactly() {
+    let _side_by_side = ALONE.read().await;
     let dbs = TestDatabases::new("c9_copy").await;
     let rows = 60_000u64;
     let mut src = dbs.source().await;
@@ -369,6 +376,7 @@ fn bank_writer_with_reconnect(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c8_source_killed_and_restarted_under_writes_is_followed_exactly_and_a_lost_binlog_tail_stops(
 ) {
+    let _side_by_side = ALONE.read().await;
     let dbs = TestDatabases::new("c8_source").await;
     let source = Arc::new(std::sync::Mutex::new(Instance::start(&[
         "--log-bin=mysql-bin",
@@ -530,6 +538,7 @@ impl Lcg {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn n1_binlog_connection_cut_every_megabyte_and_at_random_loses_and_repeats_nothing() {
+    let _side_by_side = ALONE.read().await;
     use dts_test_support::{edge_writer, EDGE_ROWS, EDGE_TABLE};
     let dbs = TestDatabases::new("n1_cuts").await;
     let mut src = dbs.source().await;
@@ -653,6 +662,7 @@ async fn n1_binlog_connection_cut_every_megabyte_and_at_random_loses_and_repeats
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s8_a_stricter_target_sql_mode_changes_no_value_and_a_value_it_would_cut_stops_the_apply() {
+    let _side_by_side = ALONE.read().await;
     use dts_test_support::{edge_writer, EDGE_ROWS, EDGE_TABLE};
     let dbs = TestDatabases::new("s8_mode").await;
     let mut src = dbs.source().await;
@@ -802,6 +812,7 @@ async fn forget_copy(task: &str, t: &mut Conn) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s11_rows_near_and_over_the_target_max_allowed_packet_split_batches_then_a_clear_error() {
+    let _side_by_side = ALONE.read().await;
     let dbs = TestDatabases::new("s11_packet").await;
     let mut src = dbs.source().await;
     let ddl = "CREATE TABLE blobs (id INT PRIMARY KEY, b LONGBLOB)";
@@ -892,6 +903,7 @@ async fn s11_rows_near_and_over_the_target_max_allowed_packet_split_batches_then
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s13_a_batch_over_the_target_max_binlog_cache_size_is_reduced_then_a_clear_error() {
+    let _side_by_side = ALONE.read().await;
     let dbs = TestDatabases::new("s13_cache").await;
     let mut src = dbs.source().await;
     let ddl = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(2000))";
@@ -989,6 +1001,7 @@ async fn s13_a_batch_over_the_target_max_binlog_cache_size_is_reduced_then_a_cle
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s15_cascading_foreign_keys_and_source_triggers_take_effect_once_on_the_target() {
+    let _side_by_side = ALONE.read().await;
     let dbs = TestDatabases::new("s15_cascade").await;
     let mut src = dbs.source().await;
     let mut tgt = dbs.target().await;
@@ -1087,6 +1100,7 @@ async fn s15_cascading_foreign_keys_and_source_triggers_take_effect_once_on_the_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s10_a_target_out_of_space_stops_with_the_checkpoint_intact_and_resumes_once_space_is_added(
 ) {
+    let _side_by_side = ALONE.read().await;
     let dbs = TestDatabases::new("s10_full").await;
     let mut src = dbs.source().await;
     let ddl = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(600))";
@@ -1186,6 +1200,7 @@ async fn s10_a_target_out_of_space_stops_with_the_checkpoint_intact_and_resumes_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn x3_a_hot_row_updated_100k_times_while_its_chunk_is_copied_ends_equal() {
+    let _side_by_side = ALONE.read().await;
     let dbs = TestDatabases::new("x3_hot").await;
     let mut src = dbs.source().await;
     let mut tgt = dbs.target().await;
@@ -1306,6 +1321,7 @@ fn rss() -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn n7_a_row_lock_held_60_s_on_the_target_under_5k_rows_per_s_keeps_memory_flat_and_reports_lag(
 ) {
+    let _alone = ALONE.write().await;
     let dbs = TestDatabases::new("n7_slow").await;
     let mut src = dbs.source().await;
     let mut tgt = dbs.target().await;
@@ -1431,6 +1447,7 @@ async fn n7_a_row_lock_held_60_s_on_the_target_under_5k_rows_per_s_keeps_memory_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn n2_a_black_hole_on_the_binlog_connection_is_detected_reported_and_healed_exactly() {
+    let _side_by_side = ALONE.read().await;
     let dbs = TestDatabases::new("n2_hole").await;
     let upstream = opts(Server::Source, None);
     let proxy = Proxy::start(upstream.tcp_port()).await;

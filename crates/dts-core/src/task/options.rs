@@ -276,6 +276,7 @@ mod tests {
         let cfg = task(
             "[incremental]\nserver_id = 77\nbatch_bytes = 2048\ncommit_interval_ms = 5\n\
              lock_wait_timeout_seconds = 9\nskip_failed_ddl = true\nconflict = \"ignore\"\n\
+             renamed_out = \"drop\"\n\
              [heartbeat]\ninterval_ms = 250\nschema = \"hb\"\n\
              [online_ddl]\nmode = \"original-ddl-gh-ost\"\n",
         );
@@ -287,6 +288,14 @@ mod tests {
         assert!(o.skip_failed_ddl);
         assert_eq!(o.conflict, bulk_copy::ConflictPolicy::Ignore);
         assert_eq!(o.online_ddl, bulk_copy::OnlineDdlMode::ApplyOriginalDdl);
+        assert_eq!(o.renamed_out, bulk_copy::RenamedOut::Drop);
+        assert_eq!(
+            apply_options(&task(""), &RunHandles::default())
+                .unwrap()
+                .renamed_out,
+            bulk_copy::RenamedOut::Keep,
+            "a table renamed out is kept unless the task file says otherwise"
+        );
         let hb = o.heartbeat.expect("the task file's heartbeat is on");
         assert_eq!(
             (hb.database.as_str(), hb.interval),
