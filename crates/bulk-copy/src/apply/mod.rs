@@ -60,6 +60,7 @@
 
 mod batch;
 mod ddl;
+mod json_diff;
 mod literal;
 mod table;
 
@@ -69,10 +70,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use binlog_reader::event::{
-    RowChange, RowsEvent, MARIADB_FL_STANDALONE, ROWS_NO_FOREIGN_KEY_CHECKS_F,
+    RowChange, RowsEvent, RowsKind, MARIADB_FL_STANDALONE, ROWS_NO_FOREIGN_KEY_CHECKS_F,
 };
 use binlog_reader::position::FilePosition;
-use binlog_reader::{BinlogStreamReader, Event, EventBody, StreamConfig, StreamStart};
+use binlog_reader::{
+    BinlogStreamReader, Event, EventBody, EventClass, EventType, StreamConfig, StreamStart,
+};
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts};
 use tokio::sync::mpsc;
@@ -148,6 +151,16 @@ pub struct ApplyStatus {
     /// Statements in the binlog that change no selected object (GRANT,
     /// FLUSH, DDL of other databases, ...).
     pub statements_ignored: u64,
+    /// Events with no change to apply, by event type name: the statement
+    /// texts of rows (ROWS_QUERY, ANNOTATE_ROWS), file and GTID bookkeeping
+    /// (FORMAT_DESCRIPTION, ROTATE, PREVIOUS_GTIDS, GTID_LIST,
+    /// BINLOG_CHECKPOINT, STOP, START_ENCRYPTION), heartbeats, the
+    /// group-replication events that change no row (VIEW_CHANGE,
+    /// TRANSACTION_CONTEXT, IGNORABLE), and the statement-based INTVAR,
+    /// RAND and USER_VAR of a statement not applied (one of a database the
+    /// task does not select). Every other event is applied or stops the
+    /// apply with an error naming it and its position.
+    pub events_skipped: std::collections::BTreeMap<String, u64>,
     /// How far the target is behind the source, from the last applied
     /// event's timestamp; zero when caught up.
     pub lag: Option<Duration>,
@@ -625,6 +638,8 @@ async fn run_once(
         heartbeat_us: None,
         transactions: saved.transactions,
         rows: saved.rows,
+        skipped: Default::default(),
+        statement_context: None,
     };
     let r = a.run().await;
     reader_task.abort();
@@ -671,6 +686,12 @@ struct Applier<'a> {
     heartbeat_us: Option<u64>,
     transactions: u64,
     rows: u64,
+    /// Events skipped by a documented rule, by type name, since the start
+    /// (published with each commit).
+    skipped: std::collections::BTreeMap<&'static str, u64>,
+    /// A statement-based INTVAR, RAND or USER_VAR read and not yet
+    /// followed by its QUERY: (type name, position).
+    statement_context: Option<(&'static str, String)>,
 }
 
 fn now_secs() -> u64 {
@@ -777,6 +798,7 @@ impl Applier<'_> {
         self.txns_uncommitted = 0;
         self.rows_uncommitted = 0;
         let c = self.counts;
+        let skipped = self.skipped_status();
         let lag = if let Some(us) = self.heartbeat_us.take() {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -795,6 +817,7 @@ impl Applier<'_> {
             s.rows = rows;
             s.conflicts_overwritten = c.conflicts_overwritten;
             s.conflicts_skipped = c.conflicts_skipped;
+            s.events_skipped = skipped;
             s.lag = lag;
         });
         Ok(())
@@ -846,7 +869,11 @@ impl Applier<'_> {
                 Ok(None) => {
                     // The stream ended (stop_at_end).
                     self.commit().await?;
-                    self.o.progress.update(|s| s.caught_up = true);
+                    let skipped = self.skipped_status();
+                    self.o.progress.update(|s| {
+                        s.caught_up = true;
+                        s.events_skipped = skipped;
+                    });
                     return Ok(());
                 }
                 Ok(Some(Err(e))) => return Err(e),
@@ -863,113 +890,121 @@ impl Applier<'_> {
         FilePosition::new(ev.file.as_deref().unwrap_or(""), ev.end_pos)
     }
 
+    /// One event from the reader. A TRANSACTION_PAYLOAD (MySQL's
+    /// `binlog_transaction_compression`) is the transaction it holds: its
+    /// inner events are applied in order, each at the payload's position,
+    /// and the transaction's boundary is the payload's end (the decoder
+    /// holds the whole payload decoded, bounded by its limits).
     async fn event(&mut self, ev: Event) -> Result<(), CopyError> {
+        if !matches!(ev.body, EventBody::TransactionPayload(_)) {
+            return self.step(&ev, false).await;
+        }
+        let Event {
+            file,
+            pos,
+            end_pos,
+            body,
+            ..
+        } = ev;
+        let at = format!("{}:{pos}", file.as_deref().unwrap_or("?"));
+        let EventBody::TransactionPayload(p) = body else {
+            return Ok(());
+        };
+        for mut inner in p.events {
+            inner.file.clone_from(&file);
+            inner.pos = pos;
+            inner.end_pos = end_pos;
+            self.step(&inner, true).await?;
+        }
+        if self.in_txn {
+            return Err(CopyError::Binlog {
+                at,
+                reason: "a compressed transaction (TRANSACTION_PAYLOAD) whose events do not \
+                         end with its commit; the binlog is not what the apply expects"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts an event the apply has no work for, by a documented rule
+    /// (`ApplyStatus::events_skipped`).
+    fn count_skipped(&mut self, t: EventType) {
+        *self.skipped.entry(t.name()).or_insert(0) += 1;
+    }
+
+    /// One event outside a payload, or one of a payload's (`in_payload`).
+    /// Every class of event is named here, without a wildcard arm: a kind
+    /// added to binlog-reader does not compile until it is placed.
+    async fn step(&mut self, ev: &Event, in_payload: bool) -> Result<(), CopyError> {
         let at = format!("{}:{}", ev.file.as_deref().unwrap_or("?"), ev.pos);
-        match &ev.body {
-            EventBody::MariadbGtid(g) => {
+        let t = ev.header.event_type;
+        match ev.class() {
+            EventClass::MariadbGtid(g) => {
                 self.in_txn = g.flags2 & MARIADB_FL_STANDALONE == 0;
             }
-            EventBody::Gtid(_) => {}
-            EventBody::Xid(_) => {
-                self.end_of_transaction(Self::position(&ev)).await?;
+            // A MySQL GTID (plain, anonymous or tagged) names the
+            // transaction that follows; BEGIN or the DDL's QUERY starts it.
+            // The checkpoint is a file position, so the GTID itself needs
+            // no work.
+            EventClass::Gtid(_) => {}
+            EventClass::Xid(_) => {
+                self.end_of_transaction(Self::position(ev)).await?;
             }
-            EventBody::Query(q) => {
-                let sql = q.query_text();
-                let kw = sql.trim_start().to_ascii_uppercase();
-                if kw.starts_with("BEGIN") || kw.starts_with("XA START") {
-                    self.in_txn = true;
-                } else if kw.starts_with("COMMIT")
-                    || kw.starts_with("ROLLBACK") && !kw.contains(" TO ")
-                {
-                    self.end_of_transaction(Self::position(&ev)).await?;
-                } else if kw.starts_with("SAVEPOINT") || kw.starts_with("ROLLBACK") {
-                    // Savepoints inside a transaction: its rows are in the
-                    // binlog as they were kept.
-                } else if is_dml_statement(&sql) {
-                    let db = q.schema.clone();
-                    if db.is_empty() || self.routes.database_involved(&db) {
-                        // Keep what came before it: the checkpoint stops just
-                        // before the statement.
-                        if !self.txn_dirty {
-                            self.commit().await?;
-                        }
-                        let why = format!(
-                            "the source logged a statement instead of row changes \
-                             (binlog_format STATEMENT or MIXED in that session): {}. Its effect \
-                             cannot be applied exactly. Set binlog_format=ROW for every session \
-                             on the source, then start again from a full copy",
-                            sql.chars().take(200).collect::<String>()
-                        );
-                        return Err(if db.is_empty() {
-                            CopyError::Binlog { at, reason: why }
-                        } else {
-                            CopyError::Table {
-                                table: quote(&db),
-                                reason: format!("at {at} {why}"),
-                            }
-                        });
-                    }
-                    self.o.progress.update(|s| s.statements_ignored += 1);
-                    if !self.in_txn {
-                        self.end_of_transaction(Self::position(&ev)).await?;
-                    }
-                } else {
-                    // DDL, or another statement outside a transaction:
-                    // commit what came before it on its own.
-                    let pos = Self::position(&ev);
-                    self.commit().await?;
-                    if self.open || !self.pending.is_empty() {
-                        return Err(CopyError::Binlog {
-                            at,
-                            reason: "a statement inside an unfinished transaction; the binlog \
-                                     is not what the apply expects here"
-                                .into(),
-                        });
-                    }
-                    let outcome = self
-                        .ddl
-                        .apply(
-                            &mut self.tgt,
-                            &mut self.routes,
-                            q,
-                            &ev,
-                            self.o,
-                            self.selection,
-                        )
-                        .await?;
-                    self.cache.clear();
-                    match outcome {
-                        ddl::Outcome::Applied => self.o.progress.update(|s| s.ddl_applied += 1),
-                        ddl::Outcome::Skipped(why) => {
-                            self.o.progress.update(|s| s.ddl_skipped.push(why))
-                        }
-                        ddl::Outcome::Ignored => {
-                            self.o.progress.update(|s| s.statements_ignored += 1)
-                        }
-                    }
-                    // The DDL's own commit saved the position; record it.
-                    self.committed = pos.clone();
-                    self.transactions += 1;
-                    self.o.progress.update(|s| {
-                        s.position = Some(pos);
-                        s.transactions += 1;
-                    });
-                    self.in_txn = false;
-                }
+            EventClass::Query(q) => {
+                let context = self.statement_context.take();
+                self.query(q, ev, &at, context, in_payload).await?;
             }
-            EventBody::Rows(r) => {
+            EventClass::Rows(r) => {
                 let pos = FilePosition::new(ev.file.as_deref().unwrap_or(""), ev.pos);
                 let bytes = ev.end_pos.saturating_sub(ev.pos);
                 self.rows_event(r, &at, &pos, bytes).await?;
             }
-            EventBody::Heartbeat(_) if !self.in_txn && self.rx.is_empty() => {
-                self.commit().await?;
-                self.o.progress.update(|s| {
-                    s.caught_up = true;
-                    s.lag = Some(Duration::ZERO);
-                });
+            // The columns of the rows events that follow: the decoder keeps
+            // it and hands it to them.
+            EventClass::TableMap(_) => {}
+            EventClass::Heartbeat(_) => {
+                // The source has nothing newer than what was read: when
+                // nothing is queued and no transaction is open, everything
+                // read is applied. Otherwise the heartbeat says nothing the
+                // events around it do not.
+                if !self.in_txn && self.rx.is_empty() {
+                    self.commit().await?;
+                    self.o.progress.update(|s| {
+                        s.caught_up = true;
+                        s.lag = Some(Duration::ZERO);
+                    });
+                }
+                self.count_skipped(t);
             }
-            EventBody::XaPrepare(_) => {
+            // Statement-based context for the next QUERY (binlog_format
+            // STATEMENT or MIXED): that statement is refused if it changes
+            // selected rows, ignored with it otherwise (see `query`).
+            EventClass::IntVar(_) | EventClass::Rand(_) | EventClass::UserVar(_) => {
+                self.statement_context = Some((t.name(), at));
+            }
+            // Information and bookkeeping, no change: the statement text
+            // of the rows that follow, the file's format and GTID state,
+            // the next file, MariaDB's recovery checkpoint, a server stop
+            // (its file ends there), and the group-replication events that
+            // change no row (VIEW_CHANGE, TRANSACTION_CONTEXT, IGNORABLE).
+            EventClass::RowsQuery(_)
+            | EventClass::FormatDescription(_)
+            | EventClass::Rotate(_)
+            | EventClass::PreviousGtids(_)
+            | EventClass::Stop
+            | EventClass::MariadbGtidList(_)
+            | EventClass::MariadbBinlogCheckpoint(_)
+            | EventClass::NoRowChange(_) => self.count_skipped(t),
+            // The decoder refuses every event after it in the file.
+            EventClass::MariadbStartEncryption { .. } => self.count_skipped(t),
+            EventClass::TransactionPayload(_) => {
+                return Err(CopyError::Binlog {
+                    at,
+                    reason: "a TRANSACTION_PAYLOAD inside another one; payloads do not nest".into(),
+                })
+            }
+            EventClass::XaPrepare(_) => {
                 return Err(CopyError::Binlog {
                     at,
                     reason: "an XA PREPARE; XA transactions are not supported by the apply. \
@@ -977,7 +1012,7 @@ impl Applier<'_> {
                         .into(),
                 })
             }
-            EventBody::Incident(i) => {
+            EventClass::Incident(i) => {
                 return Err(CopyError::Binlog {
                     at,
                     reason: format!(
@@ -987,19 +1022,152 @@ impl Applier<'_> {
                     ),
                 })
             }
-            EventBody::Other { .. } => {
+            EventClass::Uninterpreted(t) => {
                 return Err(CopyError::Binlog {
                     at,
                     reason: format!(
-                        "a {:?} event, which the apply cannot interpret; stopping rather than \
-                         skipping a change",
-                        ev.header.event_type
+                        "a {} event (type {}), which the apply cannot interpret (statement-based \
+                         LOAD DATA or a pre-GA rows event); stopping rather than skipping a \
+                         change. Set binlog_format=ROW on the source and start again from a \
+                         full copy",
+                        t.name(),
+                        t.0
                     ),
                 })
             }
-            _ => {}
         }
         Ok(())
+    }
+
+    async fn query(
+        &mut self,
+        q: &binlog_reader::event::QueryEvent,
+        ev: &Event,
+        at: &str,
+        context: Option<(&'static str, String)>,
+        in_payload: bool,
+    ) -> Result<(), CopyError> {
+        let at = at.to_string();
+        let sql = q.query_text();
+        let kw = sql.trim_start().to_ascii_uppercase();
+        if kw.starts_with("BEGIN") || kw.starts_with("XA START") {
+            self.in_txn = true;
+        } else if kw.starts_with("COMMIT") || kw.starts_with("ROLLBACK") && !kw.contains(" TO ") {
+            self.end_of_transaction(Self::position(ev)).await?;
+        } else if kw.starts_with("SAVEPOINT") || kw.starts_with("ROLLBACK") {
+            // Savepoints inside a transaction: its rows are in the
+            // binlog as they were kept.
+        } else if is_dml_statement(&sql) {
+            let db = q.schema.clone();
+            if db.is_empty() || self.routes.database_involved(&db) {
+                // Keep what came before it: the checkpoint stops just
+                // before the statement.
+                if !self.txn_dirty {
+                    self.commit().await?;
+                }
+                let why = format!(
+                    "the source logged a statement instead of row changes \
+                     (binlog_format STATEMENT or MIXED in that session{}): {}. Its effect \
+                     cannot be applied exactly. Set binlog_format=ROW for every session \
+                     on the source, then start again from a full copy",
+                    context
+                        .as_ref()
+                        .map(|(t, a)| format!(", with a {t} event at {a}"))
+                        .unwrap_or_default(),
+                    sql.chars().take(200).collect::<String>()
+                );
+                return Err(if db.is_empty() {
+                    CopyError::Binlog { at, reason: why }
+                } else {
+                    CopyError::Table {
+                        table: quote(&db),
+                        reason: format!("at {at} {why}"),
+                    }
+                });
+            }
+            self.o.progress.update(|s| s.statements_ignored += 1);
+            if let Some((t, _)) = context {
+                // The context of a statement not applied goes with it.
+                *self.skipped.entry(t).or_insert(0) += 1;
+            }
+            if !self.in_txn {
+                self.end_of_transaction(Self::position(ev)).await?;
+            }
+        } else {
+            if let Some((t, a)) = context {
+                let db = &q.schema;
+                if db.is_empty() || self.routes.database_involved(db) {
+                    return Err(CopyError::Binlog {
+                        at: a,
+                        reason: format!(
+                            "a {t} event (statement-based logging) before the statement at \
+                             {at}: {}. The apply runs statements without such values, so it \
+                             cannot run this one exactly. Set binlog_format=ROW for every \
+                             session on the source",
+                            sql.chars().take(200).collect::<String>()
+                        ),
+                    });
+                }
+                *self.skipped.entry(t).or_insert(0) += 1;
+            }
+            if in_payload {
+                return Err(CopyError::Binlog {
+                    at,
+                    reason: format!(
+                        "a statement inside a compressed transaction (TRANSACTION_PAYLOAD), \
+                         which MySQL does not write: {}",
+                        sql.chars().take(200).collect::<String>()
+                    ),
+                });
+            }
+            // DDL, or another statement outside a transaction:
+            // commit what came before it on its own.
+            let pos = Self::position(ev);
+            self.commit().await?;
+            if self.open || !self.pending.is_empty() {
+                return Err(CopyError::Binlog {
+                    at,
+                    reason: "a statement inside an unfinished transaction; the binlog \
+                             is not what the apply expects here"
+                        .into(),
+                });
+            }
+            let outcome = self
+                .ddl
+                .apply(
+                    &mut self.tgt,
+                    &mut self.routes,
+                    q,
+                    ev,
+                    self.o,
+                    self.selection,
+                )
+                .await?;
+            self.cache.clear();
+            match outcome {
+                ddl::Outcome::Applied => self.o.progress.update(|s| s.ddl_applied += 1),
+                ddl::Outcome::Skipped(why) => self.o.progress.update(|s| s.ddl_skipped.push(why)),
+                ddl::Outcome::Ignored => self.o.progress.update(|s| s.statements_ignored += 1),
+            }
+            // The DDL's own commit saved the position; record it.
+            self.committed = pos.clone();
+            self.transactions += 1;
+            let skipped = self.skipped_status();
+            self.o.progress.update(|s| {
+                s.position = Some(pos);
+                s.transactions += 1;
+                s.events_skipped = skipped;
+            });
+            self.in_txn = false;
+        }
+        Ok(())
+    }
+
+    fn skipped_status(&self) -> std::collections::BTreeMap<String, u64> {
+        self.skipped
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), *v))
+            .collect()
     }
 
     /// The lag from this task's heartbeat row.
@@ -1073,6 +1241,18 @@ impl Applier<'_> {
             table: info.source_name(),
             reason: format!("at {at}: {reason}"),
         })?;
+        // MySQL's partial JSON updates: the whole new document, from the
+        // before image's (see `json_diff`).
+        let resolved;
+        let r = if r.kind == RowsKind::PartialUpdate {
+            resolved = resolve_partial_json(r).map_err(|reason| CopyError::Table {
+                table: info.source_name(),
+                reason: format!("at {at}: {reason}"),
+            })?;
+            &resolved
+        } else {
+            r
+        };
         // The full copy loaded this table in one transaction from a
         // snapshot at `copied_at`: changes before it are in the load
         // already (design rule 8; a table without a key cannot be replayed
@@ -1207,6 +1387,59 @@ impl Applier<'_> {
         }
         Ok(())
     }
+}
+
+/// A PARTIAL_UPDATE_ROWS event with every JSON diff (`Value::JsonDiffs`)
+/// of its after images replaced by the whole document it makes of the
+/// before image's value, as MySQL applies it (see `json_diff`).
+///
+/// # Errors
+///
+/// When a diff cannot be applied exactly: the before image lacks the
+/// column (`binlog_row_image` MINIMAL or NOBLOB) or holds NULL, or the diff
+/// does not fit the document. The message names the column, the cause and
+/// the fix.
+fn resolve_partial_json(r: &RowsEvent) -> Result<RowsEvent, String> {
+    let mut out = r.clone();
+    for ch in &mut out.rows {
+        let RowChange::Update { before, after } = ch else {
+            return Err("a PARTIAL_UPDATE_ROWS event holds a row that is not an update".into());
+        };
+        for (i, v) in after.iter_mut().enumerate() {
+            let Some(binlog_reader::Value::JsonDiffs(diffs)) = v else {
+                continue;
+            };
+            let name = r
+                .table
+                .columns
+                .get(i)
+                .and_then(|c| c.name.clone())
+                .map_or_else(
+                    || format!("column {}", i + 1),
+                    |n| format!("column {}", quote(&n)),
+                );
+            let fix = "set binlog_row_image=FULL on the source with                        binlog_row_value_options=PARTIAL_JSON, or binlog_row_value_options=''                        so that whole JSON values are logged, then start again from a full copy";
+            let old = match before.get(i) {
+                Some(Some(binlog_reader::Value::Json(t))) => t,
+                Some(Some(binlog_reader::Value::Null)) => {
+                    return Err(format!(
+                        "{name} carries a partial JSON update of a NULL document, which MySQL                          does not write; {fix}"
+                    ))
+                }
+                _ => {
+                    return Err(format!(
+                        "{name} carries a partial JSON update (binlog_row_value_options=\
+                         PARTIAL_JSON) but the before image does not hold the old document                          it applies to (binlog_row_image is not FULL); {fix}"
+                    ))
+                }
+            };
+            let new = json_diff::apply_json_diffs(old, diffs).map_err(|e| {
+                format!("{name}: a partial JSON update cannot be applied exactly: {e}; {fix}")
+            })?;
+            *v = Some(binlog_reader::Value::Json(new));
+        }
+    }
+    Ok(out)
 }
 
 /// The shadow database holding the source schema of `source_db` for `task`
