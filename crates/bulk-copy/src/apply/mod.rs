@@ -239,6 +239,13 @@ pub struct ApplyOptions {
     /// millisecond; `None` measures the lag from event timestamps (whole
     /// seconds) and needs no write access to the source.
     pub heartbeat: Option<Heartbeat>,
+    /// The largest uncompressed size of a compressed transaction
+    /// (TRANSACTION_PAYLOAD, MySQL's `binlog_transaction_compression`) or
+    /// compressed event (MariaDB's `log_bin_compress`) the apply accepts.
+    /// A payload is decoded whole before it is applied, so this bounds the
+    /// memory it takes; one over it stops the apply before any of it is
+    /// applied, with an error naming its position, size and this limit.
+    pub max_uncompressed_bytes: u64,
     /// How long the apply session waits for a row lock on the target
     /// (`innodb_lock_wait_timeout`, whole seconds, at least 1) before the
     /// target transaction is rolled back and retried from the checkpoint;
@@ -290,6 +297,7 @@ impl Default for ApplyOptions {
             max_retries: 10,
             heartbeat: None,
             lock_wait_timeout: None,
+            max_uncompressed_bytes: binlog_reader::Limits::default().max_uncompressed_size,
         }
     }
 }
@@ -583,6 +591,7 @@ async fn run_once(
         StreamStart::File(Some(saved.position.file.clone()), saved.position.offset),
     );
     cfg.non_blocking = o.stop_at_end;
+    cfg.limits.max_uncompressed_size = o.max_uncompressed_bytes;
     let mut reader = BinlogStreamReader::connect(cfg)
         .await
         .map_err(CopyError::from)?;
@@ -606,7 +615,7 @@ async fn run_once(
             let item = match r {
                 Ok(Some(e)) => Ok(e),
                 Ok(None) => break,
-                Err(e) => Err(CopyError::from(e)),
+                Err(e) => Err(stream_error(e)),
             };
             if tx.send(item).await.is_err() || done {
                 break;
@@ -1386,6 +1395,44 @@ impl Applier<'_> {
             self.flush_pending().await?;
         }
         Ok(())
+    }
+}
+
+/// A reading error as the apply reports it: a compressed transaction or
+/// event over the limit says what to change.
+pub(crate) fn stream_error(e: binlog_reader::StreamError) -> CopyError {
+    match e {
+        binlog_reader::StreamError::Decode { position, error } => match decode_error(error) {
+            Ok(reason) => CopyError::Binlog {
+                at: position,
+                reason,
+            },
+            Err(error) => CopyError::from(binlog_reader::StreamError::Decode { position, error }),
+        },
+        other => CopyError::from(other),
+    }
+}
+
+/// The reason for a decoding error the user can act on (a compressed
+/// transaction over the limit), or the error back.
+pub(crate) fn decode_error(
+    error: binlog_reader::DecodeError,
+) -> Result<String, binlog_reader::DecodeError> {
+    match error {
+        binlog_reader::DecodeError::TooLarge {
+            what: what @ ("uncompressed transaction payload" | "compressed query" | "compressed rows"),
+            value,
+            limit,
+            ..
+        } => Ok(format!(
+            "a compressed {} of {value} bytes uncompressed, over the apply's limit of {limit}              bytes ([incremental] max_uncompressed_bytes). Nothing of it was applied. Raise              the limit (the apply holds the whole transaction decoded in memory), or turn              compression off on the source for sessions writing transactions this large              (binlog_transaction_compression=OFF on MySQL, log_bin_compress=OFF on MariaDB):              uncompressed, a transaction of any size is applied in bounded memory",
+            match what {
+                "compressed query" => "QUERY event (QUERY_COMPRESSED)",
+                "compressed rows" => "rows event",
+                _ => "transaction (TRANSACTION_PAYLOAD)",
+            }
+        )),
+        other => Err(other),
     }
 }
 
