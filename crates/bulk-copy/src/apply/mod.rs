@@ -60,11 +60,13 @@
 
 mod batch;
 mod ddl;
+mod files;
 mod json_diff;
 mod literal;
 mod table;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -100,6 +102,23 @@ pub struct HandOff {
     /// The highest, when the copy's snapshots differed: changes before it are
     /// applied idempotently.
     pub overlap_end: Option<FilePosition>,
+}
+
+/// Where the apply reads the source's binlog.
+#[derive(Clone, Debug)]
+pub enum ApplySource {
+    /// The source server's binlog, over the replication protocol.
+    Server(Opts),
+    /// Binlog files a server wrote, applied in binlog order (numeric, so
+    /// `.999999` comes before `.1000000`) from the checkpoint's file and
+    /// offset on, or from the first file when the task has no checkpoint and
+    /// no hand-off. The files must continue the checkpoint and each other
+    /// (the ROTATE at the end of each names the next), be of one series and
+    /// of one server; the apply stops at their end. The source schema is the
+    /// task's prepared shadow ([`prepare_incremental`]) when there is one,
+    /// else the target's tables of the selected databases, then follows the
+    /// DDL the files hold.
+    Files(Vec<PathBuf>),
 }
 
 /// Asks a running apply to stop at the next transaction boundary, with its
@@ -458,6 +477,34 @@ pub async fn apply_changes(
     handoff: Option<&HandOff>,
     options: &ApplyOptions,
 ) -> Result<ApplyReport, CopyError> {
+    let source = ApplySource::Server(source.clone());
+    apply_changes_from(&source, target, selection, handoff, options).await
+}
+
+/// [`apply_changes`] from a server or from binlog files (see
+/// [`ApplySource`]): the same apply, checkpoint and restarts. With files,
+/// the apply ends at the end of the last file, and a rerun with the same
+/// (or more) files resumes after the last committed transaction.
+///
+/// # Errors
+///
+/// As [`apply_changes`]; with files also when they do not continue the
+/// checkpoint or each other, cannot be read or decoded, or the task asks
+/// for a heartbeat (it needs the source server).
+pub async fn apply_changes_from(
+    source: &ApplySource,
+    target: &Opts,
+    selection: &ApplySelection,
+    handoff: Option<&HandOff>,
+    options: &ApplyOptions,
+) -> Result<ApplyReport, CopyError> {
+    if matches!(source, ApplySource::Files(_)) && options.heartbeat.is_some() {
+        return Err(CopyError::Unsupported {
+            reason: "the heartbeat writes to the source server, and binlog files have none: \
+                     turn the heartbeat off to apply binlog files"
+                .into(),
+        });
+    }
     let mut attempts = 0u32;
     loop {
         let before = options.progress.status().position;
@@ -505,7 +552,7 @@ async fn check_not_purged(src: &mut Conn, start: &FilePosition) -> Result<(), Co
 }
 
 async fn run_once(
-    source: &Opts,
+    source: &ApplySource,
     target: &Opts,
     selection: &ApplySelection,
     handoff: Option<&HandOff>,
@@ -513,14 +560,27 @@ async fn run_once(
 ) -> Result<(), CopyError> {
     let mut tgt = connect_applier(target, o.lock_wait_timeout).await?;
     meta_schema::ensure_apply_tables(&mut tgt, &o.meta_schema).await?;
-    let mut src = Conn::new(source.clone())
-        .await
-        .map_err(db_err("source", "connecting"))?;
-    let server_id: u64 = src
-        .query_first("SELECT @@server_id")
-        .await
-        .map_err(db_err("source", "reading server_id"))?
-        .unwrap_or(0);
+    // The source server, or the first of the binlog files (in order).
+    let (mut src, first_file) = match source {
+        ApplySource::Server(opts) => (
+            Some(
+                Conn::new(opts.clone())
+                    .await
+                    .map_err(db_err("source", "connecting"))?,
+            ),
+            None,
+        ),
+        ApplySource::Files(paths) => (None, files::in_order(paths)?.into_iter().next()),
+    };
+    let server_id: u64 = match (&mut src, &first_file) {
+        (Some(src), _) => src
+            .query_first("SELECT @@server_id")
+            .await
+            .map_err(db_err("source", "reading server_id"))?
+            .unwrap_or(0),
+        (None, Some((_, path))) => files::server_id(path)?,
+        (None, None) => 0,
+    };
     let routes = Routes::new(selection, o.online_ddl);
     let ddl_ctx = ddl::Context::new(&mut tgt, o, selection.source_databases()).await?;
     let saved = match read_checkpoint(&mut tgt, o).await? {
@@ -535,12 +595,29 @@ async fn run_once(
             s
         }
         None => {
-            let h = handoff.ok_or_else(|| CopyError::NoStartPosition {
-                task: o.task.clone(),
-            })?;
-            check_not_purged(&mut src, &h.start).await?;
+            // Binlog files start at the first file's beginning by default.
+            let from_files = first_file.as_ref().map(|(name, _)| HandOff {
+                start: FilePosition::new(name.clone(), 4),
+                overlap_end: None,
+            });
+            let h = handoff
+                .or(from_files.as_ref())
+                .ok_or_else(|| CopyError::NoStartPosition {
+                    task: o.task.clone(),
+                })?;
+            if let Some(src) = &mut src {
+                check_not_purged(src, &h.start).await?;
+            }
             if !prepared(&mut tgt, o).await? {
-                ddl_ctx.create_shadow(&mut src, &mut tgt).await?;
+                match &mut src {
+                    Some(src) => ddl_ctx.create_shadow(src, &mut tgt).await?,
+                    None => {
+                        let mut schema = connect_applier(target, o.lock_wait_timeout).await?;
+                        ddl_ctx
+                            .create_shadow_from_target(&mut schema, &mut tgt, selection)
+                            .await?;
+                    }
+                }
             }
             tgt.exec_drop(
                 format!(
@@ -568,7 +645,14 @@ async fn run_once(
             }
         }
     };
-    check_not_purged(&mut src, &saved.position).await?;
+    let files = match (source, &mut src) {
+        (ApplySource::Files(paths), _) => Some(files::plan(&o.task, paths, &saved.position)?),
+        (ApplySource::Server(_), Some(src)) => {
+            check_not_purged(src, &saved.position).await?;
+            None
+        }
+        (ApplySource::Server(_), None) => None,
+    };
     drop(src);
     let mut routes = routes;
     if o.online_ddl == OnlineDdlMode::ApplyOriginalDdl {
@@ -585,43 +669,32 @@ async fn run_once(
     if o.until.as_ref().is_some_and(|u| saved.position >= *u) {
         return Ok(());
     }
-    let mut cfg = StreamConfig::new(
-        source.clone(),
-        o.server_id,
-        StreamStart::File(Some(saved.position.file.clone()), saved.position.offset),
-    );
-    cfg.non_blocking = o.stop_at_end;
-    cfg.limits.max_uncompressed_size = o.max_uncompressed_bytes;
-    let mut reader = BinlogStreamReader::connect(cfg)
-        .await
-        .map_err(CopyError::from)?;
-    o.progress
-        .update(|s| s.target_connection_id = Some(tgt.id()));
-    let heartbeat_task = match &o.heartbeat {
-        Some(h) => Some(start_heartbeat(source, h, &o.task).await?),
-        None => None,
-    };
     let (tx, rx) = mpsc::channel::<Result<Event, CopyError>>(o.queue_events.max(1));
-    let progress = o.progress.clone();
-    let reader_task = tokio::spawn(async move {
-        let mut id = None;
-        loop {
-            if reader.connection_id() != id {
-                id = reader.connection_id();
-                progress.update(|s| s.source_connection_id = id);
-            }
-            let r = reader.next().await;
-            let done = !matches!(r, Ok(Some(_)));
-            let item = match r {
-                Ok(Some(e)) => Ok(e),
-                Ok(None) => break,
-                Err(e) => Err(stream_error(e)),
+    let (reader_task, heartbeat_task) = match (source, files) {
+        (ApplySource::Files(_), files) => {
+            let (files, from) = (files.unwrap_or_default(), saved.position.clone());
+            o.progress
+                .update(|s| s.target_connection_id = Some(tgt.id()));
+            let limits = binlog_reader::Limits {
+                max_uncompressed_size: o.max_uncompressed_bytes,
+                ..binlog_reader::Limits::default()
             };
-            if tx.send(item).await.is_err() || done {
-                break;
-            }
+            let t = tokio::task::spawn_blocking(move || {
+                files::read(files, from, server_id, limits, tx)
+            });
+            (t, None)
         }
-    });
+        (ApplySource::Server(opts), _) => {
+            let t = spawn_stream_reader(opts, &saved.position, o, tx).await?;
+            o.progress
+                .update(|s| s.target_connection_id = Some(tgt.id()));
+            let heartbeat_task = match &o.heartbeat {
+                Some(h) => Some(start_heartbeat(opts, h, &o.task).await?),
+                None => None,
+            };
+            (t, heartbeat_task)
+        }
+    };
     let mut a = Applier {
         o,
         selection,
@@ -659,6 +732,45 @@ async fn run_once(
         let _ = a.tgt.query_drop("ROLLBACK").await;
     }
     r
+}
+
+/// Streams the server's binlog from `from` into `tx`.
+async fn spawn_stream_reader(
+    source: &Opts,
+    from: &FilePosition,
+    o: &ApplyOptions,
+    tx: mpsc::Sender<Result<Event, CopyError>>,
+) -> Result<tokio::task::JoinHandle<()>, CopyError> {
+    let mut cfg = StreamConfig::new(
+        source.clone(),
+        o.server_id,
+        StreamStart::File(Some(from.file.clone()), from.offset),
+    );
+    cfg.non_blocking = o.stop_at_end;
+    cfg.limits.max_uncompressed_size = o.max_uncompressed_bytes;
+    let mut reader = BinlogStreamReader::connect(cfg)
+        .await
+        .map_err(CopyError::from)?;
+    let progress = o.progress.clone();
+    Ok(tokio::spawn(async move {
+        let mut id = None;
+        loop {
+            if reader.connection_id() != id {
+                id = reader.connection_id();
+                progress.update(|s| s.source_connection_id = id);
+            }
+            let r = reader.next().await;
+            let done = !matches!(r, Ok(Some(_)));
+            let item = match r {
+                Ok(Some(e)) => Ok(e),
+                Ok(None) => break,
+                Err(e) => Err(stream_error(e)),
+            };
+            if tx.send(item).await.is_err() || done {
+                break;
+            }
+        }
+    }))
 }
 
 struct Applier<'a> {
@@ -997,9 +1109,21 @@ impl Applier<'_> {
             // the next file, MariaDB's recovery checkpoint, a server stop
             // (its file ends there), and the group-replication events that
             // change no row (VIEW_CHANGE, TRANSACTION_CONTEXT, IGNORABLE).
+            EventClass::Rotate(r) => {
+                if !r.fake && !self.in_txn {
+                    // The file is complete: the checkpoint may move to the
+                    // start of the next one, so that a restart (from binlog
+                    // files, or after the finished file was purged) needs
+                    // only that file.
+                    let next = FilePosition::new(r.next_file.as_str(), r.position);
+                    if self.boundary.as_ref().unwrap_or(&self.committed) < &next {
+                        self.boundary = Some(next);
+                    }
+                }
+                self.count_skipped(t);
+            }
             EventClass::RowsQuery(_)
             | EventClass::FormatDescription(_)
-            | EventClass::Rotate(_)
             | EventClass::PreviousGtids(_)
             | EventClass::Stop
             | EventClass::MariadbGtidList(_)
@@ -1403,7 +1527,7 @@ impl Applier<'_> {
 pub(crate) fn stream_error(e: binlog_reader::StreamError) -> CopyError {
     match e {
         binlog_reader::StreamError::Decode { position, error } => match decode_error(error) {
-            Ok(reason) => CopyError::Binlog {
+            Ok((_, reason)) => CopyError::Binlog {
                 at: position,
                 reason,
             },
@@ -1413,25 +1537,25 @@ pub(crate) fn stream_error(e: binlog_reader::StreamError) -> CopyError {
     }
 }
 
-/// The reason for a decoding error the user can act on (a compressed
-/// transaction over the limit), or the error back.
+/// The event's offset and the reason for a decoding error the user can act
+/// on (a compressed transaction over the limit), or the error back.
 pub(crate) fn decode_error(
     error: binlog_reader::DecodeError,
-) -> Result<String, binlog_reader::DecodeError> {
+) -> Result<(u64, String), binlog_reader::DecodeError> {
     match error {
         binlog_reader::DecodeError::TooLarge {
             what: what @ ("uncompressed transaction payload" | "compressed query" | "compressed rows"),
             value,
             limit,
-            ..
-        } => Ok(format!(
+            offset,
+        } => Ok((offset, format!(
             "a compressed {} of {value} bytes uncompressed, over the apply's limit of {limit}              bytes ([incremental] max_uncompressed_bytes). Nothing of it was applied. Raise              the limit (the apply holds the whole transaction decoded in memory), or turn              compression off on the source for sessions writing transactions this large              (binlog_transaction_compression=OFF on MySQL, log_bin_compress=OFF on MariaDB):              uncompressed, a transaction of any size is applied in bounded memory",
             match what {
                 "compressed query" => "QUERY event (QUERY_COMPRESSED)",
                 "compressed rows" => "rows event",
                 _ => "transaction (TRANSACTION_PAYLOAD)",
             }
-        )),
+        ))),
         other => Err(other),
     }
 }
