@@ -18,13 +18,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use binlog_reader::{EventBody, EventType, FileReader};
+use binlog_reader::{EventBody, FileReader};
 use bulk_copy::{
     apply_changes_from, ApplyOptions, ApplyReport, ApplySelection, ApplySource, CopyError,
 };
 use dts_test_support::mysql_binlog::{
-    BinlogFile, Collation, ColumnType, Gtid, Json, JsonDiff, MySqlVersion, PayloadOptions,
-    RowImage, TableDef, Value,
+    BinlogFile, Collation, ColumnType, Gtid, Json, JsonDiff, MySqlVersion, RowImage, TableDef,
+    Value,
 };
 use dts_test_support::{exec, opts, query_one, Server, TestDatabases};
 use mysql_async::prelude::*;
@@ -228,4 +228,314 @@ async fn s12_mdev35643_mysql_80_binlog_applies_its_payload_and_partial_json_upda
         "{r:?}"
     );
     dbs.cleanup().await;
+}
+
+/// A table of two columns, `id INT` (the key) and `v`.
+fn kv(db: &str, v: ColumnType) -> TableDef {
+    TableDef::new(db, "t", 90)
+        .col("id", ColumnType::Int { unsigned: false })
+        .col("v", v)
+        .primary_key(&["id"])
+}
+
+fn text_row(id: i64, len: usize) -> Vec<Value> {
+    let s: String = format!("{id}:")
+        .chars()
+        .chain("abcdefghijklmnopqrstuvwxyz".chars().cycle())
+        .take(len)
+        .collect();
+    vec![Value::Int(id), Value::bytes(s)]
+}
+
+/// The GTID of the `n`-th transaction: tagged on 8.4, plain on 8.0.
+fn gtid(version: MySqlVersion, n: u64) -> Gtid {
+    match version {
+        MySqlVersion::V8_4_3 => Gtid::tagged(UUID, "etl", n),
+        _ => Gtid::uuid(UUID, n),
+    }
+}
+
+#[tokio::test]
+async fn s12_compressed_transactions_small_large_and_over_the_limit_on_mysql_80_and_84() {
+    for version in MySqlVersion::ALL {
+        let dbs = TestDatabases::new("payloads").await;
+        let dir = Dir::new("payloads");
+        let t = kv("src", ColumnType::varchar(400, Collation::UTF8MB4_BIN));
+        let mut f = BinlogFile::new(version);
+        f.ddl(gtid(version, 1), "src", &t.create_table_sql());
+        // Small, large (written on the target in parts: the batch is 64
+        // KiB), over the limit (1 MiB uncompressed), then a plain one.
+        let small: Vec<_> = (1..=3).map(|i| text_row(i, 20)).collect();
+        let large: Vec<_> = (1000..4000).map(|i| text_row(i, 150)).collect();
+        let over: Vec<_> = (10_000..13_000).map(|i| text_row(i, 400)).collect();
+        let plain = vec![text_row(20_000, 5)];
+        for (n, rows) in [(2, &small), (3, &large), (4, &over)] {
+            let mut tx = f.transaction(gtid(version, n));
+            tx.insert(&t, rows.iter().cloned());
+            tx.commit_compressed();
+        }
+        let mut tx = f.transaction(gtid(version, 5));
+        tx.insert(&t, plain.iter().cloned());
+        tx.commit();
+        let path = dir.write("binlog.000001", &f);
+        let payloads: Vec<(u64, u64, u64)> = events(&path)
+            .iter()
+            .filter_map(|e| match &e.body {
+                EventBody::TransactionPayload(p) => Some((e.pos, e.end_pos, p.uncompressed_size)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(payloads.len(), 3, "{version:?}");
+        let limit = 1u64 << 20;
+        assert!(
+            payloads[1].2 < limit && payloads[2].2 > limit,
+            "{version:?}: the large payload fits, the last does not: {payloads:?}"
+        );
+        let sel = selection("src", &dbs);
+        let o = ApplyOptions {
+            max_uncompressed_bytes: limit,
+            batch_bytes: 64 << 10,
+            ..options(&dbs)
+        };
+        let e = apply(&[path.clone()], &sel, &o)
+            .await
+            .unwrap_err()
+            .to_string();
+        for part in [
+            format!("binlog.000001:{}", payloads[2].0),
+            payloads[2].2.to_string(),
+            limit.to_string(),
+            "max_uncompressed_bytes".into(),
+            "binlog_transaction_compression=OFF".into(),
+            "Nothing of it was applied".into(),
+        ] {
+            assert!(e.contains(&part), "{version:?}: {part:?} not in: {e}");
+        }
+        // Everything before it, nothing of it; the checkpoint is the end of
+        // the last payload applied.
+        let mut tgt = dbs.target().await;
+        let got: Vec<(i32, Vec<u8>)> = tgt.query("SELECT id, v FROM t ORDER BY id").await.unwrap();
+        let want = |sets: &[&Vec<Vec<Value>>]| -> Vec<(i32, Vec<u8>)> {
+            sets.iter()
+                .flat_map(|s| s.iter())
+                .map(|r| match (&r[0], &r[1]) {
+                    (Value::Int(i), Value::Bytes(b)) => (*i as i32, b.clone()),
+                    other => panic!("{other:?}"),
+                })
+                .collect()
+        };
+        assert!(
+            got == want(&[&small, &large]),
+            "{version:?}: {} rows",
+            got.len()
+        );
+        assert_eq!(
+            checkpoint(&dbs).await,
+            ("binlog.000001".to_string(), payloads[1].1),
+            "{version:?}"
+        );
+        // With the limit raised, the rest is applied.
+        let r = apply(
+            &[path],
+            &sel,
+            &ApplyOptions {
+                max_uncompressed_bytes: 8 << 20,
+                ..o.clone()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{version:?}: {e}"));
+        let got: Vec<(i32, Vec<u8>)> = tgt.query("SELECT id, v FROM t ORDER BY id").await.unwrap();
+        assert!(
+            got == want(&[&small, &large, &over, &plain]),
+            "{version:?}: {} rows",
+            got.len()
+        );
+        assert_eq!((r.transactions, r.rows), (5, 6004), "{version:?}: {r:?}");
+        assert_eq!(
+            checkpoint(&dbs).await,
+            ("binlog.000001".to_string(), f.position()),
+            "{version:?}"
+        );
+        drop(tgt);
+        dbs.cleanup().await;
+    }
+}
+
+/// The JSON documents of `j` on the target, by id.
+async fn docs(dbs: &TestDatabases) -> BTreeMap<i32, String> {
+    let mut t = dbs.target().await;
+    let v: Vec<(i32, String)> = t.query("SELECT id, doc FROM j ORDER BY id").await.unwrap();
+    v.into_iter().collect()
+}
+
+#[tokio::test]
+async fn d10_partial_json_updates_apply_every_operation_exactly_on_mysql_80_and_84() {
+    use Json as J;
+    let obj = |items: Vec<(&str, Json)>| Json::object(items);
+    for version in MySqlVersion::ALL {
+        let dbs = TestDatabases::new("partial_json").await;
+        let dir = Dir::new("partial-json");
+        let t = TableDef::new("src", "j", 91)
+            .col("id", ColumnType::Int { unsigned: false })
+            .col("doc", ColumnType::Json)
+            .primary_key(&["id"]);
+        let base = || {
+            obj(vec![
+                ("a", J::Int(1)),
+                ("b", J::str("oOo")),
+                ("arr", J::Array(vec![J::Int(1), J::Int(2), J::Int(3)])),
+                ("nested", obj(vec![("x", J::Array(vec![J::Null]))])),
+            ])
+        };
+        let row = |id: i64, doc: Json| vec![Value::Int(id), Value::Json(doc)];
+        let diffs = |id: i64, d: Vec<JsonDiff>| vec![Value::Int(id), Value::JsonDiffs(d)];
+        // (id, diffs, the document MySQL stores after them)
+        let cases: Vec<(i64, Vec<JsonDiff>, Json)> = vec![
+            (
+                1,
+                vec![JsonDiff::replace("$.b", J::str("say \"hi\"\n\u{1}é"))],
+                obj(vec![
+                    ("a", J::Int(1)),
+                    ("b", J::str("say \"hi\"\n\u{1}é")),
+                    ("arr", J::Array(vec![J::Int(1), J::Int(2), J::Int(3)])),
+                    ("nested", obj(vec![("x", J::Array(vec![J::Null]))])),
+                ]),
+            ),
+            (
+                2,
+                vec![
+                    JsonDiff::replace("$.arr[1]", J::Double(0.1)),
+                    JsonDiff::replace("$.nested.x[0]", obj(vec![("k", J::UInt(u64::MAX))])),
+                ],
+                obj(vec![
+                    ("a", J::Int(1)),
+                    ("b", J::str("oOo")),
+                    ("arr", J::Array(vec![J::Int(1), J::Double(0.1), J::Int(3)])),
+                    (
+                        "nested",
+                        obj(vec![(
+                            "x",
+                            J::Array(vec![obj(vec![("k", J::UInt(u64::MAX))])]),
+                        )]),
+                    ),
+                ]),
+            ),
+            (
+                3,
+                // Members inserted where MySQL keeps them (by length, then
+                // bytes), cells inserted inside and past the end.
+                vec![
+                    JsonDiff::insert("$.c", J::Bool(true)),
+                    JsonDiff::insert("$.zzzzzzz", J::Array(vec![])),
+                    JsonDiff::insert("$.\"a b\"", J::Int(-7)),
+                    JsonDiff::insert("$.arr[0]", J::Int(0)),
+                    JsonDiff::insert("$.arr[99]", J::Int(4)),
+                ],
+                obj(vec![
+                    ("a", J::Int(1)),
+                    ("b", J::str("oOo")),
+                    ("c", J::Bool(true)),
+                    ("a b", J::Int(-7)),
+                    (
+                        "arr",
+                        J::Array(vec![J::Int(0), J::Int(1), J::Int(2), J::Int(3), J::Int(4)]),
+                    ),
+                    ("nested", obj(vec![("x", J::Array(vec![J::Null]))])),
+                    ("zzzzzzz", J::Array(vec![])),
+                ]),
+            ),
+            (
+                4,
+                vec![
+                    JsonDiff::remove("$.b"),
+                    JsonDiff::remove("$.arr[0]"),
+                    JsonDiff::remove("$.nested.x[0]"),
+                ],
+                obj(vec![
+                    ("a", J::Int(1)),
+                    ("arr", J::Array(vec![J::Int(2), J::Int(3)])),
+                    ("nested", obj(vec![("x", J::Array(vec![]))])),
+                ]),
+            ),
+            (
+                5,
+                // In order, each on the result of the one before.
+                vec![
+                    JsonDiff::remove("$.arr[0]"),
+                    JsonDiff::replace("$.arr[0]", J::Int(5)),
+                    JsonDiff::insert("$.arr[last]", J::Int(6)),
+                ],
+                obj(vec![
+                    ("a", J::Int(1)),
+                    ("b", J::str("oOo")),
+                    ("arr", J::Array(vec![J::Int(5), J::Int(6), J::Int(3)])),
+                    ("nested", obj(vec![("x", J::Array(vec![J::Null]))])),
+                ]),
+            ),
+        ];
+        let mut f = BinlogFile::new(version);
+        f.ddl(Gtid::Anonymous, "src", &t.create_table_sql());
+        let mut tx = f.transaction(Gtid::Anonymous);
+        tx.insert(&t, (1..=6).map(|id| row(id, base())));
+        tx.commit();
+        // One event for rows 1 to 4; row 5 in a compressed transaction.
+        let mut tx = f.transaction(Gtid::Anonymous);
+        tx.partial_json_update(
+            &t,
+            cases
+                .iter()
+                .filter(|c| c.0 < 5)
+                .map(|(id, d, _)| (row(*id, base()), diffs(*id, d.clone()))),
+        );
+        tx.commit();
+        let mut tx = f.transaction(Gtid::Anonymous);
+        tx.partial_json_update(
+            &t,
+            cases
+                .iter()
+                .filter(|c| c.0 == 5)
+                .map(|(id, d, _)| (row(*id, base()), diffs(*id, d.clone()))),
+        );
+        tx.commit_compressed();
+        // A partial update whose before image lacks the document
+        // (binlog_row_image=NOBLOB): refused, naming the fix.
+        let mut tx = f.transaction(Gtid::Anonymous);
+        tx.row_image(RowImage::NoBlob);
+        tx.partial_json_update(
+            &t,
+            vec![(row(6, base()), diffs(6, vec![JsonDiff::remove("$.a")]))],
+        );
+        let refused = tx.commit();
+        let path = dir.write("binlog.000001", &f);
+        let sel = selection("src", &dbs);
+        let o = options(&dbs);
+        let e = apply(&[path.clone()], &sel, &o)
+            .await
+            .unwrap_err()
+            .to_string();
+        for part in [
+            "binlog.000001:",
+            "column `doc`",
+            "binlog_row_value_options=''",
+            "binlog_row_image=FULL",
+        ] {
+            assert!(e.contains(part), "{version:?}: {part:?} not in: {e}");
+        }
+        let got = docs(&dbs).await;
+        for (id, _, want) in &cases {
+            assert_eq!(
+                got.get(&(*id as i32)),
+                Some(&want.normalized().to_mysql_text()),
+                "{version:?}: row {id}"
+            );
+        }
+        assert_eq!(got.get(&6), Some(&base().normalized().to_mysql_text()));
+        assert_eq!(
+            checkpoint(&dbs).await,
+            ("binlog.000001".to_string(), refused.start),
+            "{version:?}"
+        );
+        dbs.cleanup().await;
+    }
 }

@@ -997,7 +997,14 @@ impl Applier<'_> {
                     });
                     return Ok(());
                 }
-                Ok(Some(Err(e))) => return Err(e),
+                Ok(Some(Err(e))) => {
+                    // The reader stopped at an event it cannot hand out
+                    // (one over the limits, bytes it cannot decode): what
+                    // came before it is complete and committed first, so
+                    // the checkpoint names where it stopped.
+                    self.commit().await?;
+                    return Err(e);
+                }
                 Ok(Some(Ok(ev))) => ev,
             };
             if ev.header.timestamp != 0 && !matches!(ev.body, EventBody::Heartbeat(_)) {
@@ -1017,6 +1024,21 @@ impl Applier<'_> {
     /// and the transaction's boundary is the payload's end (the decoder
     /// holds the whole payload decoded, bounded by its limits).
     async fn event(&mut self, ev: Event) -> Result<(), CopyError> {
+        let r = self.event_inner(ev).await;
+        if let Err(e @ (CopyError::Binlog { .. } | CopyError::Table { .. })) = r {
+            // An event the apply refuses: the transactions before it are
+            // complete and committed first (unless rows of the refused
+            // transaction are already written), so that the checkpoint
+            // names where it stopped.
+            if !self.txn_dirty {
+                self.commit().await?;
+            }
+            return Err(e);
+        }
+        r
+    }
+
+    async fn event_inner(&mut self, ev: Event) -> Result<(), CopyError> {
         if !matches!(ev.body, EventBody::TransactionPayload(_)) {
             return self.step(&ev, false).await;
         }
