@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use binlog_reader::{EventBody, FileReader};
+use binlog_reader::{EventBody, EventType, FileReader};
 use bulk_copy::{
     apply_changes_from, ApplyOptions, ApplyReport, ApplySelection, ApplySource, CopyError,
 };
@@ -538,4 +538,397 @@ async fn d10_partial_json_updates_apply_every_operation_exactly_on_mysql_80_and_
         );
         dbs.cleanup().await;
     }
+}
+
+/// One MySQL binlog event type the apply meets and what it does with it.
+enum Fate {
+    /// Applied: proven by the tests named.
+    Applied(&'static str),
+    /// Skipped by a documented rule and counted in `events_skipped`.
+    Skipped,
+    /// Refused: the apply stops with an error holding this text and the
+    /// event's position.
+    Refused(&'static str),
+}
+
+/// Every event type code binlog-reader knows, with its fate in the apply.
+/// Types marked Applied are proven by the tests named; Skipped and Refused
+/// ones are proven here, each written into a binlog file and applied.
+fn fates() -> Vec<(EventType, Fate)> {
+    use EventType as T;
+    use Fate::*;
+    let rows = "the D tests, apply_files.rs, this file";
+    let mariadb = "apply.rs and the task tests (a MariaDB source's stream)";
+    vec![
+        (T::START_EVENT_V3, Skipped),
+        (
+            T::QUERY,
+            Applied("DDL, BEGIN and COMMIT everywhere; statement DML refused: s12_...statement"),
+        ),
+        (T::STOP, Skipped),
+        (T::ROTATE, Skipped),
+        (T::INTVAR, Refused("statement instead of row changes")),
+        (T::LOAD, Refused("LOAD")),
+        (T::SLAVE, Refused("SLAVE")),
+        (T::CREATE_FILE, Refused("CREATE_FILE")),
+        (T::APPEND_BLOCK, Refused("APPEND_BLOCK")),
+        (T::EXEC_LOAD, Refused("EXEC_LOAD")),
+        (T::DELETE_FILE, Refused("DELETE_FILE")),
+        (T::NEW_LOAD, Refused("NEW_LOAD")),
+        (T::RAND, Refused("statement instead of row changes")),
+        (T::USER_VAR, Refused("statement instead of row changes")),
+        (T::FORMAT_DESCRIPTION, Skipped),
+        (T::XID, Applied(rows)),
+        (T::BEGIN_LOAD_QUERY, Refused("BEGIN_LOAD_QUERY")),
+        (T::EXECUTE_LOAD_QUERY, Refused("EXECUTE_LOAD_QUERY")),
+        (T::TABLE_MAP, Applied(rows)),
+        (T::PRE_GA_WRITE_ROWS, Refused("PRE_GA_WRITE_ROWS")),
+        (T::PRE_GA_UPDATE_ROWS, Refused("PRE_GA_UPDATE_ROWS")),
+        (T::PRE_GA_DELETE_ROWS, Refused("PRE_GA_DELETE_ROWS")),
+        (T::WRITE_ROWS_V1, Applied(mariadb)),
+        (T::UPDATE_ROWS_V1, Applied(mariadb)),
+        (T::DELETE_ROWS_V1, Applied(mariadb)),
+        (T::INCIDENT, Refused("INCIDENT")),
+        (T::HEARTBEAT, Skipped),
+        (T::IGNORABLE, Skipped),
+        (T::ROWS_QUERY, Skipped),
+        (T::WRITE_ROWS, Applied(rows)),
+        (T::UPDATE_ROWS, Applied(rows)),
+        (T::DELETE_ROWS, Applied(rows)),
+        (
+            T::GTID,
+            Applied("s12_compressed_transactions_..._on_mysql_80_and_84 (8.0)"),
+        ),
+        (T::ANONYMOUS_GTID, Applied(rows)),
+        (T::PREVIOUS_GTIDS, Skipped),
+        (T::TRANSACTION_CONTEXT, Skipped),
+        (T::VIEW_CHANGE, Skipped),
+        (T::XA_PREPARE, Refused("XA PREPARE")),
+        (
+            T::PARTIAL_UPDATE_ROWS,
+            Applied("d10_partial_json_updates_..."),
+        ),
+        (
+            T::TRANSACTION_PAYLOAD,
+            Applied("s12_compressed_transactions_..., s12_mdev35643_..."),
+        ),
+        (T::HEARTBEAT_V2, Skipped),
+        (
+            T::GTID_TAGGED,
+            Applied("s12_compressed_transactions_..._on_mysql_80_and_84 (8.4)"),
+        ),
+        (T::MARIADB_ANNOTATE_ROWS, Skipped),
+        (T::MARIADB_BINLOG_CHECKPOINT, Skipped),
+        (T::MARIADB_GTID, Applied(mariadb)),
+        (T::MARIADB_GTID_LIST, Skipped),
+        (T::MARIADB_START_ENCRYPTION, Refused("encrypted")),
+        (
+            T::MARIADB_QUERY_COMPRESSED,
+            Applied("s12_mariadb_compressed_events_..."),
+        ),
+        (
+            T::MARIADB_WRITE_ROWS_COMPRESSED_V1,
+            Applied("s12_mariadb_compressed_events_..."),
+        ),
+        (
+            T::MARIADB_UPDATE_ROWS_COMPRESSED_V1,
+            Applied("s12_mariadb_compressed_events_..."),
+        ),
+        (
+            T::MARIADB_DELETE_ROWS_COMPRESSED_V1,
+            Applied("s12_mariadb_compressed_events_..."),
+        ),
+        (
+            T::MARIADB_WRITE_ROWS_COMPRESSED,
+            Applied("no server writes them (MariaDB writes the V1 forms); decoded as those are"),
+        ),
+        (
+            T::MARIADB_UPDATE_ROWS_COMPRESSED,
+            Applied("no server writes them (MariaDB writes the V1 forms); decoded as those are"),
+        ),
+        (
+            T::MARIADB_DELETE_ROWS_COMPRESSED,
+            Applied("no server writes them (MariaDB writes the V1 forms); decoded as those are"),
+        ),
+    ]
+}
+
+/// A body the decoder reads for a skipped or refused type written raw.
+fn raw_body(t: EventType) -> Vec<u8> {
+    use EventType as T;
+    match t {
+        T::INTVAR => {
+            let mut b = vec![2];
+            b.extend_from_slice(&7u64.to_le_bytes());
+            b
+        }
+        T::RAND => [1u64.to_le_bytes(), 2u64.to_le_bytes()].concat(),
+        // @x = NULL.
+        T::USER_VAR => vec![1, 0, 0, 0, b'x', 1],
+        T::INCIDENT => vec![1, 0, 4, b'l', b'o', b's', b't'],
+        // Not one phase, format 1, gtrid "x", no bqual.
+        T::XA_PREPARE => vec![0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, b'x'],
+        T::MARIADB_START_ENCRYPTION => vec![1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        T::MARIADB_ANNOTATE_ROWS => b"INSERT INTO t VALUES (2, 'b')".to_vec(),
+        T::MARIADB_BINLOG_CHECKPOINT => {
+            let mut b = 13u32.to_le_bytes().to_vec();
+            b.extend_from_slice(b"binlog.000001");
+            b
+        }
+        T::MARIADB_GTID_LIST => 0u32.to_le_bytes().to_vec(),
+        T::HEARTBEAT => b"binlog.000001".to_vec(),
+        // Heartbeat_event_v2's fields: (type, length, value) as
+        // length-encoded integers, 1 the file name, 2 the position.
+        T::HEARTBEAT_V2 => {
+            let mut b = vec![1, 13];
+            b.extend_from_slice(b"binlog.000001");
+            b.extend_from_slice(&[2, 3, 0xfc, 0x10, 0x27, 0]);
+            b
+        }
+        // Uninterpreted types: their bodies are kept, not read.
+        _ => b"uninterpreted".to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn every_event_type_is_applied_or_skipped_and_counted_or_refused_naming_it() {
+    let fates = fates();
+    // Every type binlog-reader names is listed once.
+    let known: Vec<EventType> = (0..=255u8)
+        .map(EventType)
+        .filter(|t| t.name() != "UNKNOWN")
+        .collect();
+    let listed: Vec<EventType> = fates.iter().map(|(t, _)| *t).collect();
+    assert_eq!(listed, known, "every event type has a fate");
+    for (t, fate) in &fates {
+        if let Fate::Applied(by) = fate {
+            assert!(!by.is_empty(), "{}: applied, proven where?", t.name());
+        }
+    }
+
+    // The skipped ones, all in two files applied in one run: counted by
+    // name, and the rows around them applied.
+    let dbs = TestDatabases::new("fates_skipped").await;
+    let dir = Dir::new("fates-skipped");
+    let t = kv("src", ColumnType::varchar(20, Collation::UTF8MB4_BIN));
+    let mut f = BinlogFile::new(MySqlVersion::V8_0_40);
+    f.ddl(Gtid::Anonymous, "src", &t.create_table_sql());
+    let mut tx = f.transaction(Gtid::Anonymous);
+    tx.rows_query("INSERT INTO t VALUES (1, 'a')");
+    tx.insert(&t, vec![text_row(1, 3)]);
+    tx.commit();
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    for name in ["FORMAT_DESCRIPTION", "PREVIOUS_GTIDS"] {
+        want.insert(name.into(), 2);
+    }
+    for name in ["ROTATE", "STOP", "ROWS_QUERY"] {
+        want.insert(name.into(), 1);
+    }
+    for (t, fate) in &fates {
+        if matches!(fate, Fate::Skipped)
+            && ![
+                EventType::START_EVENT_V3,
+                EventType::FORMAT_DESCRIPTION,
+                EventType::PREVIOUS_GTIDS,
+                EventType::ROTATE,
+                EventType::STOP,
+                EventType::ROWS_QUERY,
+            ]
+            .contains(t)
+        {
+            f.raw_event(t.0, 0, &raw_body(*t));
+            want.insert(t.name().into(), 1);
+        }
+    }
+    let mut tx = f.transaction(Gtid::Anonymous);
+    tx.insert(&t, vec![text_row(2, 3)]);
+    tx.commit();
+    f.rotate("binlog.000002");
+    let mut g = BinlogFile::new(MySqlVersion::V8_0_40);
+    let mut tx = g.transaction(Gtid::Anonymous);
+    tx.insert(&t, vec![text_row(3, 3)]);
+    tx.commit();
+    g.stop();
+    let paths = [
+        dir.write("binlog.000001", &f),
+        dir.write("binlog.000002", &g),
+    ];
+    let r = apply(&paths, &selection("src", &dbs), &options(&dbs))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.events_skipped, want);
+    assert_eq!((r.transactions, r.rows), (4, 3), "{r:?}");
+    let mut tgt = dbs.target().await;
+    let ids: Vec<i32> = tgt.query("SELECT id FROM t ORDER BY id").await.unwrap();
+    assert_eq!(ids, [1, 2, 3]);
+    drop(tgt);
+    dbs.cleanup().await;
+
+    // Each refused one in its own file, between two transactions: the
+    // apply stops at it naming it and its position, with the transaction
+    // before it applied and the one after it not.
+    for (ty, fate) in &fates {
+        let Fate::Refused(what) = fate else { continue };
+        let dbs = TestDatabases::new("fates_refused").await;
+        let dir = Dir::new(&format!("fates-refused-{}", ty.0));
+        let mut f = BinlogFile::new(MySqlVersion::V8_0_40);
+        f.ddl(Gtid::Anonymous, "src", &t.create_table_sql());
+        let mut tx = f.transaction(Gtid::Anonymous);
+        tx.insert(&t, vec![text_row(1, 3)]);
+        tx.commit();
+        let at = f.position();
+        f.raw_event(ty.0, 0, &raw_body(*ty));
+        if matches!(
+            *ty,
+            EventType::INTVAR | EventType::RAND | EventType::USER_VAR
+        ) {
+            // The statement these values are for.
+            f.ddl(Gtid::Anonymous, "src", "INSERT INTO t VALUES (9, 'x')");
+        }
+        let mut tx = f.transaction(Gtid::Anonymous);
+        tx.insert(&t, vec![text_row(2, 3)]);
+        tx.commit();
+        let path = dir.write("binlog.000001", &f);
+        let e = apply(&[path], &selection("src", &dbs), &options(&dbs))
+            .await
+            .expect_err(ty.name())
+            .to_string();
+        assert!(e.contains(what), "{}: {what:?} not in: {e}", ty.name());
+        if *ty != EventType::MARIADB_START_ENCRYPTION {
+            assert!(
+                e.contains(&format!("binlog.000001:{at}")),
+                "{}: the position {at} not in: {e}",
+                ty.name()
+            );
+        }
+        let mut tgt = dbs.target().await;
+        let ids: Vec<i32> = tgt.query("SELECT id FROM t ORDER BY id").await.unwrap();
+        assert_eq!(ids, [1], "{}", ty.name());
+        drop(tgt);
+        dbs.cleanup().await;
+    }
+}
+
+/// A MariaDB source with `log_bin_compress` (a throwaway server: the
+/// setting is global): its compressed QUERY and rows events applied
+/// exactly through the server's stream, and a compressed event over the
+/// limit stopping the apply with the fix.
+#[tokio::test]
+async fn s12_mariadb_compressed_events_apply_exactly_and_one_over_the_limit_stops() {
+    let inst = dts_test_support::Instance::start(&[
+        "--log-bin=mysql-bin",
+        "--binlog-format=ROW",
+        "--binlog-row-image=FULL",
+        "--log-bin-compress=ON",
+        "--log-bin-compress-min-len=10",
+    ]);
+    let dbs = TestDatabases::new("mariadb_compressed").await;
+    let mut src = inst.conn().await;
+    exec(
+        &mut src,
+        "CREATE DATABASE src; CREATE TABLE src.t (id INT PRIMARY KEY, v VARCHAR(400))",
+    )
+    .await;
+    let sel = selection("src", &dbs);
+    let o = options(&dbs);
+    bulk_copy::prepare_incremental(&inst.opts(), &opts(Server::Target, None), &sel, &o)
+        .await
+        .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let (file, pos) = dts_test_support::binlog_position(&mut src).await;
+    let start = binlog_reader::position::FilePosition::new(file, pos);
+    let mut tgt = dbs.target().await;
+    exec(
+        &mut tgt,
+        "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(400))",
+    )
+    .await;
+    exec(
+        &mut src,
+        "SET SESSION max_recursive_iterations = 100000;
+         INSERT INTO src.t WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 500)
+           SELECT i, REPEAT(CONCAT('v', i), 20) FROM s;
+         UPDATE src.t SET v = CONCAT(v, '!') WHERE id % 3 = 0;
+         DELETE FROM src.t WHERE id % 7 = 0;
+         ALTER TABLE src.t ADD COLUMN w VARCHAR(50) DEFAULT 'a long enough default to compress'",
+    )
+    .await;
+    exec(
+        &mut src,
+        "INSERT INTO src.t (id, v) VALUES (1000, 'after the DDL')",
+    )
+    .await;
+    let (file, pos) = dts_test_support::binlog_position(&mut src).await;
+    let end = binlog_reader::position::FilePosition::new(file, pos);
+    // The compressed types are really in the binlog.
+    let types: Vec<(String,)> = src
+        .query("SHOW BINLOG EVENTS")
+        .await
+        .map(|rows: Vec<mysql_async::Row>| {
+            rows.into_iter()
+                .filter_map(|r| r.get::<String, _>(2))
+                .map(|t| (t,))
+                .collect()
+        })
+        .unwrap();
+    for t in [
+        "Query_compressed",
+        "Write_rows_compressed_v1",
+        "Update_rows_compressed_v1",
+        "Delete_rows_compressed_v1",
+    ] {
+        assert!(types.iter().any(|(x,)| x == t), "no {t} in {types:?}");
+    }
+    let handoff = bulk_copy::HandOff {
+        start: start.clone(),
+        overlap_end: None,
+    };
+    let run = |o: ApplyOptions| {
+        let (src_opts, handoff, sel, end) =
+            (inst.opts(), handoff.clone(), sel.clone(), end.clone());
+        async move {
+            bulk_copy::apply_changes(
+                &src_opts,
+                &opts(Server::Target, None),
+                &sel,
+                Some(&handoff),
+                &ApplyOptions {
+                    until: Some(end),
+                    ..o
+                },
+            )
+            .await
+        }
+    };
+    // A limit below the insert's rows event: it stops there, nothing of it
+    // applied, naming the fix.
+    let e = run(ApplyOptions {
+        max_uncompressed_bytes: 1024,
+        ..o.clone()
+    })
+    .await
+    .unwrap_err()
+    .to_string();
+    for part in [
+        "compressed rows event",
+        "1024",
+        "max_uncompressed_bytes",
+        "log_bin_compress=OFF",
+    ] {
+        assert!(e.contains(part), "{part:?} not in: {e}");
+    }
+    let n: i64 = query_one(&mut tgt, "SELECT COUNT(*) FROM t").await;
+    assert_eq!(n, 0);
+    // With the default limit, everything, exactly.
+    run(o.clone()).await.unwrap_or_else(|e| panic!("{e}"));
+    let q = "SELECT id, v, w FROM t ORDER BY id";
+    let want: Vec<(i32, String, Option<String>)> =
+        src.query(q.replace("FROM t", "FROM src.t")).await.unwrap();
+    let got: Vec<(i32, String, Option<String>)> = tgt.query(q).await.unwrap();
+    assert_eq!(want.len(), 500 - 71 + 1);
+    assert!(got == want, "{} rows against {}", got.len(), want.len());
+    drop(tgt);
+    let mut t = dts_test_support::connect(Server::Target, None).await;
+    let shadow = bulk_copy::apply::shadow_database(&dbs.name, "src");
+    exec(&mut t, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
+    dbs.cleanup().await;
 }
