@@ -297,7 +297,7 @@ async fn s12_compressed_transactions_small_large_and_over_the_limit_on_mysql_80_
             batch_bytes: 64 << 10,
             ..options(&dbs)
         };
-        let e = apply(&[path.clone()], &sel, &o)
+        let e = apply(std::slice::from_ref(&path), &sel, &o)
             .await
             .unwrap_err()
             .to_string();
@@ -510,7 +510,7 @@ async fn d10_partial_json_updates_apply_every_operation_exactly_on_mysql_80_and_
         let path = dir.write("binlog.000001", &f);
         let sel = selection("src", &dbs);
         let o = options(&dbs);
-        let e = apply(&[path.clone()], &sel, &o)
+        let e = apply(std::slice::from_ref(&path), &sel, &o)
             .await
             .unwrap_err()
             .to_string();

@@ -617,7 +617,10 @@ mod tests {
             diff(Replace, "$.*", Some("1")),
             diff(Replace, "$.arr[0 to 1]", Some("1")),
         ] {
-            assert!(apply_json_diffs(doc, &[d.clone()]).is_err(), "{d:?}");
+            assert!(
+                apply_json_diffs(doc, std::slice::from_ref(&d)).is_err(),
+                "{d:?}"
+            );
         }
         assert!(apply_json_diffs("null", &[diff(Remove, "$.a", None)]).is_err());
         assert!(apply_json_diffs("{\"a\": 1", &[]).is_err());
