@@ -1596,7 +1596,7 @@ pub(crate) fn decode_error(
 /// column (`binlog_row_image` MINIMAL or NOBLOB) or holds NULL, or the diff
 /// does not fit the document. The message names the column, the cause and
 /// the fix.
-fn resolve_partial_json(r: &RowsEvent) -> Result<RowsEvent, String> {
+pub(crate) fn resolve_partial_json(r: &RowsEvent) -> Result<RowsEvent, String> {
     let mut out = r.clone();
     for ch in &mut out.rows {
         let RowChange::Update { before, after } = ch else {
