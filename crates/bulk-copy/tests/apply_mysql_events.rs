@@ -807,6 +807,39 @@ async fn every_event_type_is_applied_or_skipped_and_counted_or_refused_naming_it
         drop(tgt);
         dbs.cleanup().await;
     }
+
+    // Statement-based context before a statement the apply would run (a
+    // DDL): refused too, at the context event, before the DDL runs.
+    let dbs = TestDatabases::new("fates_context").await;
+    let dir = Dir::new("fates-context");
+    let mut f = BinlogFile::new(MySqlVersion::V8_0_40);
+    f.ddl(Gtid::Anonymous, "src", &t.create_table_sql());
+    let at = f.position();
+    f.raw_event(EventType::USER_VAR.0, 0, &raw_body(EventType::USER_VAR));
+    f.ddl(Gtid::Anonymous, "src", "CREATE TABLE u (a INT)");
+    let path = dir.write("binlog.000001", &f);
+    let e = apply(&[path], &selection("src", &dbs), &options(&dbs))
+        .await
+        .expect_err("USER_VAR before a DDL")
+        .to_string();
+    assert!(
+        e.contains(&format!("binlog.000001:{at}"))
+            && e.contains("USER_VAR")
+            && e.contains("CREATE TABLE u"),
+        "{e}"
+    );
+    let mut tgt = dbs.target().await;
+    let n: i64 = query_one(
+        &mut tgt,
+        &format!(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '{}' AND table_name = 'u'",
+            dbs.name
+        ),
+    )
+    .await;
+    assert_eq!(n, 0, "the DDL did not run");
+    drop(tgt);
+    dbs.cleanup().await;
 }
 
 /// A MariaDB source with `log_bin_compress` (a throwaway server: the
