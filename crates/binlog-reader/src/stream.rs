@@ -8,6 +8,14 @@
 //! verifies the CRC32, so a wrong rebuild is caught and not trusted.
 //! mysql_async's own expansion of TRANSACTION_PAYLOAD is not used: its
 //! inner events are checked against ours and dropped.
+//!
+//! Known limit: mysql_async decompresses a TRANSACTION_PAYLOAD whole
+//! (mysql_common's `danger_decompress`, a buffer of the declared
+//! uncompressed size) before it hands the event over, so
+//! [`StreamConfig::limits`] bound this crate's decoding of a payload, and a
+//! payload over them is still refused before any of it is handed out, but
+//! not the driver's own copy. Bounding that needs reading the dump's packets
+//! without mysql_async's `BinlogStream`. The file reader has no such copy.
 
 use std::collections::VecDeque;
 use std::time::Duration;

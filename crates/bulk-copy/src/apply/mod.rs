@@ -1104,7 +1104,13 @@ impl Applier<'_> {
             }
             EventClass::Rows(r) => {
                 let pos = FilePosition::new(ev.file.as_deref().unwrap_or(""), ev.pos);
-                let bytes = ev.end_pos.saturating_sub(ev.pos);
+                // Inside a payload, the event's own (uncompressed) length:
+                // its position and end are the whole payload's.
+                let bytes = if in_payload {
+                    u64::from(ev.header.event_length)
+                } else {
+                    ev.end_pos.saturating_sub(ev.pos)
+                };
                 self.rows_event(r, &at, &pos, bytes).await?;
             }
             // The columns of the rows events that follow: the decoder keeps
