@@ -31,8 +31,8 @@ use schema_diff::translate::{DefinerPolicy, TranslateOptions, Translator};
 use schema_diff::version::ServerVersion;
 
 use super::table::{
-    helper_kind, helper_of, helper_tool, shadow_name, shadow_tables, HelperKind, OnlineDdlMode,
-    Route, Routes,
+    helper_kind, helper_of, helper_tool, shadow_name, shadow_tables, ApplySelection, HelperKind,
+    OnlineDdlMode, Route, Routes,
 };
 use super::{failpoint, ApplyOptions, RenamedOut};
 use crate::base::error::{db_err, CopyError};
@@ -111,9 +111,9 @@ pub(crate) struct Context {
     /// Positions whose statement the target refused (the shadow took it):
     /// run again on the target as new, on the shadow as a replay.
     failed: HashSet<FilePosition>,
-    /// The source and the target, for tables renamed into the selection
-    /// (copied then).
-    source: Opts,
+    /// The source server (none when the task reads binlog files) and the
+    /// target, for tables renamed into the selection (copied then).
+    source: Option<Opts>,
     target: Opts,
     /// Tables renamed into the selection: (the rename's position, the
     /// snapshot they were copied at), by source name.
@@ -167,7 +167,7 @@ fn looks_like_ddl(sql: &str) -> bool {
 impl Context {
     pub(crate) async fn new(
         tgt: &mut Conn,
-        (source, target): (&Opts, &Opts),
+        (source, target): (Option<&Opts>, &Opts),
         o: &ApplyOptions,
         dbs: Vec<String>,
     ) -> Result<Context, CopyError> {
@@ -216,7 +216,7 @@ impl Context {
                 .filter(|r| r.2 == "failed")
                 .map(|(f, p, _)| FilePosition::new(String::from_utf8_lossy(f), *p))
                 .collect(),
-            source: source.clone(),
+            source: source.cloned(),
             target: target.clone(),
             copied_in: copied
                 .into_iter()
@@ -259,12 +259,76 @@ impl Context {
         let schema = schema_diff::extract::extract_schema(src, &self.dbs)
             .await
             .map_err(CopyError::Schema)?;
+        self.create_shadow_of(&schema, tgt).await
+    }
+
+    /// Creates the shadow databases from the target's current tables of the
+    /// selected databases, read over `schema_conn` (another target
+    /// connection): the source schema when there is no source server to read
+    /// it from (binlog files). The selection's database renames are undone;
+    /// renamed tables or columns cannot be, and are refused.
+    pub(crate) async fn create_shadow_from_target(
+        &self,
+        schema_conn: &mut Conn,
+        tgt: &mut Conn,
+        selection: &ApplySelection,
+    ) -> Result<(), CopyError> {
+        let renamed = selection.tables.iter().find(|t| {
+            t.source_table != t.target_table
+                || t.columns.iter().flatten().any(|c| c.source != c.target)
+        });
+        if let Some(t) = renamed {
+            return Err(CopyError::Table {
+                table: format!("{}.{}", quote(&t.source_db), quote(&t.source_table)),
+                reason: "binlog files have no source server to read the source schema from, so \
+                         it is read from the target, where this table or its columns are \
+                         renamed: record the source schema first (dts apply --prepare-only \
+                         against the source server), or apply without renames"
+                    .into(),
+            });
+        }
+        // Each source database and the target database holding its tables.
+        let mut pairs: Vec<(String, String)> = selection.databases.clone();
+        for t in &selection.tables {
+            if !pairs.iter().any(|p| p.0 == t.source_db) {
+                pairs.push((t.source_db.clone(), t.target_db.clone()));
+            }
+        }
+        let mut schema = schema_diff::model::Schema::default();
+        for (s, t) in &pairs {
+            let mut one =
+                schema_diff::extract::extract_schema(schema_conn, std::slice::from_ref(t))
+                    .await
+                    .map_err(CopyError::Schema)?;
+            schema.server = one.server.take();
+            for mut d in one.databases {
+                d.name = s.clone();
+                // A database of single tables: only those.
+                if !selection.databases.iter().any(|p| p.0 == *s) {
+                    d.tables.retain(|tb| {
+                        selection
+                            .tables
+                            .iter()
+                            .any(|m| m.source_db == *s && m.target_table == tb.name)
+                    });
+                }
+                schema.databases.push(d);
+            }
+        }
+        self.create_shadow_of(&schema, tgt).await
+    }
+
+    async fn create_shadow_of(
+        &self,
+        schema: &schema_diff::model::Schema,
+        tgt: &mut Conn,
+    ) -> Result<(), CopyError> {
         let opts = TranslateOptions {
             target: self.target_version.clone(),
             names: self.shadow_names(),
             definer: DefinerPolicy::Invoker,
         };
-        let tr = Translator::new(&schema, &opts);
+        let tr = Translator::new(schema, &opts);
         for db in &self.dbs {
             let shadow = quote(&shadow_name(&self.task, db));
             for st in [
@@ -780,7 +844,14 @@ impl Context {
     }
 
     async fn source_conn(&self) -> Result<Conn, CopyError> {
-        Conn::new(self.source.clone()).await.map_err(db_err(
+        let source = self.source.clone().ok_or_else(|| CopyError::Unsupported {
+            reason: "a RENAME TABLE brings a table into the selection, and its rows must be \
+                     copied from the source server, which a task reading binlog files does not \
+                     have. Apply these files against the source server, or select the table \
+                     from the start"
+                .into(),
+        })?;
+        Conn::new(source).await.map_err(db_err(
             "source",
             "connecting for a table renamed into the selection",
         ))
@@ -1152,7 +1223,11 @@ impl Context {
             columns: None,
             filter: route.filter.clone(),
         };
-        copy_tables(&self.source, &self.target, &[mapping], &copy)
+        let source = self
+            .source
+            .clone()
+            .ok_or_else(|| stop("no source server".into()))?;
+        copy_tables(&source, &self.target, &[mapping], &copy)
             .await
             .map_err(|e| stop(format!("copying it failed: {e}")))?;
         let snap: Option<(Option<Vec<u8>>, Option<u64>)> = tgt
