@@ -120,6 +120,9 @@ pub(crate) struct Context {
     copied_in: HashMap<(String, String), (FilePosition, Option<FilePosition>)>,
 }
 
+/// A source table: (database, table).
+type Name = (String, String);
+
 /// One `from TO to` pair of a RENAME TABLE, as the selection sees it.
 enum Move {
     /// Selected before and after: renamed on the target too.
@@ -797,11 +800,7 @@ impl Context {
     /// The pairs of a RENAME TABLE, each classified against the selection
     /// as it is when the pair's turn comes (a statement's pairs run in
     /// order); `routes` ends as the statement leaves it.
-    fn moves(
-        routes: &mut Routes,
-        st: &DdlStatement,
-        default_db: &str,
-    ) -> Vec<((String, String), (String, String), Move)> {
+    fn moves(routes: &mut Routes, st: &DdlStatement, default_db: &str) -> Vec<(Name, Name, Move)> {
         let names: Vec<(String, String)> = st
             .objects
             .iter()
@@ -1157,7 +1156,7 @@ impl Context {
             .await?
             .ok_or_else(gone)?;
         // The target table, under the selection's names.
-        let schema = schema_diff::extract::extract_schema(src, &[b.0.clone()])
+        let schema = schema_diff::extract::extract_schema(src, std::slice::from_ref(&b.0))
             .await
             .map_err(CopyError::Schema)?;
         let table = schema
