@@ -1406,6 +1406,13 @@ impl Applier<'_> {
             table: info.source_name(),
             reason: format!("at {at}: {reason}"),
         })?;
+        // The full copy loaded this table in one transaction from a
+        // snapshot at `copied_at`: changes before it are in the load
+        // already (design rule 8; a table without a key cannot be replayed
+        // idempotently).
+        if info.copied_at.as_ref().is_some_and(|c| pos < c) {
+            return Ok(());
+        }
         // MySQL's partial JSON updates: the whole new document, from the
         // before image's (see `json_diff`).
         let resolved;
@@ -1418,13 +1425,6 @@ impl Applier<'_> {
         } else {
             r
         };
-        // The full copy loaded this table in one transaction from a
-        // snapshot at `copied_at`: changes before it are in the load
-        // already (design rule 8; a table without a key cannot be replayed
-        // idempotently).
-        if info.copied_at.as_ref().is_some_and(|c| pos < c) {
-            return Ok(());
-        }
         // Filters: an update that moves a row into the filter inserts its
         // new image, out of it deletes the old one.
         let changes: Vec<Change<'_>> = match info.route.filter.as_deref() {
