@@ -201,9 +201,10 @@ pub(crate) fn read(
     from: FilePosition,
     server_id: u64,
     limits: binlog_reader::Limits,
+    queue: &super::QueueBudget,
     tx: mpsc::Sender<Result<Event, CopyError>>,
 ) {
-    if let Err(e) = read_inner(files, from, server_id, limits, &tx) {
+    if let Err(e) = read_inner(files, from, server_id, limits, queue, &tx) {
         let _ = tx.blocking_send(Err(e));
     }
 }
@@ -213,6 +214,7 @@ fn read_inner(
     from: FilePosition,
     server_id: u64,
     limits: binlog_reader::Limits,
+    queue: &super::QueueBudget,
     tx: &mpsc::Sender<Result<Event, CopyError>>,
 ) -> Result<(), CopyError> {
     // The name of the file before, and the file its ROTATE named.
@@ -284,7 +286,8 @@ fn read_inner(
                     reached = true;
                 }
             }
-            if tx.blocking_send(Ok(ev)).is_err() {
+            // Wait for room in the queue's byte budget.
+            if !queue.blocking_take(&ev) || tx.blocking_send(Ok(ev)).is_err() {
                 return Ok(());
             }
         }

@@ -83,7 +83,7 @@ use binlog_reader::{
 };
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 
 pub use table::{ApplySelection, OnlineDdlMode, Operations};
 
@@ -236,6 +236,11 @@ pub struct ApplyOptions {
     pub commit_interval: Duration,
     /// Events queued between the reader and the applier.
     pub queue_events: usize,
+    /// Binlog bytes queued between the reader and the applier (decoded,
+    /// they take several times this). With `queue_events` it bounds the
+    /// apply's memory whatever the size of a source transaction: the reader
+    /// waits while the applier works through what is queued.
+    pub queue_bytes: usize,
     /// Key conflicts (a row missing, or already there).
     pub conflict: ConflictPolicy,
     /// DDL the target cannot take, or of a kind not supported: skipped and
@@ -308,6 +313,7 @@ impl Default for ApplyOptions {
             batch_bytes: 8 << 20,
             commit_interval: Duration::from_millis(500),
             queue_events: 4096,
+            queue_bytes: 1 << 20,
             conflict: ConflictPolicy::Error,
             skip_failed_ddl: false,
             online_ddl: OnlineDdlMode::Replicate,
@@ -673,6 +679,7 @@ async fn run_once(
         return Ok(());
     }
     let (tx, rx) = mpsc::channel::<Result<Event, CopyError>>(o.queue_events.max(1));
+    let budget = Arc::new(Semaphore::new(decide::queue_budget(o.queue_bytes)));
     let (reader_task, heartbeat_task) = match (source, files) {
         (ApplySource::Files(_), files) => {
             let (files, from) = (files.unwrap_or_default(), saved.position.clone());
@@ -682,13 +689,21 @@ async fn run_once(
                 max_uncompressed_size: o.max_uncompressed_bytes,
                 ..binlog_reader::Limits::default()
             };
+            let queue = QueueBudget {
+                budget: budget.clone(),
+                queue_bytes: o.queue_bytes,
+            };
             let t = tokio::task::spawn_blocking(move || {
-                files::read(files, from, server_id, limits, tx)
+                files::read(files, from, server_id, limits, &queue, tx)
             });
             (t, None)
         }
         (ApplySource::Server(opts), _) => {
-            let t = spawn_stream_reader(opts, &saved.position, o, tx).await?;
+            let queue = QueueBudget {
+                budget: budget.clone(),
+                queue_bytes: o.queue_bytes,
+            };
+            let t = spawn_stream_reader(opts, &saved.position, o, queue, tx).await?;
             o.progress
                 .update(|s| s.target_connection_id = Some(tgt.id()));
             let heartbeat_task = match &o.heartbeat {
@@ -703,6 +718,7 @@ async fn run_once(
         selection,
         tgt,
         rx,
+        budget,
         routes,
         ddl: ddl_ctx,
         cache: TableCache::default(),
@@ -738,10 +754,38 @@ async fn run_once(
 }
 
 /// Streams the server's binlog from `from` into `tx`.
+/// The reader's side of the queue's byte budget (see
+/// `ApplyOptions::queue_bytes`): an event is queued once its bytes are
+/// taken; the applier gives them back once it has handled it.
+pub(crate) struct QueueBudget {
+    budget: Arc<Semaphore>,
+    queue_bytes: usize,
+}
+
+impl QueueBudget {
+    /// Waits for room for `ev`; false when the applier is gone.
+    async fn take(&self, ev: &Event) -> bool {
+        let cost = decide::queue_cost(ev.pos, ev.end_pos, self.queue_bytes);
+        match self.budget.acquire_many(cost).await {
+            Ok(p) => {
+                p.forget();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// [`QueueBudget::take`] from a blocking thread of the runtime.
+    pub(crate) fn blocking_take(&self, ev: &Event) -> bool {
+        tokio::runtime::Handle::current().block_on(self.take(ev))
+    }
+}
+
 async fn spawn_stream_reader(
     source: &Opts,
     from: &FilePosition,
     o: &ApplyOptions,
+    queue: QueueBudget,
     tx: mpsc::Sender<Result<Event, CopyError>>,
 ) -> Result<tokio::task::JoinHandle<()>, CopyError> {
     let mut cfg = StreamConfig::new(
@@ -765,7 +809,13 @@ async fn spawn_stream_reader(
             let r = reader.next().await;
             let done = !matches!(r, Ok(Some(_)));
             let item = match r {
-                Ok(Some(e)) => Ok(e),
+                Ok(Some(e)) => {
+                    // Wait for room in the queue's byte budget.
+                    if !queue.take(&e).await {
+                        break;
+                    }
+                    Ok(e)
+                }
                 Ok(None) => break,
                 Err(e) => Err(stream_error(e)),
             };
@@ -781,6 +831,8 @@ struct Applier<'a> {
     selection: &'a ApplySelection,
     tgt: Conn,
     rx: mpsc::Receiver<Result<Event, CopyError>>,
+    /// The queue's byte budget (see `ApplyOptions::queue_bytes`).
+    budget: Arc<Semaphore>,
     routes: Routes,
     ddl: ddl::Context,
     cache: TableCache,
@@ -1014,7 +1066,9 @@ impl Applier<'_> {
             if ev.header.timestamp != 0 && !matches!(ev.body, EventBody::Heartbeat(_)) {
                 self.last_event_time = ev.header.timestamp;
             }
+            let cost = decide::queue_cost(ev.pos, ev.end_pos, self.o.queue_bytes);
             self.event(ev).await?;
+            self.budget.add_permits(cost as usize);
         }
     }
 
