@@ -23,9 +23,9 @@
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
+use super::Feed;
 use binlog_reader::position::{compare_binlog_file_names, FilePosition};
-use binlog_reader::{Event, EventBody, FileReader};
-use tokio::sync::mpsc;
+use binlog_reader::{EventBody, FileReader};
 
 use crate::base::error::CopyError;
 
@@ -201,10 +201,9 @@ pub(crate) fn read(
     from: FilePosition,
     server_id: u64,
     limits: binlog_reader::Limits,
-    queue: &super::QueueBudget,
-    tx: mpsc::Sender<Result<Event, CopyError>>,
+    tx: Feed,
 ) {
-    if let Err(e) = read_inner(files, from, server_id, limits, queue, &tx) {
+    if let Err(e) = read_inner(files, from, server_id, limits, &tx) {
         let _ = tx.blocking_send(Err(e));
     }
 }
@@ -214,8 +213,7 @@ fn read_inner(
     from: FilePosition,
     server_id: u64,
     limits: binlog_reader::Limits,
-    queue: &super::QueueBudget,
-    tx: &mpsc::Sender<Result<Event, CopyError>>,
+    tx: &Feed,
 ) -> Result<(), CopyError> {
     // The name of the file before, and the file its ROTATE named.
     let mut prev: Option<(String, Option<String>)> = None;
@@ -286,8 +284,7 @@ fn read_inner(
                     reached = true;
                 }
             }
-            // Wait for room in the queue's byte budget.
-            if !queue.blocking_take(&ev) || tx.blocking_send(Ok(ev)).is_err() {
+            if !tx.blocking_send(Ok(ev)) {
                 return Ok(());
             }
         }

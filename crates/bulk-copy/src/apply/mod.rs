@@ -680,6 +680,11 @@ async fn run_once(
     }
     let (tx, rx) = mpsc::channel::<Result<Event, CopyError>>(o.queue_events.max(1));
     let budget = Arc::new(Semaphore::new(decide::queue_budget(o.queue_bytes)));
+    let tx = Feed {
+        tx,
+        budget: budget.clone(),
+        queue_bytes: o.queue_bytes,
+    };
     let (reader_task, heartbeat_task) = match (source, files) {
         (ApplySource::Files(_), files) => {
             let (files, from) = (files.unwrap_or_default(), saved.position.clone());
@@ -689,21 +694,13 @@ async fn run_once(
                 max_uncompressed_size: o.max_uncompressed_bytes,
                 ..binlog_reader::Limits::default()
             };
-            let queue = QueueBudget {
-                budget: budget.clone(),
-                queue_bytes: o.queue_bytes,
-            };
             let t = tokio::task::spawn_blocking(move || {
-                files::read(files, from, server_id, limits, &queue, tx)
+                files::read(files, from, server_id, limits, tx)
             });
             (t, None)
         }
         (ApplySource::Server(opts), _) => {
-            let queue = QueueBudget {
-                budget: budget.clone(),
-                queue_bytes: o.queue_bytes,
-            };
-            let t = spawn_stream_reader(opts, &saved.position, o, queue, tx).await?;
+            let t = spawn_stream_reader(opts, &saved.position, o, tx).await?;
             o.progress
                 .update(|s| s.target_connection_id = Some(tgt.id()));
             let heartbeat_task = match &o.heartbeat {
@@ -754,30 +751,47 @@ async fn run_once(
 }
 
 /// Streams the server's binlog from `from` into `tx`.
-/// The reader's side of the queue's byte budget (see
-/// `ApplyOptions::queue_bytes`): an event is queued once its bytes are
-/// taken; the applier gives them back once it has handled it.
-pub(crate) struct QueueBudget {
+/// The readers' end of the queue to the applier. An event waits for room in
+/// the queue's byte budget (`ApplyOptions::queue_bytes`), which the applier
+/// gives back once it has handled the event, so what is queued stays
+/// bounded in bytes whatever the size of a source transaction.
+pub(crate) struct Feed {
+    tx: mpsc::Sender<Result<Event, CopyError>>,
     budget: Arc<Semaphore>,
     queue_bytes: usize,
 }
 
-impl QueueBudget {
-    /// Waits for room for `ev`; false when the applier is gone.
-    async fn take(&self, ev: &Event) -> bool {
-        let cost = decide::queue_cost(ev.pos, ev.end_pos, self.queue_bytes);
-        match self.budget.acquire_many(cost).await {
-            Ok(p) => {
-                p.forget();
-                true
-            }
-            Err(_) => false,
+impl Feed {
+    fn cost(&self, item: &Result<Event, CopyError>) -> u32 {
+        match item {
+            Ok(e) => decide::queue_cost(e.pos, e.end_pos, self.queue_bytes),
+            Err(_) => 0,
         }
     }
 
-    /// [`QueueBudget::take`] from a blocking thread of the runtime.
-    pub(crate) fn blocking_take(&self, ev: &Event) -> bool {
-        tokio::runtime::Handle::current().block_on(self.take(ev))
+    /// Sends one item; false when the applier is gone.
+    pub(crate) async fn send(&self, item: Result<Event, CopyError>) -> bool {
+        let cost = self.cost(&item);
+        if cost > 0 {
+            match self.budget.acquire_many(cost).await {
+                Ok(p) => p.forget(),
+                Err(_) => return false,
+            }
+        }
+        self.tx.send(item).await.is_ok()
+    }
+
+    /// [`Feed::send`] from a blocking thread (the file reader's).
+    pub(crate) fn blocking_send(&self, item: Result<Event, CopyError>) -> bool {
+        let cost = self.cost(&item);
+        if cost > 0 {
+            let budget = self.budget.clone();
+            match tokio::runtime::Handle::current().block_on(budget.acquire_many_owned(cost)) {
+                Ok(p) => p.forget(),
+                Err(_) => return false,
+            }
+        }
+        self.tx.blocking_send(item).is_ok()
     }
 }
 
@@ -785,8 +799,7 @@ async fn spawn_stream_reader(
     source: &Opts,
     from: &FilePosition,
     o: &ApplyOptions,
-    queue: QueueBudget,
-    tx: mpsc::Sender<Result<Event, CopyError>>,
+    tx: Feed,
 ) -> Result<tokio::task::JoinHandle<()>, CopyError> {
     let mut cfg = StreamConfig::new(
         source.clone(),
@@ -809,17 +822,11 @@ async fn spawn_stream_reader(
             let r = reader.next().await;
             let done = !matches!(r, Ok(Some(_)));
             let item = match r {
-                Ok(Some(e)) => {
-                    // Wait for room in the queue's byte budget.
-                    if !queue.take(&e).await {
-                        break;
-                    }
-                    Ok(e)
-                }
+                Ok(Some(e)) => Ok(e),
                 Ok(None) => break,
                 Err(e) => Err(stream_error(e)),
             };
-            if tx.send(item).await.is_err() || done {
+            if !tx.send(item).await || done {
                 break;
             }
         }
