@@ -12,6 +12,7 @@ use schema_diff::plan::Phase as PlanPhase;
 
 use crate::config::{FenceMode, TaskConfig};
 
+use super::cutover_fence::{fence, forget, record_objects, undo};
 use super::error::{db, TaskError};
 use super::handles::{Reporter, RunHandles};
 use super::options::{drain_options, selection, verify_options};
@@ -22,45 +23,145 @@ use super::status::task_status;
 use super::store::{request_stop, Store, TaskState};
 
 /// Cuts over (see the module documentation of the CLI's `dts cutover`):
-/// waits for the lag to fall under the threshold, fences the source, stops
-/// the running apply, drains to the source's final position, creates the
-/// deferred triggers and events, aligns AUTO_INCREMENT counters, marks the
-/// task finished, and optionally revokes the task account's writes on the
-/// target. Each step is reported.
+/// refuses a failed task; waits for the lag to fall under the threshold
+/// (for a task no run holds, the lag is measured against the source's
+/// current position, and a lag over it refuses); fences the source, stops
+/// the running apply, drains to the source's final position, checks that
+/// the fence held, verifies, creates the deferred triggers and events,
+/// aligns AUTO_INCREMENT counters, marks the task finished, and optionally
+/// revokes the task account's writes on the target. Each step is reported,
+/// and so is how long the source was fenced.
+///
+/// A failure after the fence takes the cut-over back (see
+/// [`super::cutover_fence`]): the source writable again, the task back to
+/// incremental migration and marked failed with the error, which `dts
+/// status` shows. When that cannot be done, the first line reported and
+/// the error both say so, with the statement that does it.
 ///
 /// # Errors
 ///
-/// [`TaskError`] naming the step; a rerun continues (every step is
-/// idempotent).
+/// [`TaskError`] naming the step.
 pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> {
     let report = &h.report;
     let source = cfg.source.connect_opts().await;
     let target = cfg.target.connect_opts().await;
     let mut store = Store::open(&target, &cfg.target.meta_schema, &cfg.task).await?;
     let state = state_to_cut_over(cfg, &mut store).await?;
-    wait_for_lag(cfg, report, &state).await?;
     let mut src = Conn::new(source.clone())
         .await
         .map_err(db("source", "connecting"))?;
+    if state.phase == Phase::Incremental {
+        wait_for_lag(cfg, report, &mut src).await?;
+    } else {
+        report("1/7 an earlier cut-over stopped half-way: continuing it");
+    }
     store.set_phase(Phase::Cutover).await?;
-    fence(cfg, report, &mut src).await?;
-    let fin = master_position(&mut src).await?;
-    let (sel, tables) = drain(cfg, h, &source, &target, &mut store, &mut src, fin).await?;
-    let mut tgt = Conn::new(target.clone())
-        .await
-        .map_err(db("target", "connecting"))?;
-    verify(cfg, h, report, &source, &target, &tables).await?;
-    triggers_and_events(cfg, report, &mut src, &mut tgt).await?;
-    align_auto_increment(report, &mut src, &mut tgt, &tables).await?;
-    finish(cfg, report, &mut store, &mut tgt, &sel).await?;
+    let fenced_at = Instant::now();
+    if let Err(e) = fence(cfg, report, &mut store, &mut src).await {
+        // Nothing is fenced: the task goes on as it was.
+        if state.phase == Phase::Incremental {
+            let _ = store.set_phase(Phase::Incremental).await;
+        }
+        return Err(e);
+    }
+    match fenced_steps(cfg, h, &source, &target, &mut store, &mut src).await {
+        Ok(()) => {
+            report(&format!(
+                "the source was fenced for {:.2} s (from the fence to the task finished)",
+                fenced_at.elapsed().as_secs_f64()
+            ));
+        }
+        Err(e) => return Err(back_out(cfg, report, &source, &target, &mut store, e).await),
+    }
+    let _ = forget(cfg, &mut store).await;
     if cfg.cutover.revoke_target_writes {
+        let mut tgt = Conn::new(target.clone())
+            .await
+            .map_err(db("target", "connecting"))?;
         revoke_target_writes(cfg, report, &mut tgt).await?;
     }
     Ok(())
 }
 
-/// The task's state, when it may be cut over: incremental migration runs,
-/// or an earlier cut-over stopped half-way.
+/// Steps 3 to 7, with the source fenced.
+async fn fenced_steps(
+    cfg: &TaskConfig,
+    h: &RunHandles,
+    source: &Opts,
+    target: &Opts,
+    store: &mut Store,
+    src: &mut Conn,
+) -> Result<(), TaskError> {
+    let report = &h.report;
+    let fin = master_position(src).await?;
+    let (sel, tables) = drain(cfg, h, source, target, store, src, fin.clone()).await?;
+    let mut tgt = Conn::new(target.clone())
+        .await
+        .map_err(db("target", "connecting"))?;
+    verify(cfg, h, report, source, target, &tables, src, &fin).await?;
+    record_objects(cfg, store).await?;
+    triggers_and_events(cfg, report, src, &mut tgt).await?;
+    align_auto_increment(report, src, &mut tgt, &tables).await?;
+    finish(cfg, report, store, &mut tgt, &sel).await
+}
+
+/// After a failure with the source fenced: takes the cut-over back, records
+/// the failure in the task state, and returns the error to show, which
+/// says what state the source is in.
+async fn back_out(
+    cfg: &TaskConfig,
+    report: &Reporter,
+    source: &Opts,
+    target: &Opts,
+    store: &mut Store,
+    e: TaskError,
+) -> TaskError {
+    report(&format!("the cut-over failed: {e}"));
+    match undo(cfg, report, source, target, store).await {
+        Ok(line) => {
+            report(&format!("  taken back: {line}"));
+            let msg = format!(
+                "the cut-over failed: {e}. It was taken back: {line}, and the task is back to \
+                 incremental migration. Fix the cause, run `dts run` again, then `dts cutover`"
+            );
+            let _ = store.set_state_again(target, "failed", Some(&msg)).await;
+            TaskError::Other(msg)
+        }
+        Err(line) => {
+            report(&format!("  NOT taken back: {line}"));
+            let msg = format!("the cut-over failed: {e}. NOT taken back: {line}");
+            let _ = store.set_state_again(target, "failed", Some(&msg)).await;
+            TaskError::Other(msg)
+        }
+    }
+}
+
+/// What `dts run` does with a task whose cut-over was interrupted (C10:
+/// killed after the fence): takes it back, so that the source takes writes
+/// again and the task follows it, instead of leaving it fenced while the
+/// target is not the primary. `dts cutover` instead completes it.
+pub(super) async fn take_back_interrupted(
+    cfg: &TaskConfig,
+    report: &Reporter,
+    source: &Opts,
+    target: &Opts,
+    store: &mut Store,
+) -> Result<(), TaskError> {
+    report("an earlier cut-over did not finish: taking it back");
+    match undo(cfg, report, source, target, store).await {
+        Ok(line) => {
+            report(&format!("  {line}; back to incremental migration"));
+            Ok(())
+        }
+        Err(line) => Err(TaskError::Other(format!(
+            "an earlier cut-over did not finish and could not be taken back: {line}"
+        ))),
+    }
+}
+
+/// The task's state, when it may be cut over: incremental migration runs
+/// (or is stopped) and has not failed, or an earlier cut-over stopped
+/// half-way.
 async fn state_to_cut_over(cfg: &TaskConfig, store: &mut Store) -> Result<TaskState, TaskError> {
     let state = store.state().await?.ok_or_else(|| {
         TaskError::Other(format!(
@@ -78,80 +179,76 @@ async fn state_to_cut_over(cfg: &TaskConfig, store: &mut Store) -> Result<TaskSt
             state.phase.as_str()
         )));
     }
+    if state.phase == Phase::Incremental && state.state == "failed" {
+        return Err(failed(cfg, &state));
+    }
     Ok(state)
 }
 
-/// Step 1: waits (an hour at most) until the lag, as the running apply reports
-/// it, is under `cutover.max_lag_seconds`; not when no run holds the task or
-/// an earlier cut-over already fenced the source.
+fn failed(cfg: &TaskConfig, state: &TaskState) -> TaskError {
+    TaskError::Other(format!(
+        "task {:?} has failed, so it cannot be cut over (nothing was fenced): {}. Fix the cause, \
+         run `dts run` again until the lag is small, then `dts cutover`",
+        cfg.task,
+        state.error.as_deref().unwrap_or("no error was recorded")
+    ))
+}
+
+/// Step 1: waits (an hour at most) until the lag is under
+/// `cutover.max_lag_seconds`. When no run holds the task, waiting cannot
+/// help: the lag is measured against the source's current position (none
+/// when the checkpoint is there, else the age of the last applied event)
+/// and a lag over the threshold refuses. A task that fails meanwhile
+/// refuses too.
 async fn wait_for_lag(
     cfg: &TaskConfig,
     report: &Reporter,
-    state: &TaskState,
+    src: &mut Conn,
 ) -> Result<(), TaskError> {
     let max = cfg.cutover.max_lag_seconds;
     report(&format!("1/7 waiting until the lag is under {max} s"));
     let deadline = Instant::now() + Duration::from_secs(3600);
     loop {
         let st = task_status(cfg).await?;
-        let lag = st.incremental.as_ref().and_then(|i| i.lag_seconds);
-        if state.phase == Phase::Cutover || !st.running || lag.is_some_and(|l| l <= max) {
-            report(&format!(
-                "  lag {}",
-                lag.map(|l| format!("{l} s"))
-                    .unwrap_or_else(|| "unknown".into())
-            ));
+        let state = st.state.clone().unwrap_or_default();
+        if state.state == "failed" {
+            return Err(failed(cfg, &state));
+        }
+        let now = master_position(src).await?;
+        let at = st
+            .incremental
+            .as_ref()
+            .map(|i| i.position.clone())
+            .or_else(|| state.start.as_ref().map(|s| s.to_string()));
+        let lag = if at.as_deref() == Some(now.to_string().as_str()) {
+            Some(0)
+        } else {
+            st.incremental.as_ref().and_then(|i| i.lag_seconds)
+        };
+        let shown = lag
+            .map(|l| format!("{l} s"))
+            .unwrap_or_else(|| "unknown".into());
+        if lag.is_some_and(|l| l <= max) {
+            report(&format!("  lag {shown}"));
             return Ok(());
         }
+        if !st.running {
+            return Err(TaskError::Other(format!(
+                "task {:?} is not running and its lag is {shown} (checkpoint {}, the source is \
+                 at {now}), over cutover.max_lag_seconds = {max}; nothing was fenced. Run `dts \
+                 run` until the lag is small, then `dts cutover`",
+                cfg.task,
+                at.as_deref().unwrap_or("none")
+            )));
+        }
         if Instant::now() > deadline {
-            return Err(TaskError::Other(
-                "the lag stayed over the threshold for an hour".into(),
-            ));
+            return Err(TaskError::Other(format!(
+                "the lag stayed over cutover.max_lag_seconds = {max} for an hour (last {shown}); \
+                 nothing was fenced"
+            )));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-}
-
-/// Step 2: stops the source from taking writes, as `cutover.fence` says.
-async fn fence(cfg: &TaskConfig, report: &Reporter, src: &mut Conn) -> Result<(), TaskError> {
-    match cfg.cutover.fence {
-        FenceMode::ReadOnly => {
-            // MySQL's super_read_only also stops accounts with SUPER, which
-            // read_only lets write; MariaDB has only read_only.
-            let version = server_dialect::server_version(src)
-                .await
-                .map_err(|e| match e {
-                    server_dialect::DialectError::Query { what, error } => TaskError::Database {
-                        server: "source",
-                        what,
-                        error,
-                    },
-                    other => TaskError::Other(format!("the source: {other}")),
-                })?;
-            let dialect = server_dialect::Dialect::new(version);
-            let fence = dialect.fence_statement();
-            report(&format!("2/7 fencing the source: {fence}"));
-            src.query_drop(fence).await.map_err(db(
-                "source",
-                format!(
-                    "fencing the source with {fence} (needs {}; on a managed service set the \
-                     read-only parameter in its console and use fence = \"none\")",
-                    dialect.fence_privilege()
-                ),
-            ))?;
-        }
-        FenceMode::Sql => {
-            let sql = cfg.cutover.fence_sql.clone().unwrap_or_default();
-            report(&format!("2/7 fencing the source: {sql}"));
-            src.query_drop(&sql)
-                .await
-                .map_err(db("source", "running cutover.fence_sql"))?;
-        }
-        FenceMode::None => {
-            report("2/7 not fencing the source (fence = \"none\"): stop the writers yourself")
-        }
-    }
-    Ok(())
 }
 
 /// Step 3: stops the running apply, takes the task's lease (two minutes at
@@ -194,8 +291,11 @@ async fn drain(
     Ok((sel, tables))
 }
 
-/// Step 4: with the source fenced and drained, compares every table on exact
-/// bytes; a difference stops the cut-over (the source stays fenced).
+/// Step 4: with the source fenced and drained, checks that the fence held
+/// (the source's binlog has not moved past `fin`), then compares every
+/// table on exact bytes; a difference or a source that took writes stops
+/// the cut-over (which is then taken back).
+#[allow(clippy::too_many_arguments)]
 async fn verify(
     cfg: &TaskConfig,
     h: &RunHandles,
@@ -203,6 +303,8 @@ async fn verify(
     source: &Opts,
     target: &Opts,
     tables: &[TableMapping],
+    src: &mut Conn,
+    fin: &FilePosition,
 ) -> Result<(), TaskError> {
     report("4/7 verifying every table on exact bytes");
     let v = row_verify::verify_tables(source, target, tables, &verify_options(cfg, h)).await?;
@@ -217,11 +319,15 @@ async fn verify(
             )
         })
         .collect();
+    let now = master_position(src).await?;
+    if now != *fin {
+        return Err(fence_did_not_hold(cfg, fin, &now, &differing));
+    }
     if !differing.is_empty() {
         return Err(TaskError::Other(format!(
             "after draining, the target differs from the source: {}. Run `dts verify --config \
              FILE --repair print` to see the rows and the statements that fix them, then `dts \
-             cutover` again; the source stays fenced",
+             run` and `dts cutover` again",
             differing.join("; ")
         )));
     }
@@ -231,6 +337,42 @@ async fn verify(
         v.tables.iter().map(|t| t.source_rows).sum::<u64>()
     ));
     Ok(())
+}
+
+/// The error when the source took writes after it was fenced.
+fn fence_did_not_hold(
+    cfg: &TaskConfig,
+    fin: &FilePosition,
+    now: &FilePosition,
+    differing: &[String],
+) -> TaskError {
+    let why = match cfg.cutover.fence {
+        FenceMode::ReadOnly => {
+            "read_only does not stop accounts with SUPER or READ_ONLY ADMIN (on MariaDB, which \
+             has no super_read_only; on MySQL before 5.7.8), nor events run by such a definer, \
+             nor a replication thread writing into the source. Find the writers in SHOW \
+             PROCESSLIST (and the events in information_schema.events), stop them or connect \
+             them with an account without those privileges, then run `dts run` and `dts \
+             cutover` again"
+        }
+        FenceMode::Sql => {
+            "cutover.fence_sql did not stop every writer: make it stop them all (or stop them \
+             yourself), then run `dts run` and `dts cutover` again"
+        }
+        FenceMode::None => {
+            "with fence = \"none\" the writers must be stopped before `dts cutover`: stop them \
+             all, then run `dts run` and `dts cutover` again"
+        }
+    };
+    TaskError::Other(format!(
+        "the fence did not hold: the source took writes after it was fenced (its binlog moved \
+         from {fin} to {now}){}, so the target would miss them. {why}",
+        if differing.is_empty() {
+            String::new()
+        } else {
+            format!("; the target differs: {}", differing.join("; "))
+        }
+    ))
 }
 
 /// Step 5: creates the triggers and events, deferred until no replicated row can

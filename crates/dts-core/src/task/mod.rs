@@ -32,6 +32,7 @@
 //! `sql` (quoting, the binlog position).
 
 mod cutover;
+mod cutover_fence;
 pub(crate) mod error;
 mod handles;
 pub(crate) mod options;

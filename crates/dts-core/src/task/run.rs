@@ -230,6 +230,12 @@ async fn run_phases(
         finish_offline(cfg, h, store, &mut tgt, &p).await?;
         return Ok(RunOutcome::Finished);
     }
+    if phase == Phase::Cutover {
+        // A cut-over stopped half-way (C10): the source may be fenced while
+        // the target is not the primary. Take it back and follow the source.
+        super::cutover::take_back_interrupted(cfg, &h.report, source, target, store).await?;
+        phase = Phase::Incremental;
+    }
     if phase == Phase::Incremental {
         incremental(cfg, h, source, target, store, &sel).await?;
     }

@@ -77,11 +77,18 @@ pub async fn task_status(cfg: &TaskConfig) -> Result<TaskStatus, TaskError> {
         .exec_first("SELECT IS_FREE_LOCK(?)", (name,))
         .await
         .map_err(db("target", "reading the lease"))?;
+    let running = free.flatten() == Some(0);
+    let mut state = state;
+    if let Some(s) = state.as_mut().filter(|s| s.state == "running" && !running) {
+        // No run holds the task: the run that recorded "running" is gone
+        // (killed, or its host lost).
+        s.state = "stopped".into();
+    }
     let mut st = TaskStatus {
         schema_version: 1,
         task: cfg.task.clone(),
         state,
-        running: free.flatten() == Some(0),
+        running,
         ..TaskStatus::default()
     };
     let has = |t: &'static str| {
