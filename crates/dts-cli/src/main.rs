@@ -387,8 +387,10 @@ fn position(s: &str) -> Result<dts_core::commands::FilePosition, String> {
 fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DTS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Colour only on a terminal: a file or a pipe gets plain text.
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if std::env::var("DTS_LOG_FORMAT").as_deref() == Ok("json") {
         b.json().init();

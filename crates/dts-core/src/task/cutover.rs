@@ -13,7 +13,7 @@ use schema_diff::plan::Phase as PlanPhase;
 use crate::config::{FenceMode, TaskConfig};
 
 use super::cutover_fence::{fence, forget, record_objects, undo};
-use super::error::{db, TaskError};
+use super::error::{connect, db, TaskError};
 use super::handles::{Reporter, RunHandles};
 use super::options::{drain_options, selection, verify_options};
 use super::phase::Phase;
@@ -47,9 +47,7 @@ pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> 
     let target = cfg.target.connect_opts().await;
     let mut store = Store::open(&target, &cfg.target.meta_schema, &cfg.task).await?;
     let state = state_to_cut_over(cfg, &mut store).await?;
-    let mut src = Conn::new(source.clone())
-        .await
-        .map_err(db("source", "connecting"))?;
+    let mut src = connect("source", &source).await?;
     if state.phase == Phase::Incremental {
         wait_for_lag(cfg, report, &mut src).await?;
     } else {
@@ -75,9 +73,7 @@ pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> 
     }
     let _ = forget(cfg, &mut store).await;
     if cfg.cutover.revoke_target_writes {
-        let mut tgt = Conn::new(target.clone())
-            .await
-            .map_err(db("target", "connecting"))?;
+        let mut tgt = connect("target", &target).await?;
         revoke_target_writes(cfg, report, &mut tgt).await?;
     }
     Ok(())
@@ -95,9 +91,7 @@ async fn fenced_steps(
     let report = &h.report;
     let fin = master_position(src).await?;
     let (sel, tables) = drain(cfg, h, source, target, store, src, fin.clone()).await?;
-    let mut tgt = Conn::new(target.clone())
-        .await
-        .map_err(db("target", "connecting"))?;
+    let mut tgt = connect("target", &target).await?;
     verify(cfg, h, report, source, target, &tables, src, &fin).await?;
     record_objects(cfg, store).await?;
     triggers_and_events(cfg, report, src, &mut tgt).await?;

@@ -2,11 +2,10 @@
 //! progress per table and the incremental checkpoint with its lag.
 
 use mysql_async::prelude::*;
-use mysql_async::Conn;
 
 use crate::config::TaskConfig;
 
-use super::error::{db, TaskError};
+use super::error::{connect, db, TaskError};
 use super::sql::quote;
 use super::store::{lock_name, read_state, TaskState};
 
@@ -67,9 +66,7 @@ pub struct IncrementalStatus {
 /// When the target cannot be reached.
 pub async fn task_status(cfg: &TaskConfig) -> Result<TaskStatus, TaskError> {
     let target = cfg.target.connect_opts().await;
-    let mut c = Conn::new(target)
-        .await
-        .map_err(db("target", "connecting"))?;
+    let mut c = connect("target", &target).await?;
     let meta = &cfg.target.meta_schema;
     let state = read_state(&mut c, meta, &cfg.task).await?;
     let name = lock_name(meta, &cfg.task);
