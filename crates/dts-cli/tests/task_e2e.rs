@@ -658,3 +658,56 @@ async fn sigterm_stops_dts_run_like_ctrl_c_and_status_says_stopped_when_no_run_h
     assert!(!text.contains("running"), "{text}");
     cleanup(dbs).await;
 }
+
+#[tokio::test]
+async fn a_dml_failure_is_retried_for_retry_other_minutes_then_the_task_fails_with_it() {
+    let dbs = TestDatabases::new("task_other").await;
+    setup(&dbs).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = task_file(
+        dir.path(),
+        &dbs.name,
+        "[retry]\nother_minutes = 1\nconnection_minutes = 10\n",
+    );
+    let mut cmd = dts(&["run"], &config);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let run = Running::spawn(cmd);
+    wait_for_phase(&config, "incremental").await;
+    // A row the source updates is missing on the target: a key conflict,
+    // which stays until someone fixes the target.
+    let mut tgt = dbs.target().await;
+    exec(&mut tgt, "DELETE FROM customer WHERE id = 5").await;
+    let mut src = dbs.source().await;
+    let started = std::time::Instant::now();
+    exec(
+        &mut src,
+        "UPDATE customer SET name = 'conflict' WHERE id = 5",
+    )
+    .await;
+    let out = run.wait();
+    let elapsed = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let retries = err
+        .lines()
+        .filter(|l| l.contains("retrying in") && l.contains("(retry window 1 min)"))
+        .count();
+    assert!(retries >= 3, "retried within the window: {err}");
+    assert!(
+        elapsed >= Duration::from_secs(60),
+        "the window is one minute; failed after {elapsed:?}: {err}"
+    );
+    let st = dts(&["status", "--json"], &config)
+        .output()
+        .expect("dts status");
+    let v: serde_json::Value = serde_json::from_slice(&st.stdout).expect("json");
+    assert_eq!(v["state"]["state"], "failed", "{v}");
+    assert!(
+        v["state"]["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("key conflict"),
+        "{v}"
+    );
+    cleanup(dbs).await;
+}
