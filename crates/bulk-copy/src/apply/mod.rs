@@ -327,10 +327,24 @@ async fn start_heartbeat(
     let sql = format!(
         "REPLACE INTO {t} (task, ts_us) VALUES (?, CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS UNSIGNED))"
     );
+    // A failed write drops the connection and the next beat reconnects, as
+    // the binlog stream does: after a source restart or a network cut the
+    // heartbeat goes on (else, on an idle source, the lag climbs forever).
+    let source = source.clone();
     Ok(tokio::spawn(async move {
+        let mut conn = Some(c);
         loop {
-            if let Err(e) = c.exec_drop(&sql, (&task,)).await {
-                tracing::warn!(error = %e, "heartbeat write failed");
+            if conn.is_none() {
+                match Conn::new(source.clone()).await {
+                    Ok(c) => conn = Some(c),
+                    Err(e) => tracing::warn!(error = %e, "heartbeat: reconnecting failed"),
+                }
+            }
+            if let Some(c) = conn.as_mut() {
+                if let Err(e) = c.exec_drop(&sql, (&task,)).await {
+                    tracing::warn!(error = %e, "heartbeat write failed; reconnecting");
+                    conn = None;
+                }
             }
             tokio::time::sleep(interval).await;
         }
