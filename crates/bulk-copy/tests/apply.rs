@@ -1365,3 +1365,50 @@ async fn the_heartbeat_reconnects_after_the_source_connections_are_cut() {
     drop_shadow(&dbs).await;
     dbs.cleanup().await;
 }
+
+/// `[migration] definer` governs the views and routines created while
+/// changes are applied, as it does those of the schema migration: with an
+/// account, every DEFINER becomes it and SQL SECURITY is kept.
+#[tokio::test]
+async fn views_and_routines_created_during_the_apply_take_the_definer_rule() {
+    let dbs = TestDatabases::new("apply_definer").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    exec(&mut src, "CREATE TABLE t (id INT PRIMARY KEY)").await;
+    exec(&mut tgt, "CREATE TABLE t (id INT PRIMARY KEY)").await;
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let start = hand_off(&dbs, &sel).await;
+    exec(
+        &mut src,
+        "CREATE DEFINER = `root`@`localhost` SQL SECURITY DEFINER VIEW v AS SELECT id FROM t;
+         CREATE DEFINER = `root`@`localhost` PROCEDURE p() SQL SECURITY DEFINER SELECT 1;
+         CREATE DEFINER = `root`@`localhost` FUNCTION f() RETURNS INT DETERMINISTIC RETURN 7",
+    )
+    .await;
+    let o = ApplyOptions {
+        definer: schema_diff::translate::DefinerPolicy::Account("`dts_owner`@`%`".into()),
+        ..options(&dbs)
+    };
+    apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    let definers: String = query_one(
+        &mut tgt,
+        &format!(
+            "SELECT GROUP_CONCAT(x ORDER BY x) FROM (
+               SELECT CONCAT(table_name, ' ', definer, ' ', security_type) x
+                 FROM information_schema.views WHERE table_schema = '{0}'
+               UNION ALL
+               SELECT CONCAT(routine_name, ' ', definer, ' ', security_type)
+                 FROM information_schema.routines WHERE routine_schema = '{0}') s",
+            dbs.name
+        ),
+    )
+    .await;
+    assert_eq!(
+        definers,
+        "f dts_owner@% DEFINER,p dts_owner@% DEFINER,v dts_owner@% DEFINER"
+    );
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}

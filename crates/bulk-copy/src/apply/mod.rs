@@ -208,6 +208,11 @@ pub struct ApplyOptions {
     pub skip_failed_ddl: bool,
     /// How online-DDL tools' helper tables are treated.
     pub online_ddl: OnlineDdlMode,
+    /// The DEFINER rule for the views and routines created or changed on
+    /// the target while changes are applied (the task's `[migration]
+    /// definer`, as the schema migration uses it): removed with SQL
+    /// SECURITY INVOKER (the default), or replaced by an account.
+    pub definer: schema_diff::translate::DefinerPolicy,
     /// Row and byte limits, changeable while running.
     pub throttle: Throttle,
     /// The status, readable while running.
@@ -269,6 +274,7 @@ impl Default for ApplyOptions {
             conflict: ConflictPolicy::Error,
             skip_failed_ddl: false,
             online_ddl: OnlineDdlMode::Replicate,
+            definer: schema_diff::translate::DefinerPolicy::Invoker,
             throttle: Throttle::default(),
             progress: ApplyProgress::new(),
             stop: StopSignal::new(),

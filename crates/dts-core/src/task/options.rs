@@ -112,6 +112,7 @@ pub(crate) fn apply_options(cfg: &TaskConfig, h: &RunHandles) -> Result<ApplyOpt
         conflict: inc.conflict.policy(),
         skip_failed_ddl: inc.skip_failed_ddl,
         online_ddl,
+        definer: cfg.migration.definer_policy(),
         lock_wait_timeout: inc.lock_wait_timeout_seconds.map(Duration::from_secs),
         progress: h.apply.clone(),
         stop: h.stop.clone(),
