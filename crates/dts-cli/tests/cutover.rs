@@ -360,20 +360,15 @@ async fn c10_a_cutover_killed_after_the_fence_is_taken_back_by_dts_run_and_compl
     )
     .await;
 
-    // Killed again while a run holds the task (stuck on a target row lock),
-    // then `dts cutover` completes the cut-over.
+    // Killed again after the fence, then `dts cutover` completes the
+    // cut-over.
+    s.stop(run).await;
     let mut lock = s.lock_target_row(2).await;
     exec(&mut src, "UPDATE t SET v = 'second' WHERE id = 2").await;
     let mut cut = Running::spawn(s.dts(&["cutover"]));
     s.wait_read_only(1, &mut cut).await;
     cut.kill9();
     exec(&mut lock, "ROLLBACK").await;
-    let out = run.wait();
-    assert!(
-        out.status.success(),
-        "dts run stops as the cut-over asked: {}",
-        text(&out)
-    );
     assert_eq!(s.status()["state"]["phase"], "cutover");
     let out = s.dts(&["cutover"]).output().expect("dts cutover");
     let t = text(&out);
@@ -382,5 +377,82 @@ async fn c10_a_cutover_killed_after_the_fence_is_taken_back_by_dts_run_and_compl
     assert_eq!(s.read_only().await, 1, "the source stays fenced");
     assert_eq!(s.status()["state"]["phase"], "finished");
     s.assert_equal().await;
+    s.cleanup().await;
+}
+
+/// Issue 18 point 5: with a run applying changes, every table is verified
+/// online before the fence; under the fence only the tables changed since
+/// are, and the fenced time is printed. Here a writer without SUPER (so the
+/// fence stops it) writes to `t` while `u` stays still: `u` is not
+/// verified again under the fence.
+#[tokio::test]
+async fn cutover_verifies_online_before_the_fence_and_under_it_only_what_changed_since() {
+    let s = Setup::new(86_400).await;
+    let mut src = s.source().await;
+    let user = format!("w{}", std::process::id());
+    for q in [
+        "CREATE TABLE u (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)".to_string(),
+        "INSERT INTO u SELECT id, v FROM t".to_string(),
+        format!("CREATE USER '{user}'@'127.0.0.1'"),
+        format!(
+            "GRANT INSERT, SELECT ON `{}`.* TO '{user}'@'127.0.0.1'",
+            s.db
+        ),
+    ] {
+        exec(&mut src, &q).await;
+    }
+    let run = Running::spawn(s.dts(&["run"]));
+    s.wait_for_phase("incremental").await;
+    s.wait_running().await;
+    // Bounded: at most 100000 inserts, and it stops at the fence.
+    let writer = {
+        let (port, db, user) = (s.inst.port, s.db.clone(), user.clone());
+        tokio::spawn(async move {
+            let opts: mysql_async::Opts = mysql_async::OptsBuilder::default()
+                .ip_or_hostname("127.0.0.1")
+                .tcp_port(port)
+                .user(Some(user))
+                .db_name(Some(db))
+                .prefer_socket(false)
+                .into();
+            let mut c = Conn::new(opts).await.expect("writer connects");
+            for i in 1000..101_000 {
+                if let Err(e) = c
+                    .query_drop(format!("INSERT INTO t VALUES ({i}, 'w')"))
+                    .await
+                {
+                    return (i, e.to_string());
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            (101_000, String::new())
+        })
+    };
+    let out = s.dts(&["cutover"]).output().expect("dts cutover");
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    let (_, stopped_by) = writer.await.expect("writer");
+    assert!(
+        stopped_by.contains("read-only")
+            || stopped_by.contains("read_only")
+            || stopped_by.contains("1290"),
+        "the fence stopped the writer: {stopped_by}"
+    );
+    assert!(
+        t.contains("verifying 2 tables online before the fence"),
+        "{t}"
+    );
+    assert!(
+        t.contains("verifying on exact bytes the 1 tables changed since the online verification"),
+        "only `t` changed after the online verification began: {t}"
+    );
+    assert!(t.contains("the source was fenced for"), "{t}");
+    let out = run.wait();
+    assert!(out.status.success(), "dts run: {}", text(&out));
+    s.assert_equal().await;
+    let mut tgt = s.target().await;
+    compare_tables(&mut src, &s.db, "u", &mut tgt, None, None)
+        .await
+        .assert_equal("u");
     s.cleanup().await;
 }

@@ -2,6 +2,8 @@
 //! primary, in seven reported steps, each its own function and each
 //! idempotent (a rerun continues).
 
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use binlog_reader::position::FilePosition;
@@ -21,6 +23,7 @@ use super::plan::{run_statements, selected_schema, the_plan};
 use super::sql::{master_position, quote};
 use super::status::task_status;
 use super::store::{request_stop, Store, TaskState};
+use super::verify_hook::CheckpointApplied;
 
 /// Cuts over (see the module documentation of the CLI's `dts cutover`):
 /// refuses a failed task; waits for the lag to fall under the threshold
@@ -48,11 +51,13 @@ pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> 
     let mut store = Store::open(&target, &cfg.target.meta_schema, &cfg.task).await?;
     let state = state_to_cut_over(cfg, &mut store).await?;
     let mut src = connect("source", &source).await?;
-    if state.phase == Phase::Incremental {
+    let online = if state.phase == Phase::Incremental {
         wait_for_lag(cfg, report, &mut src).await?;
+        verify_online(cfg, h, &source, &target, &mut src).await?
     } else {
         report("1/7 an earlier cut-over stopped half-way: continuing it");
-    }
+        None
+    };
     store.set_phase(Phase::Cutover).await?;
     let fenced_at = Instant::now();
     if let Err(e) = fence(cfg, report, &mut store, &mut src).await {
@@ -62,7 +67,17 @@ pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> 
         }
         return Err(e);
     }
-    match fenced_steps(cfg, h, &source, &target, &mut store, &mut src).await {
+    match fenced_steps(
+        cfg,
+        h,
+        &source,
+        &target,
+        &mut store,
+        &mut src,
+        online.as_ref(),
+    )
+    .await
+    {
         Ok(()) => {
             report(&format!(
                 "the source was fenced for {:.2} s (from the fence to the task finished)",
@@ -87,12 +102,17 @@ async fn fenced_steps(
     target: &Opts,
     store: &mut Store,
     src: &mut Conn,
+    online: Option<&Online>,
 ) -> Result<(), TaskError> {
     let report = &h.report;
     let fin = master_position(src).await?;
     let (sel, tables) = drain(cfg, h, source, target, store, src, fin.clone()).await?;
-    let mut tgt = connect("target", &target).await?;
-    verify(cfg, h, report, source, target, &tables, src, &fin).await?;
+    let mut tgt = connect("target", target).await?;
+    let to_verify = match online {
+        Some(o) => changed_since(src, &tables, o, &fin).await?,
+        None => tables.clone(),
+    };
+    verify(cfg, h, report, source, target, &to_verify, src, &fin).await?;
     record_objects(cfg, store).await?;
     triggers_and_events(cfg, report, src, &mut tgt).await?;
     align_auto_increment(report, src, &mut tgt, &tables).await?;
@@ -245,6 +265,173 @@ async fn wait_for_lag(
     }
 }
 
+/// What online verification before the fence left to verify under it.
+struct Online {
+    /// The source's position before the online verification read anything:
+    /// a table no change after it touched is verified already.
+    from: FilePosition,
+    /// Tables with rows that kept changing (unsettled), verified again.
+    unsettled: HashSet<(String, String)>,
+}
+
+/// Part of step 1, while a run applies changes: verifies every table online
+/// (rows in flight re-checked once the checkpoint has passed them, never
+/// reported), so that under the fence only what changed since is verified
+/// and the fenced time does not grow with the data. A confirmed difference
+/// stops the cut-over before anything is fenced. `None` when no run holds
+/// the task (then every table is verified under the fence).
+async fn verify_online(
+    cfg: &TaskConfig,
+    h: &RunHandles,
+    source: &Opts,
+    target: &Opts,
+    src: &mut Conn,
+) -> Result<Option<Online>, TaskError> {
+    let report = &h.report;
+    if !task_status(cfg).await?.running {
+        report("  no run applies changes: every table is verified with the source fenced");
+        return Ok(None);
+    }
+    let from = master_position(src).await?;
+    let schema = selected_schema(&cfg.objects, src).await?;
+    let (_, tables) = selection(cfg, &schema)?;
+    report(&format!(
+        "  verifying {} tables online before the fence (from the source's position {from})",
+        tables.len()
+    ));
+    let started = Instant::now();
+    let mut o = verify_options(cfg, h);
+    o.online = Some(row_verify::OnlineOptions {
+        applied: Some(Arc::new(CheckpointApplied::new(cfg, target.clone()))
+            as Arc<dyn row_verify::AppliedPosition>),
+        ..row_verify::OnlineOptions::default()
+    });
+    let v = row_verify::verify_tables(source, target, &tables, &o).await?;
+    let differing: Vec<String> = v
+        .tables
+        .iter()
+        .filter(|t| t.missing + t.extra + t.different > 0)
+        .map(|t| {
+            format!(
+                "{}: {} missing, {} extra, {} different",
+                t.target, t.missing, t.extra, t.different
+            )
+        })
+        .collect();
+    if !differing.is_empty() {
+        return Err(TaskError::Other(format!(
+            "verified online, the target differs from the source: {}; nothing was fenced. Run \
+             `dts verify --config FILE --online --repair print` to see the rows and the \
+             statements that fix them, then `dts cutover` again",
+            differing.join("; ")
+        )));
+    }
+    let unsettled: HashSet<(String, String)> = tables
+        .iter()
+        .filter(|t| {
+            let name = format!("{}.{}", quote(&t.source_db), quote(&t.source_table));
+            v.tables.iter().any(|r| r.source == name && r.unsettled > 0)
+        })
+        .map(|t| (t.source_db.clone(), t.source_table.clone()))
+        .collect();
+    report(&format!(
+        "  {} tables equal online ({} rows, {:.1} s){}",
+        v.tables.len(),
+        v.tables.iter().map(|t| t.source_rows).sum::<u64>(),
+        started.elapsed().as_secs_f64(),
+        if unsettled.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} with rows still changing, verified again",
+                unsettled.len()
+            )
+        }
+    ));
+    Ok(Some(Online { from, unsettled }))
+}
+
+/// The tables to verify under the fence after an online verification: those
+/// the source's binlog changed between `o.from` and `fin` (its row events'
+/// table maps, from `SHOW BINLOG EVENTS`), and those left unsettled; every
+/// table when a statement other than a transaction's BEGIN or COMMIT was
+/// logged meanwhile (a DDL may change any table).
+async fn changed_since(
+    src: &mut Conn,
+    tables: &[TableMapping],
+    o: &Online,
+    fin: &FilePosition,
+) -> Result<Vec<TableMapping>, TaskError> {
+    let files: Vec<String> = src
+        .query_map("SHOW BINARY LOGS", |row: mysql_async::Row| {
+            row.get::<String, _>(0).unwrap_or_default()
+        })
+        .await
+        .map_err(db("source", "listing the binlog files"))?;
+    let mut changed: HashSet<String> = HashSet::new();
+    for f in files
+        .iter()
+        .filter(|f| **f >= o.from.file && **f <= fin.file)
+    {
+        let from = if *f == o.from.file { o.from.offset } else { 4 };
+        let events: Vec<(u64, String, String)> = src
+            .exec_map(
+                format!(
+                    "SHOW BINLOG EVENTS IN '{}' FROM {from}",
+                    f.replace('\'', "''")
+                ),
+                (),
+                |row: mysql_async::Row| {
+                    (
+                        row.get::<u64, _>(1).unwrap_or_default(),
+                        row.get::<String, _>(2).unwrap_or_default(),
+                        row.get::<String, _>(5).unwrap_or_default(),
+                    )
+                },
+            )
+            .await
+            .map_err(db(
+                "source",
+                "reading the binlog events since the online verification",
+            ))?;
+        for (pos, kind, info) in events {
+            if *f == fin.file && pos >= fin.offset {
+                break;
+            }
+            match kind.as_str() {
+                "Table_map" => {
+                    if let Some(name) = info.split_once('(').and_then(|(_, r)| r.strip_suffix(')'))
+                    {
+                        changed.insert(name.to_string());
+                    }
+                }
+                "Query" => {
+                    let q = info.trim_start_matches("use ").to_ascii_uppercase();
+                    let body = q.rsplit("; ").next().unwrap_or(&q).trim().to_string();
+                    if !(body.starts_with("BEGIN")
+                        || body.starts_with("COMMIT")
+                        || body.starts_with("XA ")
+                        || body.starts_with("SAVEPOINT")
+                        || body.starts_with("ROLLBACK TO"))
+                    {
+                        return Ok(tables.to_vec());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(tables
+        .iter()
+        .filter(|t| {
+            changed.contains(&format!("{}.{}", t.source_db, t.source_table))
+                || o.unsettled
+                    .contains(&(t.source_db.clone(), t.source_table.clone()))
+        })
+        .cloned()
+        .collect())
+}
+
 /// Step 3: stops the running apply, takes the task's lease (two minutes at
 /// most), and applies the source's binlog up to `fin`, its final position.
 /// Returns the selection and the tables, for the steps that follow.
@@ -300,7 +487,10 @@ async fn verify(
     src: &mut Conn,
     fin: &FilePosition,
 ) -> Result<(), TaskError> {
-    report("4/7 verifying every table on exact bytes");
+    report(&format!(
+        "4/7 verifying on exact bytes the {} tables changed since the online verification (or all)",
+        tables.len()
+    ));
     let v = row_verify::verify_tables(source, target, tables, &verify_options(cfg, h)).await?;
     let differing: Vec<String> = v
         .tables
@@ -326,7 +516,7 @@ async fn verify(
         )));
     }
     report(&format!(
-        "  {} tables equal ({} rows)",
+        "  {} tables equal ({} rows) with the source fenced",
         v.tables.len(),
         v.tables.iter().map(|t| t.source_rows).sum::<u64>()
     ));

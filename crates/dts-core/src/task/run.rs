@@ -179,8 +179,8 @@ async fn run_phases(
     let state = store.state().await?.unwrap_or_default();
     let mut phase = state.phase;
     let types = &cfg.migration;
-    let mut src = connect("source", &source).await?;
-    let mut tgt = connect("target", &target).await?;
+    let mut src = connect("source", source).await?;
+    let mut tgt = connect("target", target).await?;
     if phase == Phase::Precheck {
         precheck(cfg, h).await?;
         phase = advance(store, Phase::Schema).await?;

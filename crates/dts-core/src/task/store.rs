@@ -53,7 +53,7 @@ impl Drop for Store {
 
 impl Store {
     pub(super) async fn open(target: &Opts, meta: &str, task: &str) -> Result<Store, TaskError> {
-        let mut conn = connect("target", &target).await?;
+        let mut conn = connect("target", target).await?;
         let m = quote(meta);
         conn.query_drop(format!(
             "CREATE DATABASE IF NOT EXISTS {m}; CREATE TABLE IF NOT EXISTS {m}.`task_state` (
