@@ -385,7 +385,7 @@ async fn c10_a_cutover_killed_after_the_fence_is_taken_back_by_dts_run_and_compl
 /// are, and the fenced time is printed. Here a writer without SUPER (so the
 /// fence stops it) writes to `t` while `u` stays still: `u` is not
 /// verified again under the fence.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cutover_verifies_online_before_the_fence_and_under_it_only_what_changed_since() {
     let s = Setup::new(86_400).await;
     let mut src = s.source().await;
@@ -428,6 +428,22 @@ async fn cutover_verifies_online_before_the_fence_and_under_it_only_what_changed
             (101_000, String::new())
         })
     };
+    // The writer is writing (on a runtime thread of its own while this one
+    // waits for `dts cutover`); the online verification, throttled, takes
+    // long enough for it to go on writing meanwhile.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while query_one::<i64>(&mut src, "SELECT COUNT(*) FROM t").await < 210 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer never wrote"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&s.config)
+        .expect("task file");
+    std::io::Write::write_all(&mut f, b"[verify]\nmax_rows_per_sec = 400\n").expect("task file");
     let out = s.dts(&["cutover"]).output().expect("dts cutover");
     let t = text(&out);
     assert!(out.status.success(), "{t}");

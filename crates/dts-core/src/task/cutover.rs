@@ -59,9 +59,13 @@ pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> 
         None
     };
     store.set_phase(Phase::Cutover).await?;
+    let fenced = async {
+        stop_the_run(cfg, report, &mut store, &target).await?;
+        fence(cfg, report, &mut store, &mut src).await
+    };
     let fenced_at = Instant::now();
-    if let Err(e) = fence(cfg, report, &mut store, &mut src).await {
-        // Nothing is fenced: the task goes on as it was.
+    if let Err(e) = fenced.await {
+        // Nothing is fenced: the task is as it was (its run stopped).
         if state.phase == Phase::Incremental {
             let _ = store.set_phase(Phase::Incremental).await;
         }
@@ -432,8 +436,34 @@ async fn changed_since(
         .collect())
 }
 
-/// Step 3: stops the running apply, takes the task's lease (two minutes at
-/// most), and applies the source's binlog up to `fin`, its final position.
+/// Before the fence: stops the running apply (its checkpoint flushed, its
+/// heartbeat no longer written to the source) and takes the task's lease,
+/// two minutes at most; the drain then applies what is left with the source
+/// fenced.
+async fn stop_the_run(
+    cfg: &TaskConfig,
+    report: &Reporter,
+    store: &mut Store,
+    target: &Opts,
+) -> Result<(), TaskError> {
+    if task_status(cfg).await?.running {
+        report("  stopping the running apply (its checkpoint flushed)");
+    }
+    request_stop(cfg).await?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        match store.lease(target).await {
+            Ok(()) => return Ok(()),
+            Err(TaskError::Running { .. }) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Step 3: with the run stopped and the lease held ([`stop_the_run`]),
+/// applies the source's binlog up to `fin`, its final position.
 /// Returns the selection and the tables, for the steps that follow.
 async fn drain(
     cfg: &TaskConfig,
@@ -448,17 +478,6 @@ async fn drain(
     report(&format!(
         "3/7 draining to the source's final position {fin}"
     ));
-    request_stop(cfg).await?;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        match store.lease(target).await {
-            Ok(()) => break,
-            Err(TaskError::Running { .. }) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(300)).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
     let schema = selected_schema(&cfg.objects, src).await?;
     let (sel, tables) = selection(cfg, &schema)?;
     let o = drain_options(cfg, h, fin.clone())?;
