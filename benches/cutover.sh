@@ -24,8 +24,9 @@ src() { mariadb --no-defaults -h127.0.0.1 -P"$SP" -uroot "$@"; }
 tgt() { mariadb --no-defaults -h127.0.0.1 -P"$TP" -uroot "$@"; }
 command -v sysbench >/dev/null || { echo "cutover.sh: sysbench is missing: sudo apt-get install -y sysbench" >&2; exit 2; }
 work=$(mktemp -d)
-cargo build --quiet --release -p dts-cli
-dts=target/release/dts
+# DTS_BIN: a dts binary already built (default: a release build).
+if [ -n "${DTS_BIN:-}" ]; then dts=$DTS_BIN; else
+    cargo build --quiet --release -p dts-cli; dts=target/release/dts; fi
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
