@@ -111,17 +111,14 @@ pub(crate) struct Context {
     /// Positions whose statement the target refused (the shadow took it):
     /// run again on the target as new, on the shadow as a replay.
     failed: HashSet<FilePosition>,
-    /// The source server (none when the task reads binlog files) and the
-    /// target, for tables renamed into the selection (copied then).
+    /// The source and the target, for tables renamed into the selection
+    /// (copied then); no source server for binlog files.
     source: Option<Opts>,
     target: Opts,
     /// Tables renamed into the selection: (the rename's position, the
     /// snapshot they were copied at), by source name.
     copied_in: HashMap<(String, String), (FilePosition, Option<FilePosition>)>,
 }
-
-/// A source table: (database, table).
-type Name = (String, String);
 
 /// One `from TO to` pair of a RENAME TABLE, as the selection sees it.
 enum Move {
@@ -166,6 +163,9 @@ fn looks_like_ddl(sql: &str) -> bool {
         "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE"
     )
 }
+
+/// A table's (database, name).
+type TableName = (String, String);
 
 impl Context {
     pub(crate) async fn new(
@@ -737,7 +737,7 @@ impl Context {
                 let opts = TranslateOptions {
                     target: self.target_version.clone(),
                     names: routes.names().clone(),
-                    definer: DefinerPolicy::Invoker,
+                    definer: o.definer.clone(),
                 };
                 let s = rewrite_statement(&sql, default_db, &opts).map_err(CopyError::Schema)?;
                 let use_db = if routes.whole_database(default_db) {
@@ -800,7 +800,11 @@ impl Context {
     /// The pairs of a RENAME TABLE, each classified against the selection
     /// as it is when the pair's turn comes (a statement's pairs run in
     /// order); `routes` ends as the statement leaves it.
-    fn moves(routes: &mut Routes, st: &DdlStatement, default_db: &str) -> Vec<(Name, Name, Move)> {
+    fn moves(
+        routes: &mut Routes,
+        st: &DdlStatement,
+        default_db: &str,
+    ) -> Vec<(TableName, TableName, Move)> {
         let names: Vec<(String, String)> = st
             .objects
             .iter()
@@ -842,15 +846,17 @@ impl Context {
         })
     }
 
-    async fn source_conn(&self) -> Result<Conn, CopyError> {
-        let source = self.source.clone().ok_or_else(|| CopyError::Unsupported {
-            reason: "a RENAME TABLE brings a table into the selection, and its rows must be \
-                     copied from the source server, which a task reading binlog files does not \
-                     have. Apply these files against the source server, or select the table \
-                     from the start"
+    /// The source server, which a table renamed into the selection is
+    /// copied from; binlog files have none.
+    fn source_opts(&self) -> Result<&Opts, CopyError> {
+        self.source.as_ref().ok_or_else(|| CopyError::Unsupported {
+            reason: "a table renamed into the selection must be copied from the source server,                      and this apply reads binlog files: apply these files with the table in the                      selection from the start, or run the task against the server"
                 .into(),
-        })?;
-        Conn::new(source).await.map_err(db_err(
+        })
+    }
+
+    async fn source_conn(&self) -> Result<Conn, CopyError> {
+        Conn::new(self.source_opts()?.clone()).await.map_err(db_err(
             "source",
             "connecting for a table renamed into the selection",
         ))
@@ -1222,11 +1228,7 @@ impl Context {
             columns: None,
             filter: route.filter.clone(),
         };
-        let source = self
-            .source
-            .clone()
-            .ok_or_else(|| stop("no source server".into()))?;
-        copy_tables(&source, &self.target, &[mapping], &copy)
+        copy_tables(self.source_opts()?, &self.target, &[mapping], &copy)
             .await
             .map_err(|e| stop(format!("copying it failed: {e}")))?;
         let snap: Option<(Option<Vec<u8>>, Option<u64>)> = tgt

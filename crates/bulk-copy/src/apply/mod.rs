@@ -274,6 +274,11 @@ pub struct ApplyOptions {
     /// What happens on the target to a table `RENAME TABLE` moves out of
     /// the selection (into a database the task does not select).
     pub renamed_out: RenamedOut,
+    /// The DEFINER rule for the views and routines created or changed on
+    /// the target while changes are applied (the task's `[migration]
+    /// definer`, as the schema migration uses it): removed with SQL
+    /// SECURITY INVOKER (the default), or replaced by an account.
+    pub definer: schema_diff::translate::DefinerPolicy,
     /// Row and byte limits, changeable while running.
     pub throttle: Throttle,
     /// The status, readable while running.
@@ -356,6 +361,7 @@ impl Default for ApplyOptions {
             skip_failed_ddl: false,
             online_ddl: OnlineDdlMode::Replicate,
             renamed_out: RenamedOut::Keep,
+            definer: schema_diff::translate::DefinerPolicy::Invoker,
             throttle: Throttle::default(),
             progress: ApplyProgress::new(),
             stop: StopSignal::new(),
@@ -415,10 +421,24 @@ async fn start_heartbeat(
     let sql = format!(
         "REPLACE INTO {t} (task, ts_us) VALUES (?, CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS UNSIGNED))"
     );
+    // A failed write drops the connection and the next beat reconnects, as
+    // the binlog stream does: after a source restart or a network cut the
+    // heartbeat goes on (else, on an idle source, the lag climbs forever).
+    let source = source.clone();
     Ok(tokio::spawn(async move {
+        let mut conn = Some(c);
         loop {
-            if let Err(e) = c.exec_drop(&sql, (&task,)).await {
-                tracing::warn!(error = %e, "heartbeat write failed");
+            if conn.is_none() {
+                match Conn::new(source.clone()).await {
+                    Ok(c) => conn = Some(c),
+                    Err(e) => tracing::warn!(error = %e, "heartbeat: reconnecting failed"),
+                }
+            }
+            if let Some(c) = conn.as_mut() {
+                if let Err(e) = c.exec_drop(&sql, (&task,)).await {
+                    tracing::warn!(error = %e, "heartbeat write failed; reconnecting");
+                    conn = None;
+                }
             }
             tokio::time::sleep(interval).await;
         }
@@ -696,19 +716,12 @@ async fn run_once(
         (None, None) => 0,
     };
     let routes = Routes::new(selection, o.online_ddl);
-    let ddl_ctx = ddl::Context::new(
-        &mut tgt,
-        (
-            match source {
-                ApplySource::Server(opts) => Some(opts),
-                ApplySource::Files(_) => None,
-            },
-            target,
-        ),
-        o,
-        selection.source_databases(),
-    )
-    .await?;
+    let server = match source {
+        ApplySource::Server(opts) => Some(opts),
+        ApplySource::Files(_) => None,
+    };
+    let ddl_ctx =
+        ddl::Context::new(&mut tgt, (server, target), o, selection.source_databases()).await?;
     let saved = match read_checkpoint(&mut tgt, o).await? {
         Some(s) => {
             if s.server_id != server_id {
@@ -802,6 +815,8 @@ async fn run_once(
         budget: budget.clone(),
         queue_bytes: o.queue_bytes,
     };
+    // Silence after which the source counts as stalled (N2): the stream's
+    // read timeout; binlog files never stall.
     let (reader_task, heartbeat_task, stall_after) = match (source, files) {
         (ApplySource::Files(_), files) => {
             let (files, from) = (files.unwrap_or_default(), saved.position.clone());
@@ -814,21 +829,17 @@ async fn run_once(
             let t = tokio::task::spawn_blocking(move || {
                 files::read(files, from, server_id, limits, tx)
             });
-            (t, None, None)
+            (t, None, Duration::MAX)
         }
         (ApplySource::Server(opts), _) => {
-            let t = spawn_stream_reader(opts, &saved.position, o, tx).await?;
+            let (t, stall_after) = spawn_stream_reader(opts, &saved.position, o, tx).await?;
             o.progress
                 .update(|s| s.target_connection_id = Some(tgt.id()));
             let heartbeat_task = match &o.heartbeat {
                 Some(h) => Some(start_heartbeat(opts, h, &o.task).await?),
                 None => None,
             };
-            // The stream's read timeout: silence beyond it is a stall.
-            let read_timeout =
-                StreamConfig::new(opts.clone(), o.server_id, StreamStart::File(None, 4))
-                    .read_timeout;
-            (t, heartbeat_task, Some(read_timeout))
+            (t, heartbeat_task, stall_after)
         }
     };
     let mut a = Applier {
@@ -857,12 +868,12 @@ async fn run_once(
         heartbeat_us: None,
         transactions: saved.transactions,
         rows: saved.rows,
+        skipped: Default::default(),
+        statement_context: None,
         one_by_one,
         last_event_at: Instant::now(),
         stall_after,
         stalled: false,
-        skipped: Default::default(),
-        statement_context: None,
     };
     let r = a.run().await;
     reader_task.abort();
@@ -925,7 +936,7 @@ async fn spawn_stream_reader(
     from: &FilePosition,
     o: &ApplyOptions,
     tx: Feed,
-) -> Result<tokio::task::JoinHandle<()>, CopyError> {
+) -> Result<(tokio::task::JoinHandle<()>, Duration), CopyError> {
     let mut cfg = StreamConfig::new(
         source.clone(),
         o.server_id,
@@ -933,11 +944,12 @@ async fn spawn_stream_reader(
     );
     cfg.non_blocking = o.stop_at_end;
     cfg.limits.max_uncompressed_size = o.max_uncompressed_bytes;
+    let stall_after = cfg.read_timeout;
     let mut reader = BinlogStreamReader::connect(cfg)
         .await
         .map_err(CopyError::from)?;
     let progress = o.progress.clone();
-    Ok(tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let mut id = None;
         loop {
             if reader.connection_id() != id {
@@ -955,7 +967,8 @@ async fn spawn_stream_reader(
                 break;
             }
         }
-    }))
+    });
+    Ok((task, stall_after))
 }
 
 struct Applier<'a> {
@@ -994,21 +1007,20 @@ struct Applier<'a> {
     heartbeat_us: Option<u64>,
     transactions: u64,
     rows: u64,
-    /// Commit at every source transaction boundary.
-    one_by_one: bool,
-    /// When the last event (a heartbeat included) arrived.
-    last_event_at: Instant,
-    /// Silence after which the source counts as stalled (a server
-    /// source; files never stall).
-    stall_after: Option<Duration>,
-    /// Reported stalled (`ApplyStatus::source_stalled`).
-    stalled: bool,
     /// Events skipped by a documented rule, by type name, since the start
     /// (published with each commit).
     skipped: std::collections::BTreeMap<&'static str, u64>,
     /// A statement-based INTVAR, RAND or USER_VAR read and not yet
     /// followed by its QUERY: (type name, position).
     statement_context: Option<(&'static str, String)>,
+    /// Commit at every source transaction boundary.
+    one_by_one: bool,
+    /// When the last event (a heartbeat included) arrived.
+    last_event_at: Instant,
+    /// Silence after which the source counts as stalled.
+    stall_after: Duration,
+    /// Reported stalled (`ApplyStatus::source_stalled`).
+    stalled: bool,
 }
 
 fn now_secs() -> u64 {
@@ -1184,14 +1196,11 @@ impl Applier<'_> {
                 Err(_) => {
                     // Nothing arrived: commit what is pending.
                     self.commit().await?;
-                    if let Some(after) = self
-                        .stall_after
-                        .filter(|a| !self.stalled && self.last_event_at.elapsed() > *a)
-                    {
+                    if !self.stalled && self.last_event_at.elapsed() > self.stall_after {
                         tracing::warn!(
                             "nothing from the source for {:?}, not even a heartbeat: the binlog \
                              connection is dead or the network drops everything; reconnecting",
-                            after
+                            self.stall_after
                         );
                         self.stalled = true;
                         self.o.progress.update(|s| s.source_stalled = true);
@@ -1629,6 +1638,13 @@ impl Applier<'_> {
             table: info.source_name(),
             reason: format!("at {at}: {reason}"),
         })?;
+        // The full copy loaded this table in one transaction from a
+        // snapshot at `copied_at`: changes before it are in the load
+        // already (design rule 8; a table without a key cannot be replayed
+        // idempotently).
+        if info.copied_at.as_ref().is_some_and(|c| pos < c) {
+            return Ok(());
+        }
         // MySQL's partial JSON updates: the whole new document, from the
         // before image's (see `json_diff`).
         let resolved;

@@ -113,6 +113,7 @@ pub(crate) fn apply_options(cfg: &TaskConfig, h: &RunHandles) -> Result<ApplyOpt
         skip_failed_ddl: inc.skip_failed_ddl,
         renamed_out: inc.renamed_out.apply(),
         online_ddl,
+        definer: cfg.migration.definer_policy(),
         lock_wait_timeout: inc.lock_wait_timeout_seconds.map(Duration::from_secs),
         max_uncompressed_bytes: inc.max_uncompressed_bytes,
         progress: h.apply.clone(),
@@ -277,8 +278,8 @@ mod tests {
         let cfg = task(
             "[incremental]\nserver_id = 77\nbatch_bytes = 2048\ncommit_interval_ms = 5\n\
              lock_wait_timeout_seconds = 9\nskip_failed_ddl = true\nconflict = \"ignore\"\n\
-             renamed_out = \"drop\"\n\
              max_uncompressed_bytes = 4096\n\
+             renamed_out = \"drop\"\n\
              [heartbeat]\ninterval_ms = 250\nschema = \"hb\"\n\
              [online_ddl]\nmode = \"original-ddl-gh-ost\"\n",
         );
