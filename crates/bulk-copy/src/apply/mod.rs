@@ -116,6 +116,28 @@ pub enum ApplySource {
     /// else the target's tables of the selected databases, then follows the
     /// DDL the files hold.
     Files(Vec<PathBuf>),
+    /// The source server's binlog, and a directory of its binlog files
+    /// that it purged (a backup's archived binlogs): when the checkpoint's
+    /// file is no longer on the server, the archived files are read from
+    /// the checkpoint on (in order, each continuing the one before), up to
+    /// the first file the server still has (`SHOW BINARY LOGS`), where the
+    /// server's stream takes over. A file missing from both stops the apply
+    /// before anything is read ([`CopyError::BinlogPurged`], naming it).
+    Archive {
+        /// The source server.
+        server: Opts,
+        /// The directory of archived binlog files.
+        dir: PathBuf,
+    },
+}
+
+impl ApplySource {
+    fn server(&self) -> Option<&Opts> {
+        match self {
+            ApplySource::Server(o) | ApplySource::Archive { server: o, .. } => Some(o),
+            ApplySource::Files(_) => None,
+        }
+    }
 }
 
 /// Asks a running apply to stop at the next transaction boundary, with its
@@ -510,14 +532,7 @@ pub async fn apply_changes_from(
 
 /// The source's binlog files, to refuse a start inside a purged one.
 async fn check_not_purged(src: &mut Conn, start: &FilePosition) -> Result<(), CopyError> {
-    let logs: Vec<mysql_async::Row> = src
-        .query("SHOW BINARY LOGS")
-        .await
-        .map_err(db_err("source", "listing the binary logs"))?;
-    let names: Vec<String> = logs
-        .into_iter()
-        .filter_map(|r| r.get::<String, _>(0))
-        .collect();
+    let names = binary_logs(src).await?;
     if !names.contains(&start.file) {
         return Err(CopyError::BinlogPurged {
             position: start.clone(),
@@ -541,7 +556,7 @@ async fn run_once(
     meta_schema::ensure_apply_tables(&mut tgt, &o.meta_schema).await?;
     // The source server, or the first of the binlog files (in order).
     let (mut src, first_file) = match source {
-        ApplySource::Server(opts) => (
+        ApplySource::Server(opts) | ApplySource::Archive { server: opts, .. } => (
             Some(
                 Conn::new(opts.clone())
                     .await
@@ -584,8 +599,12 @@ async fn run_once(
                 .ok_or_else(|| CopyError::NoStartPosition {
                     task: o.task.clone(),
                 })?;
-            if let Some(src) = &mut src {
-                check_not_purged(src, &h.start).await?;
+            match (source, &mut src) {
+                (ApplySource::Server(_), Some(src)) => check_not_purged(src, &h.start).await?,
+                (ApplySource::Archive { dir, .. }, Some(src)) => {
+                    files::bridge(dir, &h.start, &binary_logs(src).await?)?;
+                }
+                _ => {}
             }
             if !prepared(&mut tgt, o).await? {
                 match &mut src {
@@ -624,13 +643,19 @@ async fn run_once(
             }
         }
     };
-    let files = match (source, &mut src) {
-        (ApplySource::Files(paths), _) => Some(files::plan(&o.task, paths, &saved.position)?),
-        (ApplySource::Server(_), Some(src)) => {
-            check_not_purged(src, &saved.position).await?;
-            None
+    let (files, bridge) = match (source, &mut src) {
+        (ApplySource::Files(paths), _) => {
+            (Some(files::plan(&o.task, paths, &saved.position)?), None)
         }
-        (ApplySource::Server(_), None) => None,
+        (ApplySource::Archive { dir, .. }, Some(src)) => (
+            None,
+            files::bridge(dir, &saved.position, &binary_logs(src).await?)?,
+        ),
+        (_, Some(src)) => {
+            check_not_purged(src, &saved.position).await?;
+            (None, None)
+        }
+        (_, None) => (None, None),
     };
     drop(src);
     let mut routes = routes;
@@ -649,16 +674,21 @@ async fn run_once(
         return Ok(());
     }
     let (tx, rx) = mpsc::channel::<Result<Event, CopyError>>(o.queue_events.max(1));
-    let (reader_task, heartbeat_task) = match (source, files) {
-        (ApplySource::Files(_), files) => {
+    let (reader_task, heartbeat_task) = match (source.server(), files, bridge) {
+        (None, files, _) => {
             let (files, from) = (files.unwrap_or_default(), saved.position.clone());
             o.progress
                 .update(|s| s.target_connection_id = Some(tgt.id()));
             let t = tokio::task::spawn_blocking(move || files::read(files, from, server_id, tx));
             (t, None)
         }
-        (ApplySource::Server(opts), _) => {
-            let t = spawn_stream_reader(opts, &saved.position, o, tx).await?;
+        (Some(opts), _, bridge) => {
+            let t = match bridge {
+                None => spawn_stream_reader(opts, &saved.position, o, tx).await?,
+                Some(b) => {
+                    spawn_bridge_reader(opts.clone(), b, saved.position.clone(), server_id, o, tx)
+                }
+            };
             o.progress
                 .update(|s| s.target_connection_id = Some(tgt.id()));
             let heartbeat_task = match &o.heartbeat {
@@ -705,6 +735,34 @@ async fn run_once(
     r
 }
 
+/// The source's binlog files (`SHOW BINARY LOGS`), in order.
+async fn binary_logs(src: &mut Conn) -> Result<Vec<String>, CopyError> {
+    let logs: Vec<mysql_async::Row> = src
+        .query("SHOW BINARY LOGS")
+        .await
+        .map_err(db_err("source", "listing the binary logs"))?;
+    Ok(logs
+        .into_iter()
+        .filter_map(|r| r.get::<String, _>(0))
+        .collect())
+}
+
+async fn connect_stream(
+    source: &Opts,
+    from: &FilePosition,
+    o: &ApplyOptions,
+) -> Result<BinlogStreamReader, CopyError> {
+    let mut cfg = StreamConfig::new(
+        source.clone(),
+        o.server_id,
+        StreamStart::File(Some(from.file.clone()), from.offset),
+    );
+    cfg.non_blocking = o.stop_at_end;
+    BinlogStreamReader::connect(cfg)
+        .await
+        .map_err(CopyError::from)
+}
+
 /// Streams the server's binlog from `from` into `tx`.
 async fn spawn_stream_reader(
     source: &Opts,
@@ -712,17 +770,81 @@ async fn spawn_stream_reader(
     o: &ApplyOptions,
     tx: mpsc::Sender<Result<Event, CopyError>>,
 ) -> Result<tokio::task::JoinHandle<()>, CopyError> {
-    let mut cfg = StreamConfig::new(
-        source.clone(),
-        o.server_id,
-        StreamStart::File(Some(from.file.clone()), from.offset),
-    );
-    cfg.non_blocking = o.stop_at_end;
-    let mut reader = BinlogStreamReader::connect(cfg)
-        .await
-        .map_err(CopyError::from)?;
-    let progress = o.progress.clone();
-    Ok(tokio::spawn(async move {
+    let reader = connect_stream(source, from, o).await?;
+    Ok(tokio::spawn(forward_stream(reader, o.progress.clone(), tx)))
+}
+
+/// Reads the archived files of `b` from `from` on into `tx`, then, when the
+/// last of them rotates to the server's first file, the server's stream
+/// from there.
+fn spawn_bridge_reader(
+    source: Opts,
+    b: files::Bridge,
+    from: FilePosition,
+    server_id: u64,
+    o: &ApplyOptions,
+    tx: mpsc::Sender<Result<Event, CopyError>>,
+) -> tokio::task::JoinHandle<()> {
+    let o = o.clone();
+    tokio::spawn(async move {
+        let live = b.live.clone();
+        let files_tx = tx.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            files::read_files(b.files, from, server_id, &files_tx)
+        })
+        .await;
+        let last = match read {
+            Ok(Ok(Some(last))) => last,
+            // The applier went away.
+            Ok(Ok(None)) => return,
+            Ok(Err(e)) => {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+            Err(e) => {
+                let _ = tx
+                    .send(Err(CopyError::Internal(format!(
+                        "reading the binlog archive: {e}"
+                    ))))
+                    .await;
+                return;
+            }
+        };
+        if last.1.as_deref() != Some(live.as_str()) {
+            let _ = tx
+                .send(Err(CopyError::Binlog {
+                    at: last.0.clone(),
+                    reason: format!(
+                        "the last archived file before the source's first binlog file {live} \
+                         {}: the archive does not lead to the source's binlog. Add the missing \
+                         files to [source] binlog_archive",
+                        match &last.1 {
+                            Some(n) => format!("rotates to {n}"),
+                            None => "ends without a ROTATE".into(),
+                        }
+                    ),
+                }))
+                .await;
+            return;
+        }
+        tracing::info!(file = %live, "binlog archive read: switching to the source's stream");
+        match connect_stream(&source, &FilePosition::new(live, 4), &o).await {
+            Ok(reader) => forward_stream(reader, o.progress.clone(), tx).await,
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+            }
+        }
+    })
+}
+
+/// Hands the stream's events to `tx` until it ends, fails, or the applier
+/// goes away.
+async fn forward_stream(
+    mut reader: BinlogStreamReader,
+    progress: ApplyProgress,
+    tx: mpsc::Sender<Result<Event, CopyError>>,
+) {
+    {
         let mut id = None;
         loop {
             if reader.connection_id() != id {
@@ -740,7 +862,7 @@ async fn spawn_stream_reader(
                 break;
             }
         }
-    }))
+    }
 }
 
 struct Applier<'a> {
