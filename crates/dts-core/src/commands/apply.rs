@@ -4,14 +4,14 @@ use std::path::PathBuf;
 
 use binlog_reader::position::FilePosition;
 use bulk_copy::{
-    apply_changes, apply_changes_from, prepare_incremental, ApplyReport, ApplySelection,
-    ApplySource, HandOff, TableMapping,
+    apply_changes_from, prepare_incremental, ApplyReport, ApplySelection, ApplySource, HandOff,
+    TableMapping,
 };
 use mysql_async::Conn;
 
 use crate::config::TaskConfig;
 use crate::task::error::{db, TaskError};
-use crate::task::options::{apply_options, operations, selection};
+use crate::task::options::{apply_options, apply_source, operations, selection};
 use crate::task::plan::selected_schema;
 use crate::task::RunHandles;
 
@@ -104,7 +104,8 @@ pub async fn apply(
     }
     options.until = run.until.clone();
     options.stop_at_end = run.stop_at_end;
-    let report = apply_changes(&source, &target, &sel, handoff.as_ref(), &options).await?;
+    let from = apply_source(cfg, &source);
+    let report = apply_changes_from(&from, &target, &sel, handoff.as_ref(), &options).await?;
     Ok(ApplyOutcome::Applied(report))
 }
 

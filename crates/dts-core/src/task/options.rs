@@ -64,6 +64,19 @@ pub(crate) fn selection(
     Ok((sel, tables))
 }
 
+/// Where the apply reads the source's binlog: the server, and with
+/// `[source] binlog_archive` the archive of its purged binlog files first
+/// when the task's checkpoint is in one of them.
+pub(crate) fn apply_source(cfg: &TaskConfig, source: &mysql_async::Opts) -> bulk_copy::ApplySource {
+    match &cfg.source.binlog_archive {
+        Some(dir) => bulk_copy::ApplySource::Archive {
+            server: source.clone(),
+            dir: dir.clone(),
+        },
+        None => bulk_copy::ApplySource::Server(source.clone()),
+    }
+}
+
 /// The per-object DML/DDL filters of one `[[objects]]` entry: an entry only
 /// where they narrow. The kinds `[incremental] skip_ddl` names are left out
 /// of every object's (the apply counts what it skips).
