@@ -23,11 +23,10 @@
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
-use binlog_reader::position::{compare_binlog_file_names, FilePosition};
-use binlog_reader::{Event, EventBody, FileReader};
-use tokio::sync::mpsc;
-
+use super::QueueTx;
 use crate::base::error::CopyError;
+use binlog_reader::position::{compare_binlog_file_names, FilePosition};
+use binlog_reader::{EventBody, FileReader};
 
 /// A file's name, as the server wrote it (the checkpoint's form).
 fn file_name(p: &Path) -> Result<String, CopyError> {
@@ -188,10 +187,10 @@ pub(crate) fn read(
     files: Vec<(String, PathBuf)>,
     from: FilePosition,
     server_id: u64,
-    tx: mpsc::Sender<Result<Event, CopyError>>,
+    tx: &QueueTx,
 ) {
-    if let Err(e) = read_files(files, from, server_id, &tx) {
-        let _ = tx.blocking_send(Err(e));
+    if let Err(e) = read_files(files, from, server_id, tx) {
+        tx.blocking_send(Err(e));
     }
 }
 
@@ -204,7 +203,7 @@ pub(crate) fn read_files(
     files: Vec<(String, PathBuf)>,
     from: FilePosition,
     server_id: u64,
-    tx: &mpsc::Sender<Result<Event, CopyError>>,
+    tx: &QueueTx,
 ) -> Result<LastFile, CopyError> {
     // The name of the file before, and the file its ROTATE named.
     let mut prev: Option<(String, Option<String>)> = None;
@@ -275,7 +274,7 @@ pub(crate) fn read_files(
                     reached = true;
                 }
             }
-            if tx.blocking_send(Ok(ev)).is_err() {
+            if !tx.blocking_send(Ok(ev)) {
                 return Ok(None);
             }
         }

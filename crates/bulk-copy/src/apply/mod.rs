@@ -12,7 +12,9 @@
 //! repeated (rule 1). Changes are coalesced per key and written with
 //! multi-row statements (see `batch`); a source transaction larger than the
 //! batch is written in parts inside the same target transaction, so memory
-//! stays bounded whatever its size.
+//! stays bounded whatever its size. The rules behind these decisions (the
+//! net effect per key, when a batch commits, when a run is done, the overlap
+//! window) are pure functions in `decide`, unit-tested without a server.
 //!
 //! DDL (see `ddl`) is run between commits: journaled as started, run on the
 //! shadow schema (see `table`) and on the target through schema-diff's
@@ -60,6 +62,7 @@
 
 mod batch;
 mod ddl;
+mod decide;
 mod files;
 mod literal;
 mod table;
@@ -77,7 +80,7 @@ use binlog_reader::position::FilePosition;
 use binlog_reader::{BinlogStreamReader, Event, EventBody, StreamConfig, StreamStart};
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 
 pub use table::{ApplySelection, OnlineDdlMode, Operations};
 
@@ -242,6 +245,11 @@ pub struct ApplyOptions {
     pub commit_interval: Duration,
     /// Events queued between the reader and the applier.
     pub queue_events: usize,
+    /// Binlog bytes queued between the reader and the applier (decoded,
+    /// they take several times this). With `queue_events` it bounds the
+    /// apply's memory whatever the size of a source transaction: the reader
+    /// waits while the applier works through what is queued.
+    pub queue_bytes: usize,
     /// Key conflicts (a row missing, or already there).
     pub conflict: ConflictPolicy,
     /// DDL the target cannot take, or of a kind not supported: skipped and
@@ -307,6 +315,7 @@ impl Default for ApplyOptions {
             batch_bytes: 8 << 20,
             commit_interval: Duration::from_millis(500),
             queue_events: 4096,
+            queue_bytes: 1 << 20,
             conflict: ConflictPolicy::Error,
             skip_failed_ddl: false,
             online_ddl: OnlineDdlMode::Replicate,
@@ -674,12 +683,18 @@ async fn run_once(
         return Ok(());
     }
     let (tx, rx) = mpsc::channel::<Result<Event, CopyError>>(o.queue_events.max(1));
+    let budget = Arc::new(Semaphore::new(decide::queue_budget(o.queue_bytes)));
+    let tx = QueueTx {
+        tx,
+        budget: budget.clone(),
+        queue_bytes: o.queue_bytes,
+    };
     let (reader_task, heartbeat_task) = match (source.server(), files, bridge) {
         (None, files, _) => {
             let (files, from) = (files.unwrap_or_default(), saved.position.clone());
             o.progress
                 .update(|s| s.target_connection_id = Some(tgt.id()));
-            let t = tokio::task::spawn_blocking(move || files::read(files, from, server_id, tx));
+            let t = tokio::task::spawn_blocking(move || files::read(files, from, server_id, &tx));
             (t, None)
         }
         (Some(opts), _, bridge) => {
@@ -703,6 +718,7 @@ async fn run_once(
         selection,
         tgt,
         rx,
+        budget,
         routes,
         ddl: ddl_ctx,
         cache: TableCache::default(),
@@ -733,6 +749,35 @@ async fn run_once(
         let _ = a.tgt.query_drop("ROLLBACK").await;
     }
     r
+}
+
+/// The reader's end of the queue to the applier: an event waits for room in
+/// the byte budget (see `ApplyOptions::queue_bytes`), which the applier gives
+/// back once it has handled the event.
+#[derive(Clone)]
+pub(crate) struct QueueTx {
+    tx: mpsc::Sender<Result<Event, CopyError>>,
+    budget: Arc<Semaphore>,
+    queue_bytes: usize,
+}
+
+impl QueueTx {
+    /// Queues `item`; false when the applier is gone.
+    pub(crate) async fn send(&self, item: Result<Event, CopyError>) -> bool {
+        if let Ok(e) = &item {
+            let cost = decide::queue_cost(e.pos, e.end_pos, self.queue_bytes);
+            match self.budget.acquire_many(cost).await {
+                Ok(p) => p.forget(),
+                Err(_) => return false,
+            }
+        }
+        self.tx.send(item).await.is_ok()
+    }
+
+    /// [`QueueTx::send`] from a blocking thread of the runtime.
+    pub(crate) fn blocking_send(&self, item: Result<Event, CopyError>) -> bool {
+        tokio::runtime::Handle::current().block_on(self.send(item))
+    }
 }
 
 /// The source's binlog files (`SHOW BINARY LOGS`), in order.
@@ -768,7 +813,7 @@ async fn spawn_stream_reader(
     source: &Opts,
     from: &FilePosition,
     o: &ApplyOptions,
-    tx: mpsc::Sender<Result<Event, CopyError>>,
+    tx: QueueTx,
 ) -> Result<tokio::task::JoinHandle<()>, CopyError> {
     let reader = connect_stream(source, from, o).await?;
     Ok(tokio::spawn(forward_stream(reader, o.progress.clone(), tx)))
@@ -783,7 +828,7 @@ fn spawn_bridge_reader(
     from: FilePosition,
     server_id: u64,
     o: &ApplyOptions,
-    tx: mpsc::Sender<Result<Event, CopyError>>,
+    tx: QueueTx,
 ) -> tokio::task::JoinHandle<()> {
     let o = o.clone();
     tokio::spawn(async move {
@@ -798,7 +843,7 @@ fn spawn_bridge_reader(
             // The applier went away.
             Ok(Ok(None)) => return,
             Ok(Err(e)) => {
-                let _ = tx.send(Err(e)).await;
+                tx.send(Err(e)).await;
                 return;
             }
             Err(e) => {
@@ -831,7 +876,7 @@ fn spawn_bridge_reader(
         match connect_stream(&source, &FilePosition::new(live, 4), &o).await {
             Ok(reader) => forward_stream(reader, o.progress.clone(), tx).await,
             Err(e) => {
-                let _ = tx.send(Err(e)).await;
+                tx.send(Err(e)).await;
             }
         }
     })
@@ -839,11 +884,7 @@ fn spawn_bridge_reader(
 
 /// Hands the stream's events to `tx` until it ends, fails, or the applier
 /// goes away.
-async fn forward_stream(
-    mut reader: BinlogStreamReader,
-    progress: ApplyProgress,
-    tx: mpsc::Sender<Result<Event, CopyError>>,
-) {
+async fn forward_stream(mut reader: BinlogStreamReader, progress: ApplyProgress, tx: QueueTx) {
     {
         let mut id = None;
         loop {
@@ -858,7 +899,7 @@ async fn forward_stream(
                 Ok(None) => break,
                 Err(e) => Err(CopyError::from(e)),
             };
-            if tx.send(item).await.is_err() || done {
+            if !tx.send(item).await || done {
                 break;
             }
         }
@@ -870,6 +911,8 @@ struct Applier<'a> {
     selection: &'a ApplySelection,
     tgt: Conn,
     rx: mpsc::Receiver<Result<Event, CopyError>>,
+    /// The queue's byte budget (see `ApplyOptions::queue_bytes`).
+    budget: Arc<Semaphore>,
     routes: Routes,
     ddl: ddl::Context,
     cache: TableCache,
@@ -925,9 +968,7 @@ pub(crate) fn is_dml_statement(sql: &str) -> bool {
 
 impl Applier<'_> {
     fn idempotent(&self) -> bool {
-        self.overlap_end
-            .as_ref()
-            .is_some_and(|e| self.committed < *e)
+        decide::idempotent(&self.committed, self.overlap_end.as_ref())
     }
 
     async fn begin(&mut self) -> Result<(), CopyError> {
@@ -963,7 +1004,7 @@ impl Applier<'_> {
     /// and applied again after a restart. The commit then waits for that
     /// transaction's end.
     async fn commit(&mut self) -> Result<(), CopyError> {
-        if self.in_txn && self.txn_dirty {
+        if !decide::may_commit(self.in_txn, self.txn_dirty) {
             return Ok(());
         }
         let Some(pos) = self.boundary.take() else {
@@ -1029,23 +1070,26 @@ impl Applier<'_> {
     }
 
     fn should_commit(&self) -> bool {
-        self.rx.is_empty()
-            || self.pending_bytes >= self.o.batch_bytes
-            || self
-                .batch_started
-                .is_some_and(|t| t.elapsed() >= self.o.commit_interval)
-            || self.o.stop.is_stopped()
-            || self
-                .o
-                .until
-                .as_ref()
-                .is_some_and(|u| self.boundary.as_ref().is_some_and(|b| b >= u))
+        decide::CommitInputs {
+            queue_empty: self.rx.is_empty(),
+            pending_bytes: self.pending_bytes,
+            batch_bytes: self.o.batch_bytes,
+            batch_age: self.batch_started.map(|t| t.elapsed()),
+            commit_interval: self.o.commit_interval,
+            stopped: self.o.stop.is_stopped(),
+            boundary: self.boundary.as_ref(),
+            until: self.o.until.as_ref(),
+        }
+        .commit_due()
     }
 
     fn done(&self) -> bool {
-        self.boundary.is_none()
-            && (self.o.stop.is_stopped()
-                || self.o.until.as_ref().is_some_and(|u| self.committed >= *u))
+        decide::done(
+            self.boundary.as_ref(),
+            self.o.stop.is_stopped(),
+            self.o.until.as_ref(),
+            &self.committed,
+        )
     }
 
     /// A source transaction (or a statement outside one) ended at `pos`.
@@ -1083,7 +1127,9 @@ impl Applier<'_> {
             if ev.header.timestamp != 0 && !matches!(ev.body, EventBody::Heartbeat(_)) {
                 self.last_event_time = ev.header.timestamp;
             }
+            let cost = decide::queue_cost(ev.pos, ev.end_pos, self.o.queue_bytes);
             self.event(ev).await?;
+            self.budget.add_permits(cost as usize);
         }
     }
 
@@ -1425,7 +1471,7 @@ impl Applier<'_> {
             .pending
             .entry(key.clone())
             .or_insert_with(|| Pending::new(info.clone()));
-        let before = p.bytes;
+        let before = p.bytes();
         for ch in changes {
             match ch {
                 Change::Insert(after) => p.insert(render(&info, after, at)?, at),
@@ -1437,7 +1483,7 @@ impl Applier<'_> {
                 Change::Delete(before) => p.delete(render_key(&info, before, at)?, at),
             }
         }
-        self.pending_bytes += p.bytes.saturating_sub(before);
+        self.pending_bytes += p.bytes().saturating_sub(before);
         if self.pending_bytes >= self.o.batch_bytes {
             // A large transaction: write what is pending, without committing.
             self.flush_pending().await?;
