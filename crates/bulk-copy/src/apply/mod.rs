@@ -741,6 +741,11 @@ async fn run_once(
         rows: saved.rows,
     };
     let r = a.run().await;
+    // A file reader runs on a blocking thread, which abort() does not stop:
+    // closing the budget and the queue makes its next send fail, so it ends
+    // (and does not hold the runtime's shutdown) whatever it waited for.
+    a.budget.close();
+    a.rx.close();
     reader_task.abort();
     if let Some(h) = heartbeat_task {
         h.abort();
