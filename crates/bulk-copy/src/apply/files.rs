@@ -23,10 +23,11 @@
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
-use super::QueueTx;
-use crate::base::error::CopyError;
+use super::Feed;
 use binlog_reader::position::{compare_binlog_file_names, FilePosition};
 use binlog_reader::{EventBody, FileReader};
+
+use crate::base::error::CopyError;
 
 /// A file's name, as the server wrote it (the checkpoint's form).
 fn file_name(p: &Path) -> Result<String, CopyError> {
@@ -169,6 +170,18 @@ pub(crate) fn server_id(path: &Path) -> Result<u64, CopyError> {
 }
 
 fn read_error(e: binlog_reader::ReadError) -> CopyError {
+    let e = match e {
+        binlog_reader::ReadError::Decode { path, error } => match super::decode_error(error) {
+            Ok((offset, reason)) => {
+                return CopyError::Binlog {
+                    at: format!("{}:{offset}", path.display()),
+                    reason,
+                }
+            }
+            Err(error) => binlog_reader::ReadError::Decode { path, error },
+        },
+        other => other,
+    };
     CopyError::Binlog {
         at: match &e {
             binlog_reader::ReadError::Io { path, .. }
@@ -187,10 +200,11 @@ pub(crate) fn read(
     files: Vec<(String, PathBuf)>,
     from: FilePosition,
     server_id: u64,
-    tx: &QueueTx,
+    limits: binlog_reader::Limits,
+    tx: Feed,
 ) {
-    if let Err(e) = read_files(files, from, server_id, tx) {
-        tx.blocking_send(Err(e));
+    if let Err(e) = read_files(files, from, server_id, limits, &tx) {
+        let _ = tx.blocking_send(Err(e));
     }
 }
 
@@ -203,7 +217,8 @@ pub(crate) fn read_files(
     files: Vec<(String, PathBuf)>,
     from: FilePosition,
     server_id: u64,
-    tx: &QueueTx,
+    limits: binlog_reader::Limits,
+    tx: &Feed,
 ) -> Result<LastFile, CopyError> {
     // The name of the file before, and the file its ROTATE named.
     let mut prev: Option<(String, Option<String>)> = None;
@@ -236,7 +251,7 @@ pub(crate) fn read_files(
         // the file (nothing after it was written yet).
         let mut end = 4;
         let mut rotated_to = None;
-        let mut r = FileReader::new([&path]);
+        let mut r = FileReader::new([&path]).configure(|d| d.with_limits(limits));
         loop {
             let ev = match r.next_event() {
                 Ok(Some(ev)) => ev,
