@@ -797,11 +797,7 @@ impl Context {
     /// The pairs of a RENAME TABLE, each classified against the selection
     /// as it is when the pair's turn comes (a statement's pairs run in
     /// order); `routes` ends as the statement leaves it.
-    fn moves(
-        routes: &mut Routes,
-        st: &DdlStatement,
-        default_db: &str,
-    ) -> Vec<((String, String), (String, String), Move)> {
+    fn moves(routes: &mut Routes, st: &DdlStatement, default_db: &str) -> Vec<TableMove> {
         let names: Vec<(String, String)> = st
             .objects
             .iter()
@@ -1159,7 +1155,7 @@ impl Context {
             .await?
             .ok_or_else(gone)?;
         // The target table, under the selection's names.
-        let schema = schema_diff::extract::extract_schema(src, &[b.0.clone()])
+        let schema = schema_diff::extract::extract_schema(src, std::slice::from_ref(&b.0))
             .await
             .map_err(CopyError::Schema)?;
         let table = schema
@@ -1654,3 +1650,7 @@ impl Context {
         Ok(())
     }
 }
+
+/// A table moved by a statement: from (database, table), to (database,
+/// table), and how.
+type TableMove = ((String, String), (String, String), Move);
