@@ -164,6 +164,9 @@ fn looks_like_ddl(sql: &str) -> bool {
     )
 }
 
+/// A table's (database, name).
+type TableName = (String, String);
+
 impl Context {
     pub(crate) async fn new(
         tgt: &mut Conn,
@@ -734,7 +737,7 @@ impl Context {
                 let opts = TranslateOptions {
                     target: self.target_version.clone(),
                     names: routes.names().clone(),
-                    definer: DefinerPolicy::Invoker,
+                    definer: o.definer.clone(),
                 };
                 let s = rewrite_statement(&sql, default_db, &opts).map_err(CopyError::Schema)?;
                 let use_db = if routes.whole_database(default_db) {
@@ -797,7 +800,11 @@ impl Context {
     /// The pairs of a RENAME TABLE, each classified against the selection
     /// as it is when the pair's turn comes (a statement's pairs run in
     /// order); `routes` ends as the statement leaves it.
-    fn moves(routes: &mut Routes, st: &DdlStatement, default_db: &str) -> Vec<TableMove> {
+    fn moves(
+        routes: &mut Routes,
+        st: &DdlStatement,
+        default_db: &str,
+    ) -> Vec<(TableName, TableName, Move)> {
         let names: Vec<(String, String)> = st
             .objects
             .iter()
@@ -1650,7 +1657,3 @@ impl Context {
         Ok(())
     }
 }
-
-/// A table moved by a statement: from (database, table), to (database,
-/// table), and how.
-type TableMove = ((String, String), (String, String), Move);
