@@ -179,6 +179,12 @@ pub(crate) struct CopyArgs {
 /// Arguments of `dts apply`.
 #[derive(Args, Debug)]
 pub(crate) struct ApplyArgs {
+    /// Apply these binlog files instead of the source server's binlog
+    /// (repeatable, or several after one --binlog-file): taken in binlog
+    /// order, from the task's checkpoint on, until the last one ends. The
+    /// files must continue each other and the checkpoint; a rerun resumes.
+    #[arg(long, value_name = "PATH", num_args = 1.., conflicts_with_all = ["source", "prepare", "heartbeat_ms", "stop_at_end"])]
+    pub(crate) binlog_file: Vec<PathBuf>,
     #[command(flatten)]
     pub(crate) source: Source,
     #[command(flatten)]

@@ -329,3 +329,23 @@ fn full_snapshot_watermark_is_the_copys_watermark_mode() {
         "the error lists the allowed values: {e}"
     );
 }
+
+#[test]
+fn binlog_archive_is_a_source_key() {
+    let t = parse(&MINIMAL.replace(
+        "url = \"mysql://root@127.0.0.1:3307\"",
+        "url = \"mysql://root@127.0.0.1:3307\"\nbinlog_archive = \"/backup/binlogs\"",
+    ))
+    .unwrap();
+    assert_eq!(
+        t.source.binlog_archive.as_deref(),
+        Some(std::path::Path::new("/backup/binlogs"))
+    );
+    assert!(t.to_toml().contains("binlog_archive = \"/backup/binlogs\""));
+    assert_eq!(parse(MINIMAL).unwrap().source.binlog_archive, None);
+    let e = error(&MINIMAL.replace(
+        "url = \"mysql://root@127.0.0.1:3308\"",
+        "url = \"mysql://root@127.0.0.1:3308\"\nbinlog_archive = \"/x\"",
+    ));
+    assert!(e.to_string().contains("target.binlog_archive"), "{e}");
+}

@@ -122,6 +122,28 @@ pub enum ApplySource {
     /// else the target's tables of the selected databases, then follows the
     /// DDL the files hold.
     Files(Vec<PathBuf>),
+    /// The source server's binlog, and a directory of its binlog files
+    /// that it purged (a backup's archived binlogs): when the checkpoint's
+    /// file is no longer on the server, the archived files are read from
+    /// the checkpoint on (in order, each continuing the one before), up to
+    /// the first file the server still has (`SHOW BINARY LOGS`), where the
+    /// server's stream takes over. A file missing from both stops the apply
+    /// before anything is read ([`CopyError::BinlogPurged`], naming it).
+    Archive {
+        /// The source server.
+        server: Opts,
+        /// The directory of archived binlog files.
+        dir: PathBuf,
+    },
+}
+
+impl ApplySource {
+    fn server(&self) -> Option<&Opts> {
+        match self {
+            ApplySource::Server(o) | ApplySource::Archive { server: o, .. } => Some(o),
+            ApplySource::Files(_) => None,
+        }
+    }
 }
 
 /// Asks a running apply to stop at the next transaction boundary, with its
@@ -633,33 +655,7 @@ pub async fn apply_changes_from(
 
 /// The source's binlog files, to refuse a start inside a purged one.
 async fn check_not_purged(src: &mut Conn, start: &FilePosition) -> Result<(), CopyError> {
-    let logs: Vec<mysql_async::Row> = src
-        .query("SHOW BINARY LOGS")
-        .await
-        .map_err(db_err("source", "listing the binary logs"))?;
-    let sizes: Vec<(String, Option<u64>)> = logs
-        .into_iter()
-        .filter_map(|r| Some((r.get::<String, _>(0)?, r.get::<u64, _>(1))))
-        .collect();
-    let names: Vec<String> = sizes.iter().map(|s| s.0.clone()).collect();
-    // A position past the end of its file: the source lost events it had
-    // logged (a crash without sync_binlog = 1, a RESET MASTER, a restored
-    // backup). Waiting would never bring them back (C8).
-    if let Some((_, Some(size))) = sizes.iter().find(|s| s.0 == start.file) {
-        if start.offset > *size {
-            return Err(CopyError::Binlog {
-                at: start.to_string(),
-                reason: format!(
-                    "the task's position is past the end of the source's binary log {} ({size} \
-                     bytes): the source no longer has events it had logged and the target \
-                     applied (a crash without sync_binlog = 1, RESET MASTER, or a restored \
-                     backup). The target may hold changes the source lost; start the task \
-                     again from a full copy",
-                    start.file
-                ),
-            });
-        }
-    }
+    let names = binary_logs(src).await?;
     if !names.contains(&start.file) {
         return Err(CopyError::BinlogPurged {
             position: start.clone(),
@@ -696,7 +692,7 @@ async fn run_once(
     meta_schema::ensure_apply_tables(&mut tgt, &o.meta_schema).await?;
     // The source server, or the first of the binlog files (in order).
     let (mut src, first_file) = match source {
-        ApplySource::Server(opts) => (
+        ApplySource::Server(opts) | ApplySource::Archive { server: opts, .. } => (
             Some(
                 Conn::new(opts.clone())
                     .await
@@ -716,10 +712,7 @@ async fn run_once(
         (None, None) => 0,
     };
     let routes = Routes::new(selection, o.online_ddl);
-    let server = match source {
-        ApplySource::Server(opts) => Some(opts),
-        ApplySource::Files(_) => None,
-    };
+    let server = source.server();
     let ddl_ctx =
         ddl::Context::new(&mut tgt, (server, target), o, selection.source_databases()).await?;
     let saved = match read_checkpoint(&mut tgt, o).await? {
@@ -744,8 +737,12 @@ async fn run_once(
                 .ok_or_else(|| CopyError::NoStartPosition {
                     task: o.task.clone(),
                 })?;
-            if let Some(src) = &mut src {
-                check_not_purged(src, &h.start).await?;
+            match (source, &mut src) {
+                (ApplySource::Server(_), Some(src)) => check_not_purged(src, &h.start).await?,
+                (ApplySource::Archive { dir, .. }, Some(src)) => {
+                    files::bridge(dir, &h.start, &binary_logs(src).await?)?;
+                }
+                _ => {}
             }
             if !prepared(&mut tgt, o).await? {
                 match &mut src {
@@ -784,13 +781,19 @@ async fn run_once(
             }
         }
     };
-    let files = match (source, &mut src) {
-        (ApplySource::Files(paths), _) => Some(files::plan(&o.task, paths, &saved.position)?),
-        (ApplySource::Server(_), Some(src)) => {
-            check_not_purged(src, &saved.position).await?;
-            None
+    let (files, bridge) = match (source, &mut src) {
+        (ApplySource::Files(paths), _) => {
+            (Some(files::plan(&o.task, paths, &saved.position)?), None)
         }
-        (ApplySource::Server(_), None) => None,
+        (ApplySource::Archive { dir, .. }, Some(src)) => (
+            None,
+            files::bridge(dir, &saved.position, &binary_logs(src).await?)?,
+        ),
+        (_, Some(src)) => {
+            check_not_purged(src, &saved.position).await?;
+            (None, None)
+        }
+        (_, None) => (None, None),
     };
     drop(src);
     let mut routes = routes;
@@ -817,22 +820,33 @@ async fn run_once(
     };
     // Silence after which the source counts as stalled (N2): the stream's
     // read timeout; binlog files never stall.
-    let (reader_task, heartbeat_task, stall_after) = match (source, files) {
-        (ApplySource::Files(_), files) => {
+    let limits = binlog_reader::Limits {
+        max_uncompressed_size: o.max_uncompressed_bytes,
+        ..binlog_reader::Limits::default()
+    };
+    let (reader_task, heartbeat_task, stall_after) = match (source.server(), files, bridge) {
+        (None, files, _) => {
             let (files, from) = (files.unwrap_or_default(), saved.position.clone());
             o.progress
                 .update(|s| s.target_connection_id = Some(tgt.id()));
-            let limits = binlog_reader::Limits {
-                max_uncompressed_size: o.max_uncompressed_bytes,
-                ..binlog_reader::Limits::default()
-            };
             let t = tokio::task::spawn_blocking(move || {
                 files::read(files, from, server_id, limits, tx)
             });
             (t, None, Duration::MAX)
         }
-        (ApplySource::Server(opts), _) => {
-            let (t, stall_after) = spawn_stream_reader(opts, &saved.position, o, tx).await?;
+        (Some(opts), _, bridge) => {
+            let (t, stall_after) = match bridge {
+                None => spawn_stream_reader(opts, &saved.position, o, tx).await?,
+                Some(b) => spawn_bridge_reader(
+                    opts.clone(),
+                    b,
+                    saved.position.clone(),
+                    server_id,
+                    limits,
+                    o,
+                    tx,
+                ),
+            };
             o.progress
                 .update(|s| s.target_connection_id = Some(tgt.id()));
             let heartbeat_task = match &o.heartbeat {
@@ -876,6 +890,11 @@ async fn run_once(
         stalled: false,
     };
     let r = a.run().await;
+    // A file reader runs on a blocking thread, which abort() does not stop:
+    // closing the budget and the queue makes its next send fail, so it ends
+    // whatever it waited for.
+    a.budget.close();
+    a.rx.close();
     reader_task.abort();
     if let Some(h) = heartbeat_task {
         h.abort();
@@ -886,7 +905,6 @@ async fn run_once(
     r
 }
 
-/// Streams the server's binlog from `from` into `tx`.
 /// The readers' end of the queue to the applier. An event waits for room in
 /// the queue's byte budget (`ApplyOptions::queue_bytes`), which the applier
 /// gives back once it has handled the event, so what is queued stays
@@ -931,12 +949,19 @@ impl Feed {
     }
 }
 
-async fn spawn_stream_reader(
-    source: &Opts,
-    from: &FilePosition,
-    o: &ApplyOptions,
-    tx: Feed,
-) -> Result<(tokio::task::JoinHandle<()>, Duration), CopyError> {
+/// The source's binlog files (`SHOW BINARY LOGS`), in order.
+async fn binary_logs(src: &mut Conn) -> Result<Vec<String>, CopyError> {
+    let logs: Vec<mysql_async::Row> = src
+        .query("SHOW BINARY LOGS")
+        .await
+        .map_err(db_err("source", "listing the binary logs"))?;
+    Ok(logs
+        .into_iter()
+        .filter_map(|r| r.get::<String, _>(0))
+        .collect())
+}
+
+fn stream_config(source: &Opts, from: &FilePosition, o: &ApplyOptions) -> StreamConfig {
     let mut cfg = StreamConfig::new(
         source.clone(),
         o.server_id,
@@ -944,31 +969,115 @@ async fn spawn_stream_reader(
     );
     cfg.non_blocking = o.stop_at_end;
     cfg.limits.max_uncompressed_size = o.max_uncompressed_bytes;
+    cfg
+}
+
+/// Streams the server's binlog from `from` into `tx`.
+async fn spawn_stream_reader(
+    source: &Opts,
+    from: &FilePosition,
+    o: &ApplyOptions,
+    tx: Feed,
+) -> Result<(tokio::task::JoinHandle<()>, Duration), CopyError> {
+    let cfg = stream_config(source, from, o);
     let stall_after = cfg.read_timeout;
-    let mut reader = BinlogStreamReader::connect(cfg)
+    let reader = BinlogStreamReader::connect(cfg)
         .await
         .map_err(CopyError::from)?;
-    let progress = o.progress.clone();
+    let task = tokio::spawn(forward_stream(reader, o.progress.clone(), tx));
+    Ok((task, stall_after))
+}
+
+/// Hands the stream's events to `tx` until it ends, fails, or the applier
+/// goes away.
+async fn forward_stream(mut reader: BinlogStreamReader, progress: ApplyProgress, tx: Feed) {
+    let mut id = None;
+    loop {
+        if reader.connection_id() != id {
+            id = reader.connection_id();
+            progress.update(|s| s.source_connection_id = id);
+        }
+        let r = reader.next().await;
+        let done = !matches!(r, Ok(Some(_)));
+        let item = match r {
+            Ok(Some(e)) => Ok(e),
+            Ok(None) => break,
+            Err(e) => Err(stream_error(e)),
+        };
+        if !tx.send(item).await || done {
+            break;
+        }
+    }
+}
+
+/// Reads the archived files of `b` from `from` on into `tx`, then, when the
+/// last of them rotates to the server's first file, the server's stream
+/// from there.
+fn spawn_bridge_reader(
+    source: Opts,
+    b: files::Bridge,
+    from: FilePosition,
+    server_id: u64,
+    limits: binlog_reader::Limits,
+    o: &ApplyOptions,
+    tx: Feed,
+) -> (tokio::task::JoinHandle<()>, Duration) {
+    let o = o.clone();
+    let stall_after = stream_config(&source, &from, &o).read_timeout;
     let task = tokio::spawn(async move {
-        let mut id = None;
-        loop {
-            if reader.connection_id() != id {
-                id = reader.connection_id();
-                progress.update(|s| s.source_connection_id = id);
+        let live = b.live.clone();
+        let tx = Arc::new(tx);
+        let files_tx = tx.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            files::read_files(b.files, from, server_id, limits, &files_tx)
+        })
+        .await;
+        let last = match read {
+            Ok(Ok(Some(last))) => last,
+            // The applier went away.
+            Ok(Ok(None)) => return,
+            Ok(Err(e)) => {
+                tx.send(Err(e)).await;
+                return;
             }
-            let r = reader.next().await;
-            let done = !matches!(r, Ok(Some(_)));
-            let item = match r {
-                Ok(Some(e)) => Ok(e),
-                Ok(None) => break,
-                Err(e) => Err(stream_error(e)),
-            };
-            if !tx.send(item).await || done {
-                break;
+            Err(e) => {
+                tx.send(Err(CopyError::Internal(format!(
+                    "reading the binlog archive: {e}"
+                ))))
+                .await;
+                return;
+            }
+        };
+        if last.1.as_deref() != Some(live.as_str()) {
+            tx.send(Err(CopyError::Binlog {
+                at: last.0.clone(),
+                reason: format!(
+                    "the last archived file before the source's first binlog file {live} {}: \
+                     the archive does not lead to the source's binlog. Add the missing files \
+                     to [source] binlog_archive",
+                    match &last.1 {
+                        Some(n) => format!("rotates to {n}"),
+                        None => "ends without a ROTATE".into(),
+                    }
+                ),
+            }))
+            .await;
+            return;
+        }
+        tracing::info!(file = %live, "binlog archive read: switching to the source's stream");
+        let cfg = stream_config(&source, &FilePosition::new(live, 4), &o);
+        match BinlogStreamReader::connect(cfg).await {
+            Ok(reader) => {
+                if let Ok(tx) = Arc::try_unwrap(tx) {
+                    forward_stream(reader, o.progress.clone(), tx).await;
+                }
+            }
+            Err(e) => {
+                tx.send(Err(CopyError::from(e))).await;
             }
         }
     });
-    Ok((task, stall_after))
+    (task, stall_after)
 }
 
 struct Applier<'a> {

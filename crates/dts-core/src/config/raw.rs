@@ -55,6 +55,7 @@ pub(super) struct RawEndpoint {
     pub(super) tls: Option<TlsMode>,
     pub(super) tls_ca: Option<PathBuf>,
     pub(super) meta_schema: Option<String>,
+    pub(super) binlog_archive: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]

@@ -706,6 +706,21 @@ fn endpoint_with(key: &str, raw: RawEndpoint, secrets: bool) -> Result<Endpoint,
     }
     let meta_schema = raw.meta_schema.unwrap_or_else(|| "dts_meta".into());
     name_ok(&format!("{key}.meta_schema"), &meta_schema)?;
+    match &raw.binlog_archive {
+        Some(_) if key != "source" => {
+            return Err(err(
+                format!("{key}.binlog_archive"),
+                "is a [source] key: the archive holds binlog files the source purged",
+            ))
+        }
+        Some(d) if d.as_os_str().is_empty() => {
+            return Err(err(
+                format!("{key}.binlog_archive"),
+                "is empty: give the directory holding the source's purged binlog files",
+            ))
+        }
+        _ => {}
+    }
     Ok(Endpoint {
         url,
         password_source,
@@ -713,6 +728,7 @@ fn endpoint_with(key: &str, raw: RawEndpoint, secrets: bool) -> Result<Endpoint,
         tls,
         tls_ca: raw.tls_ca,
         meta_schema,
+        binlog_archive: raw.binlog_archive,
         opts,
     })
 }

@@ -32,31 +32,7 @@ pub(crate) fn selection(
             sel.databases
                 .push((o.database.clone(), names.database(&o.database)));
         }
-        // Per-object DML/DDL filters: an entry only where they narrow. The
-        // kinds `[incremental] skip_ddl` names are left out of every
-        // object's (the apply counts what it skips).
-        let ops = |table: Option<String>, dml: &[DmlOp], ddl: &[DdlKind]| {
-            let ddl: Vec<DdlKind> = ddl
-                .iter()
-                .filter(|k| !cfg.incremental.skip_ddl.contains(k))
-                .copied()
-                .collect();
-            (dml.len() < ALL_DML.len() || ddl.len() < ALL_DDL.len()).then(|| {
-                bulk_copy::apply::Operations {
-                    database: o.database.clone(),
-                    table,
-                    insert: dml.contains(&DmlOp::Insert),
-                    update: dml.contains(&DmlOp::Update),
-                    delete: dml.contains(&DmlOp::Delete),
-                    ddl,
-                }
-            })
-        };
-        sel.operations.extend(ops(None, &o.dml, &o.ddl));
-        for t in o.tables.iter().flatten() {
-            sel.operations
-                .extend(ops(Some(t.name.clone()), &t.dml, &t.ddl));
-        }
+        sel.operations.extend(operations(cfg, o));
         let Some(d) = schema.database(&o.database) else {
             return Err(TaskError::Other(format!(
                 "the source has no database {:?} (or the account cannot see it): fix [[objects]] database",
@@ -86,6 +62,50 @@ pub(crate) fn selection(
         }
     }
     Ok((sel, tables))
+}
+
+/// Where the apply reads the source's binlog: the server, and with
+/// `[source] binlog_archive` the archive of its purged binlog files first
+/// when the task's checkpoint is in one of them.
+pub(crate) fn apply_source(cfg: &TaskConfig, source: &mysql_async::Opts) -> bulk_copy::ApplySource {
+    match &cfg.source.binlog_archive {
+        Some(dir) => bulk_copy::ApplySource::Archive {
+            server: source.clone(),
+            dir: dir.clone(),
+        },
+        None => bulk_copy::ApplySource::Server(source.clone()),
+    }
+}
+
+/// The per-object DML/DDL filters of one `[[objects]]` entry: an entry only
+/// where they narrow. The kinds `[incremental] skip_ddl` names are left out
+/// of every object's (the apply counts what it skips).
+pub(crate) fn operations(
+    cfg: &TaskConfig,
+    o: &crate::config::ObjectSelection,
+) -> Vec<bulk_copy::apply::Operations> {
+    let ops = |table: Option<String>, dml: &[DmlOp], ddl: &[DdlKind]| {
+        let ddl: Vec<DdlKind> = ddl
+            .iter()
+            .filter(|k| !cfg.incremental.skip_ddl.contains(k))
+            .copied()
+            .collect();
+        (dml.len() < ALL_DML.len() || ddl.len() < ALL_DDL.len()).then(|| {
+            bulk_copy::apply::Operations {
+                database: o.database.clone(),
+                table,
+                insert: dml.contains(&DmlOp::Insert),
+                update: dml.contains(&DmlOp::Update),
+                delete: dml.contains(&DmlOp::Delete),
+                ddl,
+            }
+        })
+    };
+    let mut v: Vec<_> = ops(None, &o.dml, &o.ddl).into_iter().collect();
+    for t in o.tables.iter().flatten() {
+        v.extend(ops(Some(t.name.clone()), &t.dml, &t.ddl));
+    }
+    v
 }
 
 /// The apply's options: the task's checkpoint, conflict policy, batching,

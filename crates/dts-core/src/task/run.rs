@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bulk_copy::{
-    apply_changes, copy_tables, prepare_incremental, ApplySelection, HandOff, StopSignal,
+    apply_changes_from, copy_tables, prepare_incremental, ApplySelection, HandOff, StopSignal,
     TableMapping,
 };
 use mysql_async::prelude::*;
@@ -401,7 +401,8 @@ async fn incremental(
     ));
     let o = apply_options(cfg, h)?;
     let watcher = watch_stop_requests(cfg, target, h.stop.clone());
-    let r = apply_changes(source, target, sel, handoff.as_ref(), &o).await;
+    let from = super::options::apply_source(cfg, source);
+    let r = apply_changes_from(&from, target, sel, handoff.as_ref(), &o).await;
     watcher.abort();
     r?;
     Ok(())
