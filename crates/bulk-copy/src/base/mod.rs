@@ -20,7 +20,7 @@ pub mod throttle;
 
 pub use error::{db_err, dialect_err, CopyError};
 pub use filter::{rename_filter_columns, validate_filter, FilterError};
-pub use keyset::{range_condition, split};
+pub use keyset::{key_param, range_condition, range_condition_with, split, KeyBound};
 pub use mapping::{ColumnMapping, ConflictPolicy, TableMapping};
 pub use meta::{load_table_meta, load_table_meta_on, ColumnMeta, KeyStrategy, TableMeta};
 pub use progress::{Progress, ProgressSnapshot, TableProgress, TableState};
