@@ -306,3 +306,100 @@ async fn keys_compared_as_the_server_orders_them_are_chunked_and_split_exactly()
     forget_copy_task(&mut tgt, &dbs.name).await;
     dbs.cleanup().await;
 }
+
+/// D15, issue 19: a table without a usable key has no order a copy could
+/// commit and resume by, so it is loaded in one transaction, and refused
+/// with the fix (a key) when larger than `keyless_max_bytes`, before a row
+/// is copied; a table keyed by an invisible AUTO_INCREMENT primary key (the
+/// fix, and MySQL's generated invisible primary key) is split and chunked.
+#[tokio::test]
+async fn d15_a_keyless_table_loads_whole_or_is_refused_with_the_fix_and_an_invisible_key_splits() {
+    let dbs = TestDatabases::new("ranges_keyless").await;
+    let ddl = [
+        "CREATE TABLE nokey (a INT, b VARCHAR(10))",
+        "CREATE TABLE gipk (my_row_id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT INVISIBLE \
+         PRIMARY KEY, a INT, b VARCHAR(10))",
+    ];
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    for d in ddl {
+        exec(&mut src, d).await;
+        exec(&mut tgt, d).await;
+    }
+    exec(&mut src, "SET SESSION max_recursive_iterations = 1000000").await;
+    for t in ["nokey", "gipk"] {
+        exec(
+            &mut src,
+            &format!(
+                "INSERT INTO {t} (a, b) WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL \
+                 SELECT i + 1 FROM s WHERE i < 5000) SELECT i % 100, IF(i % 3 = 0, NULL, 'x') \
+                 FROM s"
+            ),
+        )
+        .await;
+    }
+    exec(&mut src, "ANALYZE TABLE nokey, gipk").await;
+    let run = |tables: &[&str], keyless_max_bytes: u64| {
+        let m: Vec<TableMapping> = tables
+            .iter()
+            .map(|t| TableMapping::same(&dbs.name, t))
+            .collect();
+        let o = CopyOptions {
+            task: dbs.name.clone(),
+            chunk_rows: 300,
+            bulk_max_bytes: 0,
+            split_rows: 1000,
+            keyless_max_bytes,
+            ..CopyOptions::default()
+        };
+        async move {
+            copy_tables(
+                &opts(Server::Source, None),
+                &opts(Server::Target, None),
+                &m,
+                &o,
+            )
+            .await
+        }
+    };
+    let err = run(&["nokey"], 1000)
+        .await
+        .expect_err("a keyless table over the limit is refused");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("`nokey`")
+            && msg.contains("no usable key")
+            && msg.contains("full.keyless_max_bytes")
+            && msg.contains("ADD COLUMN `dts_row_id` BIGINT UNSIGNED NOT NULL AUTO_INCREMENT"),
+        "{msg}"
+    );
+    let n: i64 = query_one(&mut tgt, "SELECT COUNT(*) FROM nokey").await;
+    assert_eq!(n, 0, "nothing copied");
+    forget_copy_task(&mut tgt, &dbs.name).await;
+
+    let report = run(&["nokey", "gipk"], 1 << 30)
+        .await
+        .unwrap_or_else(|e| panic!("copy: {e}"));
+    let nokey = &report.tables[0];
+    assert_eq!(
+        (nokey.method, nokey.ranges, nokey.rows),
+        (bulk_copy::LoadMethod::Whole, 1, 5000),
+        "{nokey:?}"
+    );
+    let gipk = &report.tables[1];
+    assert_eq!(
+        (gipk.method, gipk.rows),
+        (bulk_copy::LoadMethod::Chunked, 5000),
+        "{gipk:?}"
+    );
+    assert!(gipk.ranges >= 3, "{gipk:?}");
+    compare_tables(&mut src, &dbs.name, "nokey", &mut tgt, None, None)
+        .await
+        .assert_equal("nokey");
+    let all = "SELECT my_row_id, a, b FROM gipk ORDER BY my_row_id";
+    dts_test_support::compare_queries(&mut src, all, &mut tgt, all)
+        .await
+        .assert_equal("gipk with its invisible key");
+    forget_copy_task(&mut tgt, &dbs.name).await;
+    dbs.cleanup().await;
+}

@@ -1,7 +1,8 @@
 //! Keyset ranges: the `WHERE` clause that reads a key range in key order
 //! (never OFFSET), and arithmetic boundaries splitting an integer key's
-//! span. The copy reads its chunks with them, verification compares its
-//! ranges with them.
+//! span (verification's; the copy finds its split points on the source,
+//! see `copy/plan.rs`). The copy reads its chunks with them, verification
+//! compares its ranges with them.
 //!
 //! A bound is a key as the server returned it, sent back as a parameter.
 //! Where the server would compare that parameter differently from the way

@@ -122,6 +122,25 @@ async fn split_points(
     Ok(bounds)
 }
 
+/// A table without a usable key, too large for one transaction: refused
+/// with the fix.
+fn keyless_too_large(p: &Prepared, options: &CopyOptions) -> CopyError {
+    CopyError::Table {
+        table: p.source.clone(),
+        reason: format!(
+            "it has no usable key (a primary key, or a unique key on NOT NULL columns), so \
+             nothing orders its rows in a way a copy can commit in chunks and resume by: it \
+             can only be loaded in one transaction, which a crash starts over and whose undo \
+             grows with the table; at about {} bytes it is larger than the {} allowed \
+             (full.keyless_max_bytes). Add a primary key to it on the source and the target, \
+             for example an invisible one: ALTER TABLE {} ADD COLUMN `dts_row_id` BIGINT \
+             UNSIGNED NOT NULL AUTO_INCREMENT INVISIBLE PRIMARY KEY (MariaDB 10.3, MySQL \
+             8.0.23 and later), or raise full.keyless_max_bytes to load it in one transaction",
+            p.meta.data_length, options.keyless_max_bytes, p.source
+        ),
+    }
+}
+
 /// Decides how a table never committed before is copied, and records the
 /// ranges of a chunked one.
 pub(super) async fn plan_table(
@@ -158,6 +177,9 @@ pub(super) async fn plan_table(
         snapshot: None,
     };
     if p.key_names.is_empty() {
+        if p.meta.data_length > options.keyless_max_bytes {
+            return Err(keyless_too_large(p, options));
+        }
         return Ok(vec![one(LoadMethod::Whole)]);
     }
     if empty && p.meta.data_length <= options.bulk_max_bytes {
