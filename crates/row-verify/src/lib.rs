@@ -130,7 +130,7 @@ use bulk_copy::base::keyset::{range_condition, split};
 use bulk_copy::base::mapping::TableMapping;
 use bulk_copy::base::meta::{load_table_meta_on, KeyStrategy, TableMeta};
 use bulk_copy::base::progress::{Progress, TableState};
-use bulk_copy::base::session::connect;
+use bulk_copy::base::session::{connect, connect_reading};
 use bulk_copy::base::throttle::Throttle;
 use server_dialect::{quote, ServerVersion};
 
@@ -384,7 +384,7 @@ pub async fn verify_tables(
     options: &VerifyOptions,
 ) -> Result<VerifyReport, CopyError> {
     let mut src = connect(source, "source").await?;
-    let mut tgt = connect(target, "target").await?;
+    let mut tgt = connect_reading(target, "target").await?;
     let source_version = match options.online {
         Some(_) => Some(
             server_dialect::server_version(&mut src)
@@ -422,7 +422,7 @@ pub async fn verify_tables(
                 }
                 if pair.is_none() {
                     let s = connect(&source, "source").await;
-                    let t = connect(&target, "target").await;
+                    let t = connect_reading(&target, "target").await;
                     match (s, t) {
                         (Ok(s), Ok(t)) => pair = Some((s, t)),
                         (Err(e), _) | (_, Err(e)) => {
@@ -717,8 +717,10 @@ async fn prepare(
         })
         .collect();
     let width = sm.avg_row_length.max(1);
-    let chunk_rows = (options.chunk_bytes as u64 / width)
-        .clamp(100, options.chunk_rows.max(100) as u64) as usize;
+    // By bytes: a chunk of 16 MB rows is one row (a range that differs is
+    // read row by row into memory).
+    let chunk_rows =
+        (options.chunk_bytes as u64 / width).clamp(1, options.chunk_rows.max(1) as u64) as usize;
     let method = if key.is_empty() {
         CompareMethod::Multiset
     } else {

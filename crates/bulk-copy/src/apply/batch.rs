@@ -34,8 +34,21 @@ use super::table::TableInfo;
 use crate::base::error::{db_err, CopyError};
 use crate::base::mapping::ConflictPolicy;
 
-/// Statements are cut at about this many bytes.
+/// Statements are cut at about this many bytes (and never longer than the
+/// target's `max_allowed_packet` allows: see [`statement_budget`]).
 const STATEMENT_BYTES: usize = 1 << 20;
+
+/// The longest statement sent to a target whose `max_allowed_packet` is
+/// `packet`: the packet less its header and the command byte, and a margin.
+fn statement_budget(packet: usize) -> usize {
+    packet.saturating_sub(1024).max(1)
+}
+
+/// Whether `more` bytes appended to the statement `sql` (and a comma)
+/// would make it longer than the target takes: then `sql` is sent first.
+fn would_overflow(info: &TableInfo, sql: &str, more: usize) -> bool {
+    !sql.is_empty() && sql.len() + 1 + more > statement_budget(info.packet)
+}
 
 /// Counts of what was applied.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -214,6 +227,26 @@ pub(crate) async fn run(
     sql: String,
     enum_zero: bool,
 ) -> Result<u64, CopyError> {
+    if sql.len() > statement_budget(info.packet) {
+        // The server would refuse it and drop the connection, and every
+        // retry would do the same: stop, saying what to change. (Rows are
+        // never put together past the budget, so this is one row.)
+        let need = (sql.len() + 1024).next_power_of_two();
+        return Err(CopyError::Table {
+            table: info.source_name(),
+            reason: format!(
+                "applying its changes to {} needs a statement of {} bytes for a single row (its \
+                 values as SQL literals, binary ones at twice their length), longer than the \
+                 target's max_allowed_packet of {} bytes allows. Raise it on the target (SET \
+                 GLOBAL max_allowed_packet = {need}, and max_allowed_packet = {need} in its \
+                 configuration), then run the task again: it resumes at the last committed \
+                 position",
+                info.target,
+                sql.len(),
+                info.packet
+            ),
+        });
+    }
     conn.query_drop(&sql).await.map_err(|e| match &e {
         mysql_async::Error::Server(se) if se.code == 1062 => CopyError::Conflict {
             table: info.target.clone(),
@@ -246,11 +279,17 @@ pub(crate) async fn run(
     Ok(affected)
 }
 
-fn in_lists<'a>(keys: impl Iterator<Item = &'a String>) -> Vec<(String, u64)> {
+fn in_lists<'a>(info: &TableInfo, keys: impl Iterator<Item = &'a String>) -> Vec<(String, u64)> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut n = 0u64;
+    // Room for the DELETE around the list.
+    let room = 256 + info.target.len() + info.key.iter().map(|k| k.1.len() + 1).sum::<usize>();
     for k in keys {
+        if n > 0 && would_overflow(info, &cur, k.len() + room) {
+            out.push((std::mem::take(&mut cur), n));
+            n = 0;
+        }
         if !cur.is_empty() {
             cur.push(',');
         }
@@ -274,7 +313,7 @@ async fn delete_keys(
     keys: &[&String],
 ) -> Result<u64, CopyError> {
     let mut total = 0;
-    for (list, _) in in_lists(keys.iter().copied()) {
+    for (list, _) in in_lists(info, keys.iter().copied()) {
         let sql = format!(
             "DELETE FROM {} WHERE {} IN ({list})",
             info.target,
@@ -358,6 +397,10 @@ impl Pending {
         for (tuple, ez) in self.c.final_rows() {
             if tuple.is_empty() {
                 continue;
+            }
+            if would_overflow(&info, &sql, tuple.len()) {
+                run(conn, &info, std::mem::take(&mut sql), enum_zero).await?;
+                enum_zero = false;
             }
             if sql.is_empty() {
                 let _ = write!(

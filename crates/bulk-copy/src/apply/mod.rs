@@ -373,7 +373,7 @@ pub async fn prepare_incremental(
 ) -> Result<(), CopyError> {
     let mut tgt = connect_applier(target, o.lock_wait_timeout).await?;
     meta_schema::ensure_apply_tables(&mut tgt, &o.meta_schema).await?;
-    let mut src = Conn::new(source.clone())
+    let mut src = Conn::new(crate::base::session::reading(source))
         .await
         .map_err(db_err("source", "connecting"))?;
     let ctx = ddl::Context::new(&mut tgt, o, selection.source_databases()).await?;
@@ -495,7 +495,7 @@ async fn run_once(
 ) -> Result<(), CopyError> {
     let mut tgt = connect_applier(target, o.lock_wait_timeout).await?;
     meta_schema::ensure_apply_tables(&mut tgt, &o.meta_schema).await?;
-    let mut src = Conn::new(source.clone())
+    let mut src = Conn::new(crate::base::session::reading(source))
         .await
         .map_err(db_err("source", "connecting"))?;
     let server_id: u64 = src
@@ -603,9 +603,11 @@ async fn run_once(
             }
         }
     });
+    let packet = crate::base::session::max_allowed_packet(&mut tgt).await?;
     let mut a = Applier {
         o,
         selection,
+        packet,
         tgt,
         rx,
         routes,
@@ -644,6 +646,8 @@ struct Applier<'a> {
     o: &'a ApplyOptions,
     selection: &'a ApplySelection,
     tgt: Conn,
+    /// The target's `max_allowed_packet`.
+    packet: usize,
     rx: mpsc::Receiver<Result<Event, CopyError>>,
     routes: Routes,
     ddl: ddl::Context,
@@ -1044,6 +1048,7 @@ impl Applier<'_> {
                     db,
                     name,
                     route,
+                    self.packet,
                 )
                 .await?,
             )),

@@ -396,6 +396,8 @@ pub(crate) struct TableInfo {
     /// The snapshot position the full copy loaded the whole table at (one
     /// transaction): changes before it are already in the target.
     pub(crate) copied_at: Option<binlog_reader::position::FilePosition>,
+    /// The target's `max_allowed_packet`: no statement is longer.
+    pub(crate) packet: usize,
 }
 
 impl TableInfo {
@@ -443,6 +445,7 @@ pub(crate) async fn load_table(
     db: &str,
     table: &str,
     route: Route,
+    packet: usize,
 ) -> Result<TableInfo, CopyError> {
     let shadow = shadow_name(task, db);
     let mut meta = load_table_meta(target, &shadow, table)
@@ -561,6 +564,7 @@ pub(crate) async fn load_table(
         None
     };
     Ok(TableInfo {
+        packet,
         copied_at,
         meta,
         target: target_q,

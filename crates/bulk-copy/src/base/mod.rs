@@ -24,6 +24,6 @@ pub use keyset::{key_param, range_condition, range_condition_with, split, KeyBou
 pub use mapping::{ColumnMapping, ConflictPolicy, TableMapping};
 pub use meta::{load_table_meta, load_table_meta_on, ColumnMeta, KeyStrategy, TableMeta};
 pub use progress::{Progress, ProgressSnapshot, TableProgress, TableState};
-pub use session::{connect, SESSION};
+pub use session::{connect, connect_reading, reading, READ_PACKET_BYTES, SESSION};
 pub use snapshot::{binlog_position, snapshot_position, START_SNAPSHOT};
 pub use throttle::{Throttle, ThrottleLimits};

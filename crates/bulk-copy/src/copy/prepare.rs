@@ -165,10 +165,10 @@ pub(super) fn prepare(
         members_as_numbers,
     );
     let width = meta.avg_row_length.max(1);
-    // At least 100 rows per chunk, unless fewer are asked for (`clamp`
-    // panics when its minimum is above its maximum).
+    // By bytes, at least one row: the watermark copy holds a chunk in
+    // memory, so a table of 16 MB rows is read a row or so at a time.
     let most = options.chunk_rows.max(1) as u64;
-    let chunk_rows = (options.chunk_bytes as u64 / width).clamp(100.min(most), most);
+    let chunk_rows = (options.chunk_bytes as u64 / width).clamp(1, most);
     Ok(Prepared {
         target: t.target_quoted(),
         target_db: t.target_db.clone(),
