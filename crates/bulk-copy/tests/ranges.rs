@@ -307,8 +307,8 @@ async fn keys_compared_as_the_server_orders_them_are_chunked_and_split_exactly()
     dbs.cleanup().await;
 }
 
-/// D15, issue 19: a table without a usable key has no order a copy could
-/// commit and resume by, so it is loaded in one transaction, and refused
+/// D15, issue 19: a table without a usable key (none at all, or only a
+/// FLOAT unique key) has no order a copy could commit and resume by, so it is loaded in one transaction, and refused
 /// with the fix (a key) when larger than `keyless_max_bytes`, before a row
 /// is copied; a table keyed by an invisible AUTO_INCREMENT primary key (the
 /// fix, and MySQL's generated invisible primary key) is split and chunked.
@@ -319,6 +319,8 @@ async fn d15_a_keyless_table_loads_whole_or_is_refused_with_the_fix_and_an_invis
         "CREATE TABLE nokey (a INT, b VARCHAR(10))",
         "CREATE TABLE gipk (my_row_id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT INVISIBLE \
          PRIMARY KEY, a INT, b VARCHAR(10))",
+        // Only a FLOAT unique key: an approximate value is no chunk key.
+        "CREATE TABLE fkey (f FLOAT NOT NULL UNIQUE, v INT)",
     ];
     let mut src = dbs.source().await;
     let mut tgt = dbs.target().await;
@@ -338,7 +340,12 @@ async fn d15_a_keyless_table_loads_whole_or_is_refused_with_the_fix_and_an_invis
         )
         .await;
     }
-    exec(&mut src, "ANALYZE TABLE nokey, gipk").await;
+    exec(
+        &mut src,
+        "INSERT INTO fkey VALUES (0.1, 1), (-0.0, 2), (3.4028234e38, 3), (1e-38, 4)",
+    )
+    .await;
+    exec(&mut src, "ANALYZE TABLE nokey, gipk, fkey").await;
     let run = |tables: &[&str], keyless_max_bytes: u64| {
         let m: Vec<TableMapping> = tables
             .iter()
@@ -377,7 +384,7 @@ async fn d15_a_keyless_table_loads_whole_or_is_refused_with_the_fix_and_an_invis
     assert_eq!(n, 0, "nothing copied");
     forget_copy_task(&mut tgt, &dbs.name).await;
 
-    let report = run(&["nokey", "gipk"], 1 << 30)
+    let report = run(&["nokey", "gipk", "fkey"], 1 << 30)
         .await
         .unwrap_or_else(|e| panic!("copy: {e}"));
     let nokey = &report.tables[0];
@@ -393,9 +400,21 @@ async fn d15_a_keyless_table_loads_whole_or_is_refused_with_the_fix_and_an_invis
         "{gipk:?}"
     );
     assert!(gipk.ranges >= 3, "{gipk:?}");
-    compare_tables(&mut src, &dbs.name, "nokey", &mut tgt, None, None)
-        .await
-        .assert_equal("nokey");
+    let fkey = &report.tables[2];
+    assert_eq!(
+        (&fkey.strategy, fkey.method, fkey.rows),
+        (
+            &bulk_copy::KeyStrategy::FullScan,
+            bulk_copy::LoadMethod::Whole,
+            4
+        ),
+        "{fkey:?}"
+    );
+    for t in ["nokey", "fkey"] {
+        compare_tables(&mut src, &dbs.name, t, &mut tgt, None, None)
+            .await
+            .assert_equal(t);
+    }
     let all = "SELECT my_row_id, a, b FROM gipk ORDER BY my_row_id";
     dts_test_support::compare_queries(&mut src, all, &mut tgt, all)
         .await

@@ -16,6 +16,12 @@
 //!   `foreign_key_checks`, so that the target's checks and cascades behave as
 //!   the source's did (cascaded changes are not in the binlog).
 //!
+//! Every statement fits the target's `max_allowed_packet`: multi-row
+//! statements are cut before a row would make them longer, and a single row
+//! whose statement is longer stops the apply with its size and the setting
+//! to raise (the server would drop the connection, and a retry would meet
+//! the same row).
+//!
 //! In the idempotent window (before the copy's overlap end), the count checks
 //! are off: a key may already be in its final state, and final images are
 //! written with `REPLACE` (see [`verb`]): a secondary unique value may be

@@ -8,8 +8,11 @@
 //! Where the server would compare that parameter differently from the way
 //! it orders the column, [`key_param`] wraps it, so that every comparison
 //! is the server's own, in the column's type and collation (never in
-//! Rust): a DECIMAL is compared as a DECIMAL and a BIT as an unsigned
-//! integer (both would be compared as DOUBLE), and a string in the
+//! Rust): a DECIMAL bound is cast to DECIMAL and a BIT one to an unsigned
+//! integer, so that neither is compared through DOUBLE (a BIT column
+//! against a string parameter is, on MariaDB 10.11, which loses the bits
+//! past 2^53; the manuals give DOUBLE for a DECIMAL against a string too),
+//! and a string in the
 //! column's character set and collation, sent as hexadecimal text (the
 //! server would replace the bytes of, say, a latin1 value that are not
 //! valid in the connection's utf8mb4, and refuse to compare a latin1 column

@@ -29,7 +29,15 @@
 //! never OFFSET, `n` adapted to the row width) into load buffers; one writer
 //! takes the range's buffers in order. Queues hold at most
 //! [`CopyOptions::queue_buffers`] buffers per range, so memory is bounded by
-//! `readers x (queue_buffers + 1) x load_bytes` whatever the table size.
+//! `readers x (queue_buffers + 1) x load_bytes` whatever the table size (a
+//! buffer holds at least one row: with rows longer than `load_bytes`, the
+//! longest row's encoded length takes its place; chunks are sized in bytes
+//! down to one row).
+//!
+//! **Large rows.** A row may be longer than either server's
+//! `max_allowed_packet` (LOAD DATA stores such rows): readers accept packets
+//! up to 1 GiB (`base::session::READ_PACKET_BYTES`), and a buffer's LOAD
+//! DATA text goes to the target in 64 KiB packets, whatever its length.
 //!
 //! **Write paths.** An empty target table that is not too large
 //! ([`CopyOptions::bulk_max_bytes`]) is loaded in one transaction, so that

@@ -187,8 +187,9 @@ pub(super) async fn plan_table(
     }
     // Chunked: a large table split into ranges of equal row counts.
     let mut bounds: Vec<Vec<Value>> = Vec::new();
-    if options.split_rows > 0 {
-        let n = (p.meta.estimated_rows / options.split_rows).min(MAX_RANGES);
+    // (split_rows = 0: no split.)
+    if let Some(n) = p.meta.estimated_rows.checked_div(options.split_rows) {
+        let n = n.min(MAX_RANGES);
         if n >= 2 {
             bounds = split_points(src, p, p.meta.estimated_rows.div_ceil(n)).await?;
         }
