@@ -126,7 +126,7 @@ use binlog_reader::position::FilePosition;
 use bulk_copy::base::error::dialect_err;
 use bulk_copy::base::error::{db_err, CopyError};
 use bulk_copy::base::filter::{rename_filter_columns, validate_filter};
-use bulk_copy::base::keyset::{range_condition, split};
+use bulk_copy::base::keyset::{key_param, range_condition_with, split, KeyBound};
 use bulk_copy::base::mapping::TableMapping;
 use bulk_copy::base::meta::{load_table_meta_on, KeyStrategy, TableMeta};
 use bulk_copy::base::progress::{Progress, TableState};
@@ -287,6 +287,9 @@ struct Side {
     filter: Option<String>,
     /// The key columns, quoted.
     key_names: Vec<String>,
+    /// How each key column's bound is sent (`keyset::key_param`): in the
+    /// column's type, character set and collation.
+    key_params: Vec<KeyBound>,
 }
 
 impl Side {
@@ -703,6 +706,7 @@ async fn prepare(
             select: format!("SELECT {} FROM {table}", list.join(", ")),
             expr: hash::row_expr(&cols),
             key_names: key.iter().map(|&k| cols[k].quoted.clone()).collect(),
+            key_params: key.iter().map(|&k| key_param(&cols[k].meta)).collect(),
             table,
             cols,
             filter,
@@ -883,8 +887,9 @@ async fn plan(
         if shared.failed.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let (cond, params) = range_condition(
+        let (cond, params) = range_condition_with(
             &p.src.key_names,
+            &p.src.key_params,
             p.src.filter.as_deref(),
             last.as_deref(),
             None,
@@ -938,14 +943,16 @@ async fn range(
         if shared.failed.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let (sc, sp) = range_condition(
+        let (sc, sp) = range_condition_with(
             &p.src.key_names,
+            &p.src.key_params,
             p.src.filter.as_deref(),
             after.as_deref(),
             hi.as_deref(),
         );
-        let (tc, tp) = range_condition(
+        let (tc, tp) = range_condition_with(
             &p.tgt.key_names,
+            &p.tgt.key_params,
             p.tgt.filter.as_deref(),
             after.as_deref(),
             hi.as_deref(),
