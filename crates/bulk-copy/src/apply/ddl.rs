@@ -31,8 +31,8 @@ use schema_diff::translate::{DefinerPolicy, TranslateOptions, Translator};
 use schema_diff::version::ServerVersion;
 
 use super::table::{
-    helper_kind, helper_of, helper_tool, shadow_name, shadow_tables, HelperKind, OnlineDdlMode,
-    Routes,
+    helper_kind, helper_of, helper_tool, shadow_name, shadow_tables, ApplySelection, HelperKind,
+    OnlineDdlMode, Routes,
 };
 use super::{failpoint, ApplyOptions};
 use crate::base::error::{db_err, CopyError};
@@ -185,12 +185,76 @@ impl Context {
         let schema = schema_diff::extract::extract_schema(src, &self.dbs)
             .await
             .map_err(CopyError::Schema)?;
+        self.create_shadow_of(&schema, tgt).await
+    }
+
+    /// Creates the shadow databases from the target's current tables of the
+    /// selected databases, read over `schema_conn` (another target
+    /// connection): the source schema when there is no source server to read
+    /// it from (binlog files). The selection's database renames are undone;
+    /// renamed tables or columns cannot be, and are refused.
+    pub(crate) async fn create_shadow_from_target(
+        &self,
+        schema_conn: &mut Conn,
+        tgt: &mut Conn,
+        selection: &ApplySelection,
+    ) -> Result<(), CopyError> {
+        let renamed = selection.tables.iter().find(|t| {
+            t.source_table != t.target_table
+                || t.columns.iter().flatten().any(|c| c.source != c.target)
+        });
+        if let Some(t) = renamed {
+            return Err(CopyError::Table {
+                table: format!("{}.{}", quote(&t.source_db), quote(&t.source_table)),
+                reason: "binlog files have no source server to read the source schema from, so \
+                         it is read from the target, where this table or its columns are \
+                         renamed: record the source schema first (dts apply --prepare-only \
+                         against the source server), or apply without renames"
+                    .into(),
+            });
+        }
+        // Each source database and the target database holding its tables.
+        let mut pairs: Vec<(String, String)> = selection.databases.clone();
+        for t in &selection.tables {
+            if !pairs.iter().any(|p| p.0 == t.source_db) {
+                pairs.push((t.source_db.clone(), t.target_db.clone()));
+            }
+        }
+        let mut schema = schema_diff::model::Schema::default();
+        for (s, t) in &pairs {
+            let mut one =
+                schema_diff::extract::extract_schema(schema_conn, std::slice::from_ref(t))
+                    .await
+                    .map_err(CopyError::Schema)?;
+            schema.server = one.server.take();
+            for mut d in one.databases {
+                d.name = s.clone();
+                // A database of single tables: only those.
+                if !selection.databases.iter().any(|p| p.0 == *s) {
+                    d.tables.retain(|tb| {
+                        selection
+                            .tables
+                            .iter()
+                            .any(|m| m.source_db == *s && m.target_table == tb.name)
+                    });
+                }
+                schema.databases.push(d);
+            }
+        }
+        self.create_shadow_of(&schema, tgt).await
+    }
+
+    async fn create_shadow_of(
+        &self,
+        schema: &schema_diff::model::Schema,
+        tgt: &mut Conn,
+    ) -> Result<(), CopyError> {
         let opts = TranslateOptions {
             target: self.target_version.clone(),
             names: self.shadow_names(),
             definer: DefinerPolicy::Invoker,
         };
-        let tr = Translator::new(&schema, &opts);
+        let tr = Translator::new(schema, &opts);
         for db in &self.dbs {
             let shadow = quote(&shadow_name(&self.task, db));
             for st in [

@@ -63,22 +63,27 @@
 mod batch;
 mod ddl;
 mod decide;
+mod files;
+mod json_diff;
 mod literal;
 mod table;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use binlog_reader::event::{
-    RowChange, RowsEvent, MARIADB_FL_STANDALONE, ROWS_NO_FOREIGN_KEY_CHECKS_F,
+    RowChange, RowsEvent, RowsKind, MARIADB_FL_STANDALONE, ROWS_NO_FOREIGN_KEY_CHECKS_F,
 };
 use binlog_reader::position::FilePosition;
-use binlog_reader::{BinlogStreamReader, Event, EventBody, StreamConfig, StreamStart};
+use binlog_reader::{
+    BinlogStreamReader, Event, EventBody, EventClass, EventType, StreamConfig, StreamStart,
+};
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 
 pub use table::{ApplySelection, OnlineDdlMode, Operations};
 
@@ -100,6 +105,23 @@ pub struct HandOff {
     /// The highest, when the copy's snapshots differed: changes before it are
     /// applied idempotently.
     pub overlap_end: Option<FilePosition>,
+}
+
+/// Where the apply reads the source's binlog.
+#[derive(Clone, Debug)]
+pub enum ApplySource {
+    /// The source server's binlog, over the replication protocol.
+    Server(Opts),
+    /// Binlog files a server wrote, applied in binlog order (numeric, so
+    /// `.999999` comes before `.1000000`) from the checkpoint's file and
+    /// offset on, or from the first file when the task has no checkpoint and
+    /// no hand-off. The files must continue the checkpoint and each other
+    /// (the ROTATE at the end of each names the next), be of one series and
+    /// of one server; the apply stops at their end. The source schema is the
+    /// task's prepared shadow ([`prepare_incremental`]) when there is one,
+    /// else the target's tables of the selected databases, then follows the
+    /// DDL the files hold.
+    Files(Vec<PathBuf>),
 }
 
 /// Asks a running apply to stop at the next transaction boundary, with its
@@ -151,6 +173,16 @@ pub struct ApplyStatus {
     /// Statements in the binlog that change no selected object (GRANT,
     /// FLUSH, DDL of other databases, ...).
     pub statements_ignored: u64,
+    /// Events with no change to apply, by event type name: the statement
+    /// texts of rows (ROWS_QUERY, ANNOTATE_ROWS), file and GTID bookkeeping
+    /// (FORMAT_DESCRIPTION, ROTATE, PREVIOUS_GTIDS, GTID_LIST,
+    /// BINLOG_CHECKPOINT, STOP, START_ENCRYPTION), heartbeats, the
+    /// group-replication events that change no row (VIEW_CHANGE,
+    /// TRANSACTION_CONTEXT, IGNORABLE), and the statement-based INTVAR,
+    /// RAND and USER_VAR of a statement not applied (one of a database the
+    /// task does not select). Every other event is applied or stops the
+    /// apply with an error naming it and its position.
+    pub events_skipped: std::collections::BTreeMap<String, u64>,
     /// How far the target is behind the source, from the last applied
     /// event's timestamp; zero when caught up.
     pub lag: Option<Duration>,
@@ -204,6 +236,11 @@ pub struct ApplyOptions {
     pub commit_interval: Duration,
     /// Events queued between the reader and the applier.
     pub queue_events: usize,
+    /// Binlog bytes queued between the reader and the applier (decoded,
+    /// they take several times this). With `queue_events` it bounds the
+    /// apply's memory whatever the size of a source transaction: the reader
+    /// waits while the applier works through what is queued.
+    pub queue_bytes: usize,
     /// Key conflicts (a row missing, or already there).
     pub conflict: ConflictPolicy,
     /// DDL the target cannot take, or of a kind not supported: skipped and
@@ -229,6 +266,13 @@ pub struct ApplyOptions {
     /// millisecond; `None` measures the lag from event timestamps (whole
     /// seconds) and needs no write access to the source.
     pub heartbeat: Option<Heartbeat>,
+    /// The largest uncompressed size of a compressed transaction
+    /// (TRANSACTION_PAYLOAD, MySQL's `binlog_transaction_compression`) or
+    /// compressed event (MariaDB's `log_bin_compress`) the apply accepts.
+    /// A payload is decoded whole before it is applied, so this bounds the
+    /// memory it takes; one over it stops the apply before any of it is
+    /// applied, with an error naming its position, size and this limit.
+    pub max_uncompressed_bytes: u64,
     /// How long the apply session waits for a row lock on the target
     /// (`innodb_lock_wait_timeout`, whole seconds, at least 1) before the
     /// target transaction is rolled back and retried from the checkpoint;
@@ -269,6 +313,7 @@ impl Default for ApplyOptions {
             batch_bytes: 8 << 20,
             commit_interval: Duration::from_millis(500),
             queue_events: 4096,
+            queue_bytes: 1 << 20,
             conflict: ConflictPolicy::Error,
             skip_failed_ddl: false,
             online_ddl: OnlineDdlMode::Replicate,
@@ -280,6 +325,7 @@ impl Default for ApplyOptions {
             max_retries: 10,
             heartbeat: None,
             lock_wait_timeout: None,
+            max_uncompressed_bytes: binlog_reader::Limits::default().max_uncompressed_size,
         }
     }
 }
@@ -440,6 +486,34 @@ pub async fn apply_changes(
     handoff: Option<&HandOff>,
     options: &ApplyOptions,
 ) -> Result<ApplyReport, CopyError> {
+    let source = ApplySource::Server(source.clone());
+    apply_changes_from(&source, target, selection, handoff, options).await
+}
+
+/// [`apply_changes`] from a server or from binlog files (see
+/// [`ApplySource`]): the same apply, checkpoint and restarts. With files,
+/// the apply ends at the end of the last file, and a rerun with the same
+/// (or more) files resumes after the last committed transaction.
+///
+/// # Errors
+///
+/// As [`apply_changes`]; with files also when they do not continue the
+/// checkpoint or each other, cannot be read or decoded, or the task asks
+/// for a heartbeat (it needs the source server).
+pub async fn apply_changes_from(
+    source: &ApplySource,
+    target: &Opts,
+    selection: &ApplySelection,
+    handoff: Option<&HandOff>,
+    options: &ApplyOptions,
+) -> Result<ApplyReport, CopyError> {
+    if matches!(source, ApplySource::Files(_)) && options.heartbeat.is_some() {
+        return Err(CopyError::Unsupported {
+            reason: "the heartbeat writes to the source server, and binlog files have none: \
+                     turn the heartbeat off to apply binlog files"
+                .into(),
+        });
+    }
     let mut attempts = 0u32;
     loop {
         let before = options.progress.status().position;
@@ -487,7 +561,7 @@ async fn check_not_purged(src: &mut Conn, start: &FilePosition) -> Result<(), Co
 }
 
 async fn run_once(
-    source: &Opts,
+    source: &ApplySource,
     target: &Opts,
     selection: &ApplySelection,
     handoff: Option<&HandOff>,
@@ -495,14 +569,27 @@ async fn run_once(
 ) -> Result<(), CopyError> {
     let mut tgt = connect_applier(target, o.lock_wait_timeout).await?;
     meta_schema::ensure_apply_tables(&mut tgt, &o.meta_schema).await?;
-    let mut src = Conn::new(crate::base::session::reading(source))
-        .await
-        .map_err(db_err("source", "connecting"))?;
-    let server_id: u64 = src
-        .query_first("SELECT @@server_id")
-        .await
-        .map_err(db_err("source", "reading server_id"))?
-        .unwrap_or(0);
+    // The source server, or the first of the binlog files (in order).
+    let (mut src, first_file) = match source {
+        ApplySource::Server(opts) => (
+            Some(
+                Conn::new(crate::base::session::reading(opts))
+                    .await
+                    .map_err(db_err("source", "connecting"))?,
+            ),
+            None,
+        ),
+        ApplySource::Files(paths) => (None, files::in_order(paths)?.into_iter().next()),
+    };
+    let server_id: u64 = match (&mut src, &first_file) {
+        (Some(src), _) => src
+            .query_first("SELECT @@server_id")
+            .await
+            .map_err(db_err("source", "reading server_id"))?
+            .unwrap_or(0),
+        (None, Some((_, path))) => files::server_id(path)?,
+        (None, None) => 0,
+    };
     let routes = Routes::new(selection, o.online_ddl);
     let ddl_ctx = ddl::Context::new(&mut tgt, o, selection.source_databases()).await?;
     let saved = match read_checkpoint(&mut tgt, o).await? {
@@ -517,12 +604,29 @@ async fn run_once(
             s
         }
         None => {
-            let h = handoff.ok_or_else(|| CopyError::NoStartPosition {
-                task: o.task.clone(),
-            })?;
-            check_not_purged(&mut src, &h.start).await?;
+            // Binlog files start at the first file's beginning by default.
+            let from_files = first_file.as_ref().map(|(name, _)| HandOff {
+                start: FilePosition::new(name.clone(), 4),
+                overlap_end: None,
+            });
+            let h = handoff
+                .or(from_files.as_ref())
+                .ok_or_else(|| CopyError::NoStartPosition {
+                    task: o.task.clone(),
+                })?;
+            if let Some(src) = &mut src {
+                check_not_purged(src, &h.start).await?;
+            }
             if !prepared(&mut tgt, o).await? {
-                ddl_ctx.create_shadow(&mut src, &mut tgt).await?;
+                match &mut src {
+                    Some(src) => ddl_ctx.create_shadow(src, &mut tgt).await?,
+                    None => {
+                        let mut schema = connect_applier(target, o.lock_wait_timeout).await?;
+                        ddl_ctx
+                            .create_shadow_from_target(&mut schema, &mut tgt, selection)
+                            .await?;
+                    }
+                }
             }
             tgt.exec_drop(
                 format!(
@@ -550,7 +654,14 @@ async fn run_once(
             }
         }
     };
-    check_not_purged(&mut src, &saved.position).await?;
+    let files = match (source, &mut src) {
+        (ApplySource::Files(paths), _) => Some(files::plan(&o.task, paths, &saved.position)?),
+        (ApplySource::Server(_), Some(src)) => {
+            check_not_purged(src, &saved.position).await?;
+            None
+        }
+        (ApplySource::Server(_), None) => None,
+    };
     drop(src);
     let mut routes = routes;
     if o.online_ddl == OnlineDdlMode::ApplyOriginalDdl {
@@ -567,42 +678,38 @@ async fn run_once(
     if o.until.as_ref().is_some_and(|u| saved.position >= *u) {
         return Ok(());
     }
-    let mut cfg = StreamConfig::new(
-        source.clone(),
-        o.server_id,
-        StreamStart::File(Some(saved.position.file.clone()), saved.position.offset),
-    );
-    cfg.non_blocking = o.stop_at_end;
-    let mut reader = BinlogStreamReader::connect(cfg)
-        .await
-        .map_err(CopyError::from)?;
-    o.progress
-        .update(|s| s.target_connection_id = Some(tgt.id()));
-    let heartbeat_task = match &o.heartbeat {
-        Some(h) => Some(start_heartbeat(source, h, &o.task).await?),
-        None => None,
-    };
     let (tx, rx) = mpsc::channel::<Result<Event, CopyError>>(o.queue_events.max(1));
-    let progress = o.progress.clone();
-    let reader_task = tokio::spawn(async move {
-        let mut id = None;
-        loop {
-            if reader.connection_id() != id {
-                id = reader.connection_id();
-                progress.update(|s| s.source_connection_id = id);
-            }
-            let r = reader.next().await;
-            let done = !matches!(r, Ok(Some(_)));
-            let item = match r {
-                Ok(Some(e)) => Ok(e),
-                Ok(None) => break,
-                Err(e) => Err(CopyError::from(e)),
+    let budget = Arc::new(Semaphore::new(decide::queue_budget(o.queue_bytes)));
+    let tx = Feed {
+        tx,
+        budget: budget.clone(),
+        queue_bytes: o.queue_bytes,
+    };
+    let (reader_task, heartbeat_task) = match (source, files) {
+        (ApplySource::Files(_), files) => {
+            let (files, from) = (files.unwrap_or_default(), saved.position.clone());
+            o.progress
+                .update(|s| s.target_connection_id = Some(tgt.id()));
+            let limits = binlog_reader::Limits {
+                max_uncompressed_size: o.max_uncompressed_bytes,
+                ..binlog_reader::Limits::default()
             };
-            if tx.send(item).await.is_err() || done {
-                break;
-            }
+            let t = tokio::task::spawn_blocking(move || {
+                files::read(files, from, server_id, limits, tx)
+            });
+            (t, None)
         }
-    });
+        (ApplySource::Server(opts), _) => {
+            let t = spawn_stream_reader(opts, &saved.position, o, tx).await?;
+            o.progress
+                .update(|s| s.target_connection_id = Some(tgt.id()));
+            let heartbeat_task = match &o.heartbeat {
+                Some(h) => Some(start_heartbeat(opts, h, &o.task).await?),
+                None => None,
+            };
+            (t, heartbeat_task)
+        }
+    };
     let packet = crate::base::session::max_allowed_packet(&mut tgt).await?;
     let mut a = Applier {
         o,
@@ -610,6 +717,7 @@ async fn run_once(
         packet,
         tgt,
         rx,
+        budget,
         routes,
         ddl: ddl_ctx,
         cache: TableCache::default(),
@@ -630,6 +738,8 @@ async fn run_once(
         heartbeat_us: None,
         transactions: saved.transactions,
         rows: saved.rows,
+        skipped: Default::default(),
+        statement_context: None,
     };
     let r = a.run().await;
     reader_task.abort();
@@ -642,6 +752,89 @@ async fn run_once(
     r
 }
 
+/// Streams the server's binlog from `from` into `tx`.
+/// The readers' end of the queue to the applier. An event waits for room in
+/// the queue's byte budget (`ApplyOptions::queue_bytes`), which the applier
+/// gives back once it has handled the event, so what is queued stays
+/// bounded in bytes whatever the size of a source transaction.
+pub(crate) struct Feed {
+    tx: mpsc::Sender<Result<Event, CopyError>>,
+    budget: Arc<Semaphore>,
+    queue_bytes: usize,
+}
+
+impl Feed {
+    fn cost(&self, item: &Result<Event, CopyError>) -> u32 {
+        match item {
+            Ok(e) => decide::queue_cost(e.pos, e.end_pos, self.queue_bytes),
+            Err(_) => 0,
+        }
+    }
+
+    /// Sends one item; false when the applier is gone.
+    pub(crate) async fn send(&self, item: Result<Event, CopyError>) -> bool {
+        let cost = self.cost(&item);
+        if cost > 0 {
+            match self.budget.acquire_many(cost).await {
+                Ok(p) => p.forget(),
+                Err(_) => return false,
+            }
+        }
+        self.tx.send(item).await.is_ok()
+    }
+
+    /// [`Feed::send`] from a blocking thread (the file reader's).
+    pub(crate) fn blocking_send(&self, item: Result<Event, CopyError>) -> bool {
+        let cost = self.cost(&item);
+        if cost > 0 {
+            let budget = self.budget.clone();
+            match tokio::runtime::Handle::current().block_on(budget.acquire_many_owned(cost)) {
+                Ok(p) => p.forget(),
+                Err(_) => return false,
+            }
+        }
+        self.tx.blocking_send(item).is_ok()
+    }
+}
+
+async fn spawn_stream_reader(
+    source: &Opts,
+    from: &FilePosition,
+    o: &ApplyOptions,
+    tx: Feed,
+) -> Result<tokio::task::JoinHandle<()>, CopyError> {
+    let mut cfg = StreamConfig::new(
+        source.clone(),
+        o.server_id,
+        StreamStart::File(Some(from.file.clone()), from.offset),
+    );
+    cfg.non_blocking = o.stop_at_end;
+    cfg.limits.max_uncompressed_size = o.max_uncompressed_bytes;
+    let mut reader = BinlogStreamReader::connect(cfg)
+        .await
+        .map_err(CopyError::from)?;
+    let progress = o.progress.clone();
+    Ok(tokio::spawn(async move {
+        let mut id = None;
+        loop {
+            if reader.connection_id() != id {
+                id = reader.connection_id();
+                progress.update(|s| s.source_connection_id = id);
+            }
+            let r = reader.next().await;
+            let done = !matches!(r, Ok(Some(_)));
+            let item = match r {
+                Ok(Some(e)) => Ok(e),
+                Ok(None) => break,
+                Err(e) => Err(stream_error(e)),
+            };
+            if !tx.send(item).await || done {
+                break;
+            }
+        }
+    }))
+}
+
 struct Applier<'a> {
     o: &'a ApplyOptions,
     selection: &'a ApplySelection,
@@ -649,6 +842,8 @@ struct Applier<'a> {
     /// The target's `max_allowed_packet`.
     packet: usize,
     rx: mpsc::Receiver<Result<Event, CopyError>>,
+    /// The queue's byte budget (see `ApplyOptions::queue_bytes`).
+    budget: Arc<Semaphore>,
     routes: Routes,
     ddl: ddl::Context,
     cache: TableCache,
@@ -678,6 +873,12 @@ struct Applier<'a> {
     heartbeat_us: Option<u64>,
     transactions: u64,
     rows: u64,
+    /// Events skipped by a documented rule, by type name, since the start
+    /// (published with each commit).
+    skipped: std::collections::BTreeMap<&'static str, u64>,
+    /// A statement-based INTVAR, RAND or USER_VAR read and not yet
+    /// followed by its QUERY: (type name, position).
+    statement_context: Option<(&'static str, String)>,
 }
 
 fn now_secs() -> u64 {
@@ -782,6 +983,7 @@ impl Applier<'_> {
         self.txns_uncommitted = 0;
         self.rows_uncommitted = 0;
         let c = self.counts;
+        let skipped = self.skipped_status();
         let lag = if let Some(us) = self.heartbeat_us.take() {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -800,6 +1002,7 @@ impl Applier<'_> {
             s.rows = rows;
             s.conflicts_overwritten = c.conflicts_overwritten;
             s.conflicts_skipped = c.conflicts_skipped;
+            s.events_skipped = skipped;
             s.lag = lag;
         });
         Ok(())
@@ -854,16 +1057,29 @@ impl Applier<'_> {
                 Ok(None) => {
                     // The stream ended (stop_at_end).
                     self.commit().await?;
-                    self.o.progress.update(|s| s.caught_up = true);
+                    let skipped = self.skipped_status();
+                    self.o.progress.update(|s| {
+                        s.caught_up = true;
+                        s.events_skipped = skipped;
+                    });
                     return Ok(());
                 }
-                Ok(Some(Err(e))) => return Err(e),
+                Ok(Some(Err(e))) => {
+                    // The reader stopped at an event it cannot hand out
+                    // (one over the limits, bytes it cannot decode): what
+                    // came before it is complete and committed first, so
+                    // the checkpoint names where it stopped.
+                    self.commit().await?;
+                    return Err(e);
+                }
                 Ok(Some(Ok(ev))) => ev,
             };
             if ev.header.timestamp != 0 && !matches!(ev.body, EventBody::Heartbeat(_)) {
                 self.last_event_time = ev.header.timestamp;
             }
+            let cost = decide::queue_cost(ev.pos, ev.end_pos, self.o.queue_bytes);
             self.event(ev).await?;
+            self.budget.add_permits(cost as usize);
         }
     }
 
@@ -871,113 +1087,154 @@ impl Applier<'_> {
         FilePosition::new(ev.file.as_deref().unwrap_or(""), ev.end_pos)
     }
 
+    /// One event from the reader. A TRANSACTION_PAYLOAD (MySQL's
+    /// `binlog_transaction_compression`) is the transaction it holds: its
+    /// inner events are applied in order, each at the payload's position,
+    /// and the transaction's boundary is the payload's end (the decoder
+    /// holds the whole payload decoded, bounded by its limits).
     async fn event(&mut self, ev: Event) -> Result<(), CopyError> {
+        let r = self.event_inner(ev).await;
+        if let Err(e @ (CopyError::Binlog { .. } | CopyError::Table { .. })) = r {
+            // An event the apply refuses: the transactions before it are
+            // complete and committed first (unless rows of the refused
+            // transaction are already written), so that the checkpoint
+            // names where it stopped.
+            if !self.txn_dirty {
+                self.commit().await?;
+            }
+            return Err(e);
+        }
+        r
+    }
+
+    async fn event_inner(&mut self, ev: Event) -> Result<(), CopyError> {
+        if !matches!(ev.body, EventBody::TransactionPayload(_)) {
+            return self.step(&ev, false).await;
+        }
+        let Event {
+            file,
+            pos,
+            end_pos,
+            body,
+            ..
+        } = ev;
+        let at = format!("{}:{pos}", file.as_deref().unwrap_or("?"));
+        let EventBody::TransactionPayload(p) = body else {
+            return Ok(());
+        };
+        for mut inner in p.events {
+            inner.file.clone_from(&file);
+            inner.pos = pos;
+            inner.end_pos = end_pos;
+            self.step(&inner, true).await?;
+        }
+        if self.in_txn {
+            return Err(CopyError::Binlog {
+                at,
+                reason: "a compressed transaction (TRANSACTION_PAYLOAD) whose events do not \
+                         end with its commit; the binlog is not what the apply expects"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts an event the apply has no work for, by a documented rule
+    /// (`ApplyStatus::events_skipped`).
+    fn count_skipped(&mut self, t: EventType) {
+        *self.skipped.entry(t.name()).or_insert(0) += 1;
+    }
+
+    /// One event outside a payload, or one of a payload's (`in_payload`).
+    /// Every class of event is named here, without a wildcard arm: a kind
+    /// added to binlog-reader does not compile until it is placed.
+    async fn step(&mut self, ev: &Event, in_payload: bool) -> Result<(), CopyError> {
         let at = format!("{}:{}", ev.file.as_deref().unwrap_or("?"), ev.pos);
-        match &ev.body {
-            EventBody::MariadbGtid(g) => {
+        let t = ev.header.event_type;
+        match ev.class() {
+            EventClass::MariadbGtid(g) => {
                 self.in_txn = g.flags2 & MARIADB_FL_STANDALONE == 0;
             }
-            EventBody::Gtid(_) => {}
-            EventBody::Xid(_) => {
-                self.end_of_transaction(Self::position(&ev)).await?;
+            // A MySQL GTID (plain, anonymous or tagged) names the
+            // transaction that follows; BEGIN or the DDL's QUERY starts it.
+            // The checkpoint is a file position, so the GTID itself needs
+            // no work.
+            EventClass::Gtid(_) => {}
+            EventClass::Xid(_) => {
+                self.end_of_transaction(Self::position(ev)).await?;
             }
-            EventBody::Query(q) => {
-                let sql = q.query_text();
-                let kw = sql.trim_start().to_ascii_uppercase();
-                if kw.starts_with("BEGIN") || kw.starts_with("XA START") {
-                    self.in_txn = true;
-                } else if kw.starts_with("COMMIT")
-                    || kw.starts_with("ROLLBACK") && !kw.contains(" TO ")
-                {
-                    self.end_of_transaction(Self::position(&ev)).await?;
-                } else if kw.starts_with("SAVEPOINT") || kw.starts_with("ROLLBACK") {
-                    // Savepoints inside a transaction: its rows are in the
-                    // binlog as they were kept.
-                } else if is_dml_statement(&sql) {
-                    let db = q.schema.clone();
-                    if db.is_empty() || self.routes.database_involved(&db) {
-                        // Keep what came before it: the checkpoint stops just
-                        // before the statement.
-                        if !self.txn_dirty {
-                            self.commit().await?;
-                        }
-                        let why = format!(
-                            "the source logged a statement instead of row changes \
-                             (binlog_format STATEMENT or MIXED in that session): {}. Its effect \
-                             cannot be applied exactly. Set binlog_format=ROW for every session \
-                             on the source, then start again from a full copy",
-                            sql.chars().take(200).collect::<String>()
-                        );
-                        return Err(if db.is_empty() {
-                            CopyError::Binlog { at, reason: why }
-                        } else {
-                            CopyError::Table {
-                                table: quote(&db),
-                                reason: format!("at {at} {why}"),
-                            }
-                        });
-                    }
-                    self.o.progress.update(|s| s.statements_ignored += 1);
-                    if !self.in_txn {
-                        self.end_of_transaction(Self::position(&ev)).await?;
-                    }
-                } else {
-                    // DDL, or another statement outside a transaction:
-                    // commit what came before it on its own.
-                    let pos = Self::position(&ev);
-                    self.commit().await?;
-                    if self.open || !self.pending.is_empty() {
-                        return Err(CopyError::Binlog {
-                            at,
-                            reason: "a statement inside an unfinished transaction; the binlog \
-                                     is not what the apply expects here"
-                                .into(),
-                        });
-                    }
-                    let outcome = self
-                        .ddl
-                        .apply(
-                            &mut self.tgt,
-                            &mut self.routes,
-                            q,
-                            &ev,
-                            self.o,
-                            self.selection,
-                        )
-                        .await?;
-                    self.cache.clear();
-                    match outcome {
-                        ddl::Outcome::Applied => self.o.progress.update(|s| s.ddl_applied += 1),
-                        ddl::Outcome::Skipped(why) => {
-                            self.o.progress.update(|s| s.ddl_skipped.push(why))
-                        }
-                        ddl::Outcome::Ignored => {
-                            self.o.progress.update(|s| s.statements_ignored += 1)
-                        }
-                    }
-                    // The DDL's own commit saved the position; record it.
-                    self.committed = pos.clone();
-                    self.transactions += 1;
-                    self.o.progress.update(|s| {
-                        s.position = Some(pos);
-                        s.transactions += 1;
-                    });
-                    self.in_txn = false;
-                }
+            EventClass::Query(q) => {
+                let context = self.statement_context.take();
+                self.query(q, ev, &at, context, in_payload).await?;
             }
-            EventBody::Rows(r) => {
+            EventClass::Rows(r) => {
                 let pos = FilePosition::new(ev.file.as_deref().unwrap_or(""), ev.pos);
-                let bytes = ev.end_pos.saturating_sub(ev.pos);
+                // Inside a payload, the event's own (uncompressed) length:
+                // its position and end are the whole payload's.
+                let bytes = if in_payload {
+                    u64::from(ev.header.event_length)
+                } else {
+                    ev.end_pos.saturating_sub(ev.pos)
+                };
                 self.rows_event(r, &at, &pos, bytes).await?;
             }
-            EventBody::Heartbeat(_) if !self.in_txn && self.rx.is_empty() => {
-                self.commit().await?;
-                self.o.progress.update(|s| {
-                    s.caught_up = true;
-                    s.lag = Some(Duration::ZERO);
-                });
+            // The columns of the rows events that follow: the decoder keeps
+            // it and hands it to them.
+            EventClass::TableMap(_) => {}
+            EventClass::Heartbeat(_) => {
+                // The source has nothing newer than what was read: when
+                // nothing is queued and no transaction is open, everything
+                // read is applied. Otherwise the heartbeat says nothing the
+                // events around it do not.
+                if !self.in_txn && self.rx.is_empty() {
+                    self.commit().await?;
+                    self.o.progress.update(|s| {
+                        s.caught_up = true;
+                        s.lag = Some(Duration::ZERO);
+                    });
+                }
+                self.count_skipped(t);
             }
-            EventBody::XaPrepare(_) => {
+            // Statement-based context for the next QUERY (binlog_format
+            // STATEMENT or MIXED): that statement is refused if it changes
+            // selected rows, ignored with it otherwise (see `query`).
+            EventClass::IntVar(_) | EventClass::Rand(_) | EventClass::UserVar(_) => {
+                self.statement_context = Some((t.name(), at));
+            }
+            // Information and bookkeeping, no change: the statement text
+            // of the rows that follow, the file's format and GTID state,
+            // the next file, MariaDB's recovery checkpoint, a server stop
+            // (its file ends there), and the group-replication events that
+            // change no row (VIEW_CHANGE, TRANSACTION_CONTEXT, IGNORABLE).
+            EventClass::Rotate(r) => {
+                if !r.fake && !self.in_txn {
+                    // The file is complete: the checkpoint may move to the
+                    // start of the next one, so that a restart (from binlog
+                    // files, or after the finished file was purged) needs
+                    // only that file.
+                    let next = FilePosition::new(r.next_file.as_str(), r.position);
+                    if self.boundary.as_ref().unwrap_or(&self.committed) < &next {
+                        self.boundary = Some(next);
+                    }
+                }
+                self.count_skipped(t);
+            }
+            EventClass::RowsQuery(_)
+            | EventClass::FormatDescription(_)
+            | EventClass::PreviousGtids(_)
+            | EventClass::Stop
+            | EventClass::MariadbGtidList(_)
+            | EventClass::MariadbBinlogCheckpoint(_)
+            | EventClass::NoRowChange(_) => self.count_skipped(t),
+            // The decoder refuses every event after it in the file.
+            EventClass::MariadbStartEncryption { .. } => self.count_skipped(t),
+            EventClass::TransactionPayload(_) => {
+                return Err(CopyError::Binlog {
+                    at,
+                    reason: "a TRANSACTION_PAYLOAD inside another one; payloads do not nest".into(),
+                })
+            }
+            EventClass::XaPrepare(_) => {
                 return Err(CopyError::Binlog {
                     at,
                     reason: "an XA PREPARE; XA transactions are not supported by the apply. \
@@ -985,7 +1242,7 @@ impl Applier<'_> {
                         .into(),
                 })
             }
-            EventBody::Incident(i) => {
+            EventClass::Incident(i) => {
                 return Err(CopyError::Binlog {
                     at,
                     reason: format!(
@@ -995,19 +1252,152 @@ impl Applier<'_> {
                     ),
                 })
             }
-            EventBody::Other { .. } => {
+            EventClass::Uninterpreted(t) => {
                 return Err(CopyError::Binlog {
                     at,
                     reason: format!(
-                        "a {:?} event, which the apply cannot interpret; stopping rather than \
-                         skipping a change",
-                        ev.header.event_type
+                        "a {} event (type {}), which the apply cannot interpret (statement-based \
+                         LOAD DATA or a pre-GA rows event); stopping rather than skipping a \
+                         change. Set binlog_format=ROW on the source and start again from a \
+                         full copy",
+                        t.name(),
+                        t.0
                     ),
                 })
             }
-            _ => {}
         }
         Ok(())
+    }
+
+    async fn query(
+        &mut self,
+        q: &binlog_reader::event::QueryEvent,
+        ev: &Event,
+        at: &str,
+        context: Option<(&'static str, String)>,
+        in_payload: bool,
+    ) -> Result<(), CopyError> {
+        let at = at.to_string();
+        let sql = q.query_text();
+        let kw = sql.trim_start().to_ascii_uppercase();
+        if kw.starts_with("BEGIN") || kw.starts_with("XA START") {
+            self.in_txn = true;
+        } else if kw.starts_with("COMMIT") || kw.starts_with("ROLLBACK") && !kw.contains(" TO ") {
+            self.end_of_transaction(Self::position(ev)).await?;
+        } else if kw.starts_with("SAVEPOINT") || kw.starts_with("ROLLBACK") {
+            // Savepoints inside a transaction: its rows are in the
+            // binlog as they were kept.
+        } else if is_dml_statement(&sql) {
+            let db = q.schema.clone();
+            if db.is_empty() || self.routes.database_involved(&db) {
+                // Keep what came before it: the checkpoint stops just
+                // before the statement.
+                if !self.txn_dirty {
+                    self.commit().await?;
+                }
+                let why = format!(
+                    "the source logged a statement instead of row changes \
+                     (binlog_format STATEMENT or MIXED in that session{}): {}. Its effect \
+                     cannot be applied exactly. Set binlog_format=ROW for every session \
+                     on the source, then start again from a full copy",
+                    context
+                        .as_ref()
+                        .map(|(t, a)| format!(", with a {t} event at {a}"))
+                        .unwrap_or_default(),
+                    sql.chars().take(200).collect::<String>()
+                );
+                return Err(if db.is_empty() {
+                    CopyError::Binlog { at, reason: why }
+                } else {
+                    CopyError::Table {
+                        table: quote(&db),
+                        reason: format!("at {at} {why}"),
+                    }
+                });
+            }
+            self.o.progress.update(|s| s.statements_ignored += 1);
+            if let Some((t, _)) = context {
+                // The context of a statement not applied goes with it.
+                *self.skipped.entry(t).or_insert(0) += 1;
+            }
+            if !self.in_txn {
+                self.end_of_transaction(Self::position(ev)).await?;
+            }
+        } else {
+            if let Some((t, a)) = context {
+                let db = &q.schema;
+                if db.is_empty() || self.routes.database_involved(db) {
+                    return Err(CopyError::Binlog {
+                        at: a,
+                        reason: format!(
+                            "a {t} event (statement-based logging) before the statement at \
+                             {at}: {}. The apply runs statements without such values, so it \
+                             cannot run this one exactly. Set binlog_format=ROW for every \
+                             session on the source",
+                            sql.chars().take(200).collect::<String>()
+                        ),
+                    });
+                }
+                *self.skipped.entry(t).or_insert(0) += 1;
+            }
+            if in_payload {
+                return Err(CopyError::Binlog {
+                    at,
+                    reason: format!(
+                        "a statement inside a compressed transaction (TRANSACTION_PAYLOAD), \
+                         which MySQL does not write: {}",
+                        sql.chars().take(200).collect::<String>()
+                    ),
+                });
+            }
+            // DDL, or another statement outside a transaction:
+            // commit what came before it on its own.
+            let pos = Self::position(ev);
+            self.commit().await?;
+            if self.open || !self.pending.is_empty() {
+                return Err(CopyError::Binlog {
+                    at,
+                    reason: "a statement inside an unfinished transaction; the binlog \
+                             is not what the apply expects here"
+                        .into(),
+                });
+            }
+            let outcome = self
+                .ddl
+                .apply(
+                    &mut self.tgt,
+                    &mut self.routes,
+                    q,
+                    ev,
+                    self.o,
+                    self.selection,
+                )
+                .await?;
+            self.cache.clear();
+            match outcome {
+                ddl::Outcome::Applied => self.o.progress.update(|s| s.ddl_applied += 1),
+                ddl::Outcome::Skipped(why) => self.o.progress.update(|s| s.ddl_skipped.push(why)),
+                ddl::Outcome::Ignored => self.o.progress.update(|s| s.statements_ignored += 1),
+            }
+            // The DDL's own commit saved the position; record it.
+            self.committed = pos.clone();
+            self.transactions += 1;
+            let skipped = self.skipped_status();
+            self.o.progress.update(|s| {
+                s.position = Some(pos);
+                s.transactions += 1;
+                s.events_skipped = skipped;
+            });
+            self.in_txn = false;
+        }
+        Ok(())
+    }
+
+    fn skipped_status(&self) -> std::collections::BTreeMap<String, u64> {
+        self.skipped
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), *v))
+            .collect()
     }
 
     /// The lag from this task's heartbeat row.
@@ -1082,6 +1472,18 @@ impl Applier<'_> {
             table: info.source_name(),
             reason: format!("at {at}: {reason}"),
         })?;
+        // MySQL's partial JSON updates: the whole new document, from the
+        // before image's (see `json_diff`).
+        let resolved;
+        let r = if r.kind == RowsKind::PartialUpdate {
+            resolved = resolve_partial_json(r).map_err(|reason| CopyError::Table {
+                table: info.source_name(),
+                reason: format!("at {at}: {reason}"),
+            })?;
+            &resolved
+        } else {
+            r
+        };
         // The full copy loaded this table in one transaction from a
         // snapshot at `copied_at`: changes before it are in the load
         // already (design rule 8; a table without a key cannot be replayed
@@ -1216,6 +1618,97 @@ impl Applier<'_> {
         }
         Ok(())
     }
+}
+
+/// A reading error as the apply reports it: a compressed transaction or
+/// event over the limit says what to change.
+pub(crate) fn stream_error(e: binlog_reader::StreamError) -> CopyError {
+    match e {
+        binlog_reader::StreamError::Decode { position, error } => match decode_error(error) {
+            Ok((_, reason)) => CopyError::Binlog {
+                at: position,
+                reason,
+            },
+            Err(error) => CopyError::from(binlog_reader::StreamError::Decode { position, error }),
+        },
+        other => CopyError::from(other),
+    }
+}
+
+/// The event's offset and the reason for a decoding error the user can act
+/// on (a compressed transaction over the limit), or the error back.
+pub(crate) fn decode_error(
+    error: binlog_reader::DecodeError,
+) -> Result<(u64, String), binlog_reader::DecodeError> {
+    match error {
+        binlog_reader::DecodeError::TooLarge {
+            what: what @ ("uncompressed transaction payload" | "compressed query" | "compressed rows"),
+            value,
+            limit,
+            offset,
+        } => Ok((offset, format!(
+            "a compressed {} of {value} bytes uncompressed, over the apply's limit of {limit}              bytes ([incremental] max_uncompressed_bytes). Nothing of it was applied. Raise              the limit (the apply holds the whole transaction decoded in memory), or turn              compression off on the source for sessions writing transactions this large              (binlog_transaction_compression=OFF on MySQL, log_bin_compress=OFF on MariaDB):              uncompressed, a transaction of any size is applied in bounded memory",
+            match what {
+                "compressed query" => "QUERY event (QUERY_COMPRESSED)",
+                "compressed rows" => "rows event",
+                _ => "transaction (TRANSACTION_PAYLOAD)",
+            }
+        ))),
+        other => Err(other),
+    }
+}
+
+/// A PARTIAL_UPDATE_ROWS event with every JSON diff (`Value::JsonDiffs`)
+/// of its after images replaced by the whole document it makes of the
+/// before image's value, as MySQL applies it (see `json_diff`).
+///
+/// # Errors
+///
+/// When a diff cannot be applied exactly: the before image lacks the
+/// column (`binlog_row_image` MINIMAL or NOBLOB) or holds NULL, or the diff
+/// does not fit the document. The message names the column, the cause and
+/// the fix.
+pub(crate) fn resolve_partial_json(r: &RowsEvent) -> Result<RowsEvent, String> {
+    let mut out = r.clone();
+    for ch in &mut out.rows {
+        let RowChange::Update { before, after } = ch else {
+            return Err("a PARTIAL_UPDATE_ROWS event holds a row that is not an update".into());
+        };
+        for (i, v) in after.iter_mut().enumerate() {
+            let Some(binlog_reader::Value::JsonDiffs(diffs)) = v else {
+                continue;
+            };
+            let name = r
+                .table
+                .columns
+                .get(i)
+                .and_then(|c| c.name.clone())
+                .map_or_else(
+                    || format!("column {}", i + 1),
+                    |n| format!("column {}", quote(&n)),
+                );
+            let fix = "set binlog_row_image=FULL on the source with                        binlog_row_value_options=PARTIAL_JSON, or binlog_row_value_options=''                        so that whole JSON values are logged, then start again from a full copy";
+            let old = match before.get(i) {
+                Some(Some(binlog_reader::Value::Json(t))) => t,
+                Some(Some(binlog_reader::Value::Null)) => {
+                    return Err(format!(
+                        "{name} carries a partial JSON update of a NULL document, which MySQL                          does not write; {fix}"
+                    ))
+                }
+                _ => {
+                    return Err(format!(
+                        "{name} carries a partial JSON update (binlog_row_value_options=\
+                         PARTIAL_JSON) but the before image does not hold the old document                          it applies to (binlog_row_image is not FULL); {fix}"
+                    ))
+                }
+            };
+            let new = json_diff::apply_json_diffs(old, diffs).map_err(|e| {
+                format!("{name}: a partial JSON update cannot be applied exactly: {e}; {fix}")
+            })?;
+            *v = Some(binlog_reader::Value::Json(new));
+        }
+    }
+    Ok(out)
 }
 
 /// The shadow database holding the source schema of `source_db` for `task`

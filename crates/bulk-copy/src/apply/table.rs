@@ -637,8 +637,12 @@ pub(crate) fn check_table_map(info: &TableInfo, map: &TableMapEvent) -> Result<(
     for (i, (m, c)) in map.columns.iter().zip(cols).enumerate() {
         let bf = family_of_binlog(m.real_type());
         let sf = family_of_data_type(&c.data_type);
-        // MariaDB logs JSON as a blob, and ENUM/SET as strings in some maps.
-        let compatible = bf == sf || (sf == 7 && bf == 8) || (sf == 6 && bf == 8);
+        // MariaDB logs JSON as a blob, and ENUM/SET as strings in some maps;
+        // MySQL's JSON is a LONGTEXT in a MariaDB shadow (MariaDB's JSON).
+        let compatible = bf == sf
+            || (sf == 7 && bf == 8)
+            || (sf == 6 && bf == 8)
+            || (m.real_type() == ColumnType::JSON && c.data_type == "longtext");
         if !compatible {
             return Err(format!(
                 "column {} (`{}`, {}) has binlog type {:?}; the schema tracked at this position \

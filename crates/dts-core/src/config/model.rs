@@ -422,6 +422,10 @@ pub struct IncrementalOptions {
     /// the target transaction is retried (`None`: the server's setting).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock_wait_timeout_seconds: Option<u64>,
+    /// The largest uncompressed size of a compressed transaction (MySQL's
+    /// TRANSACTION_PAYLOAD) or compressed event (MariaDB) the apply
+    /// accepts, in bytes (default 1 GiB): it holds one decoded whole.
+    pub max_uncompressed_bytes: u64,
 }
 
 /// `[verify]`: the exact verification (`dts verify`, and the check at

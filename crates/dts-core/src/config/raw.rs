@@ -121,6 +121,7 @@ pub(super) struct RawIncremental {
     pub(super) batch_bytes: Option<i64>,
     pub(super) commit_interval_ms: Option<i64>,
     pub(super) lock_wait_timeout_seconds: Option<i64>,
+    pub(super) max_uncompressed_bytes: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]

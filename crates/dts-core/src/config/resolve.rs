@@ -378,6 +378,13 @@ fn incremental(inc: RawIncremental) -> Result<IncrementalOptions, ConfigError> {
             })
             .transpose()?
             .map(|v| v as u64),
+        max_uncompressed_bytes: ranged(
+            "incremental.max_uncompressed_bytes",
+            inc.max_uncompressed_bytes,
+            1 << 30,
+            1024,
+            1 << 40,
+        )? as u64,
     })
 }
 
