@@ -62,7 +62,7 @@ pub mod copy;
 pub use apply::{
     apply_changes, apply_changes_from, prepare_incremental, ApplyOptions, ApplyProgress,
     ApplyReport, ApplySelection, ApplySource, ApplyStatus, HandOff, Heartbeat, OnlineDdlMode,
-    StopSignal,
+    RenamedOut, StopSignal,
 };
 pub use base::{
     validate_filter, ColumnMapping, ConflictPolicy, CopyError, KeyStrategy, Progress,

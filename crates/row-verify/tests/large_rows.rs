@@ -331,8 +331,8 @@ async fn s11_the_targets_max_allowed_packet_cuts_apply_statements_then_stops_on_
     assert!(
         matches!(err, CopyError::Table { .. })
             && msg.contains("`t`")
-            && msg.contains("max_allowed_packet of 1048576 bytes")
-            && msg.contains("SET GLOBAL max_allowed_packet = 8388608"),
+            && msg.contains("max_allowed_packet (1048576 bytes)")
+            && msg.contains("at least 8388608"),
         "{msg}"
     );
     assert!(!err.is_retryable(), "{err}");

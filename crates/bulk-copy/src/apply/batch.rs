@@ -16,12 +16,6 @@
 //!   `foreign_key_checks`, so that the target's checks and cascades behave as
 //!   the source's did (cascaded changes are not in the binlog).
 //!
-//! Every statement fits the target's `max_allowed_packet`: multi-row
-//! statements are cut before a row would make them longer, and a single row
-//! whose statement is longer stops the apply with its size and the setting
-//! to raise (the server would drop the connection, and a retry would meet
-//! the same row).
-//!
 //! In the idempotent window (before the copy's overlap end), the count checks
 //! are off: a key may already be in its final state, and final images are
 //! written with `REPLACE` (see [`verb`]): a secondary unique value may be
@@ -40,21 +34,8 @@ use super::table::TableInfo;
 use crate::base::error::{db_err, CopyError};
 use crate::base::mapping::ConflictPolicy;
 
-/// Statements are cut at about this many bytes (and never longer than the
-/// target's `max_allowed_packet` allows: see [`statement_budget`]).
+/// Statements are cut at about this many bytes.
 const STATEMENT_BYTES: usize = 1 << 20;
-
-/// The longest statement sent to a target whose `max_allowed_packet` is
-/// `packet`: the packet less its header and the command byte, and a margin.
-fn statement_budget(packet: usize) -> usize {
-    packet.saturating_sub(1024).max(1)
-}
-
-/// Whether `more` bytes appended to the statement `sql` (and a comma)
-/// would make it longer than the target takes: then `sql` is sent first.
-fn would_overflow(info: &TableInfo, sql: &str, more: usize) -> bool {
-    !sql.is_empty() && sql.len() + 1 + more > statement_budget(info.packet)
-}
 
 /// Counts of what was applied.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -227,31 +208,41 @@ fn conflict(info: &TableInfo, key: &str, at: &str, exists: bool) -> CopyError {
 
 /// Runs a statement and returns its affected (found) rows, refusing any
 /// warning except the one an ENUM's index 0 always gives.
+/// What a statement may hold besides its rows, under the target's
+/// `max_allowed_packet`.
+const PACKET_MARGIN: usize = 1024;
+
+/// The longest statement the target takes ([`TableInfo::max_packet`]).
+fn statement_limit(info: &TableInfo) -> usize {
+    info.max_packet.saturating_sub(PACKET_MARGIN).max(1)
+}
+
+/// A statement too large for the target even with one row (S11): never
+/// cut, never retried.
+fn too_big(info: &TableInfo, len: usize, key: Option<&str>) -> CopyError {
+    CopyError::Table {
+        table: info.source_name(),
+        reason: format!(
+            "a change{} needs a statement of {len} bytes, over the target's max_allowed_packet \
+             ({} bytes): a row that large cannot be written. Raise max_allowed_packet on the \
+             target to at least {} (SET GLOBAL max_allowed_packet = ...; it applies to new \
+             connections), then start the task again: it resumes from its checkpoint",
+            key.map(|k| format!(" of the row {k}..."))
+                .unwrap_or_default(),
+            info.max_packet,
+            (len + PACKET_MARGIN).next_power_of_two()
+        ),
+    }
+}
+
 pub(crate) async fn run(
     conn: &mut Conn,
     info: &TableInfo,
     sql: String,
     enum_zero: bool,
 ) -> Result<u64, CopyError> {
-    if sql.len() > statement_budget(info.packet) {
-        // The server would refuse it and drop the connection, and every
-        // retry would do the same: stop, saying what to change. (Rows are
-        // never put together past the budget, so this is one row.)
-        let need = (sql.len() + 1024).next_power_of_two();
-        return Err(CopyError::Table {
-            table: info.source_name(),
-            reason: format!(
-                "applying its changes to {} needs a statement of {} bytes for a single row (its \
-                 values as SQL literals, binary ones at twice their length), longer than the \
-                 target's max_allowed_packet of {} bytes allows. Raise it on the target (SET \
-                 GLOBAL max_allowed_packet = {need}, and max_allowed_packet = {need} in its \
-                 configuration), then run the task again: it resumes at the last committed \
-                 position",
-                info.target,
-                sql.len(),
-                info.packet
-            ),
-        });
+    if sql.len() > statement_limit(info) {
+        return Err(too_big(info, sql.len(), None));
     }
     conn.query_drop(&sql).await.map_err(|e| match &e {
         mysql_async::Error::Server(se) if se.code == 1062 => CopyError::Conflict {
@@ -285,17 +276,11 @@ pub(crate) async fn run(
     Ok(affected)
 }
 
-fn in_lists<'a>(info: &TableInfo, keys: impl Iterator<Item = &'a String>) -> Vec<(String, u64)> {
+fn in_lists<'a>(keys: impl Iterator<Item = &'a String>) -> Vec<(String, u64)> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut n = 0u64;
-    // Room for the DELETE around the list.
-    let room = 256 + info.target.len() + info.key.iter().map(|k| k.1.len() + 1).sum::<usize>();
     for k in keys {
-        if n > 0 && would_overflow(info, &cur, k.len() + room) {
-            out.push((std::mem::take(&mut cur), n));
-            n = 0;
-        }
         if !cur.is_empty() {
             cur.push(',');
         }
@@ -319,7 +304,7 @@ async fn delete_keys(
     keys: &[&String],
 ) -> Result<u64, CopyError> {
     let mut total = 0;
-    for (list, _) in in_lists(info, keys.iter().copied()) {
+    for (list, _) in in_lists(keys.iter().copied()) {
         let sql = format!(
             "DELETE FROM {} WHERE {} IN ({list})",
             info.target,
@@ -400,13 +385,21 @@ impl Pending {
         let mut sql = String::new();
         let mut enum_zero = false;
         let mut inserted = 0u64;
+        // Statements of about STATEMENT_BYTES, and never over the target's
+        // max_allowed_packet: split down to one row if need be.
+        let limit = statement_limit(&info).min(STATEMENT_BYTES);
         for (tuple, ez) in self.c.final_rows() {
             if tuple.is_empty() {
                 continue;
             }
-            if would_overflow(&info, &sql, tuple.len()) {
+            if !sql.is_empty() && sql.len() + 1 + tuple.len() > limit {
                 run(conn, &info, std::mem::take(&mut sql), enum_zero).await?;
                 enum_zero = false;
+            }
+            let header = 32 + info.target.len() + cols.len();
+            if header + tuple.len() > statement_limit(&info) {
+                let start: String = tuple.chars().take(60).collect();
+                return Err(too_big(&info, header + tuple.len(), Some(&start)));
             }
             if sql.is_empty() {
                 let _ = write!(

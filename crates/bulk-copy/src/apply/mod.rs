@@ -196,11 +196,16 @@ pub struct ApplyStatus {
     pub target_connection_id: Option<u32>,
     /// The source connection reading the binlog.
     pub source_connection_id: Option<u32>,
+    /// Nothing, not even a heartbeat, came from the source for longer than
+    /// the binlog stream's read timeout: the connection is dead or the
+    /// network drops everything (a black hole); the stream is being
+    /// re-established. False again once events arrive (N2).
+    pub source_stalled: bool,
 }
 
 /// A handle on an apply's status, readable while it runs.
 #[derive(Clone, Debug, Default)]
-pub struct ApplyProgress(Arc<Mutex<ApplyStatus>>);
+pub struct ApplyProgress(Arc<Mutex<ApplyStatus>>, Arc<Mutex<Option<u32>>>);
 
 impl ApplyProgress {
     /// A fresh handle.
@@ -208,9 +213,27 @@ impl ApplyProgress {
         ApplyProgress::default()
     }
 
-    /// The current status.
+    /// The current status. While changes wait to be committed (a target
+    /// that is slow, or blocked on a lock), the lag counts from the oldest
+    /// of them, so that it grows as the wait lasts (N7).
     pub fn status(&self) -> ApplyStatus {
-        self.0.lock().map(|s| s.clone()).unwrap_or_default()
+        let mut s = self.0.lock().map(|s| s.clone()).unwrap_or_default();
+        if let Some(ts) = self.1.lock().ok().and_then(|w| *w) {
+            let behind = Duration::from_secs(now_secs().saturating_sub(u64::from(ts)));
+            if s.lag.is_none_or(|l| l < behind) {
+                s.lag = Some(behind);
+                s.caught_up = false;
+            }
+        }
+        s
+    }
+
+    /// The source time (seconds) of the oldest change read and not yet
+    /// committed, or `None` when everything read is committed.
+    fn waiting_since(&self, ts: Option<u32>) {
+        if let Ok(mut w) = self.1.lock() {
+            *w = ts;
+        }
     }
 
     fn update(&self, f: impl FnOnce(&mut ApplyStatus)) {
@@ -248,6 +271,9 @@ pub struct ApplyOptions {
     pub skip_failed_ddl: bool,
     /// How online-DDL tools' helper tables are treated.
     pub online_ddl: OnlineDdlMode,
+    /// What happens on the target to a table `RENAME TABLE` moves out of
+    /// the selection (into a database the task does not select).
+    pub renamed_out: RenamedOut,
     /// Row and byte limits, changeable while running.
     pub throttle: Throttle,
     /// The status, readable while running.
@@ -278,6 +304,18 @@ pub struct ApplyOptions {
     /// target transaction is rolled back and retried from the checkpoint;
     /// `None` keeps the server's setting.
     pub lock_wait_timeout: Option<Duration>,
+}
+
+/// What the apply does on the target with a table that `RENAME TABLE`
+/// moves out of the selection. Either way nothing is written into the
+/// database it moved to, and its later changes are not applied.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RenamedOut {
+    /// The target table stays, under its name, no longer followed.
+    #[default]
+    Keep,
+    /// The target table is dropped, as the source's selection lost it.
+    Drop,
 }
 
 /// The heartbeat: every `interval`, the apply writes the source's current
@@ -317,6 +355,7 @@ impl Default for ApplyOptions {
             conflict: ConflictPolicy::Error,
             skip_failed_ddl: false,
             online_ddl: OnlineDdlMode::Replicate,
+            renamed_out: RenamedOut::Keep,
             throttle: Throttle::default(),
             progress: ApplyProgress::new(),
             stop: StopSignal::new(),
@@ -422,7 +461,13 @@ pub async fn prepare_incremental(
     let mut src = Conn::new(crate::base::session::reading(source))
         .await
         .map_err(db_err("source", "connecting"))?;
-    let ctx = ddl::Context::new(&mut tgt, o, selection.source_databases()).await?;
+    let ctx = ddl::Context::new(
+        &mut tgt,
+        (Some(source), target),
+        o,
+        selection.source_databases(),
+    )
+    .await?;
     ctx.create_shadow(&mut src, &mut tgt).await?;
     tgt.exec_drop(
         format!(
@@ -515,10 +560,38 @@ pub async fn apply_changes_from(
         });
     }
     let mut attempts = 0u32;
+    // After a target transaction outgrew the target's binlog cache: one
+    // source transaction per target transaction (S13).
+    let mut one_by_one = false;
     loop {
         let before = options.progress.status().position;
-        match run_once(source, target, selection, handoff, options).await {
+        match run_once(source, target, selection, handoff, options, one_by_one).await {
             Ok(()) => return Ok(options.progress.status()),
+            Err(e) if binlog_cache_full(&e) => {
+                if one_by_one {
+                    return Err(CopyError::Binlog {
+                        at: options
+                            .progress
+                            .status()
+                            .position
+                            .map_or_else(|| "?".into(), |p| p.to_string()),
+                        reason: format!(
+                            "the source transaction after this position alone is larger than \
+                             the target's binary log cache allows ({e}). Raise \
+                             max_binlog_cache_size on the target (SET GLOBAL; new connections \
+                             take it), then start the task again: it resumes from its \
+                             checkpoint"
+                        ),
+                    });
+                }
+                tracing::warn!(
+                    error = %e,
+                    "apply: the target's binlog cache is too small for the batch; applying one \
+                     source transaction per target transaction from the checkpoint"
+                );
+                one_by_one = true;
+                options.progress.update(|s| s.retries += 1);
+            }
             Err(e) if e.is_retryable() => {
                 // Failures in a row count: one after progress is a first.
                 if options.progress.status().position != before {
@@ -544,10 +617,29 @@ async fn check_not_purged(src: &mut Conn, start: &FilePosition) -> Result<(), Co
         .query("SHOW BINARY LOGS")
         .await
         .map_err(db_err("source", "listing the binary logs"))?;
-    let names: Vec<String> = logs
+    let sizes: Vec<(String, Option<u64>)> = logs
         .into_iter()
-        .filter_map(|r| r.get::<String, _>(0))
+        .filter_map(|r| Some((r.get::<String, _>(0)?, r.get::<u64, _>(1))))
         .collect();
+    let names: Vec<String> = sizes.iter().map(|s| s.0.clone()).collect();
+    // A position past the end of its file: the source lost events it had
+    // logged (a crash without sync_binlog = 1, a RESET MASTER, a restored
+    // backup). Waiting would never bring them back (C8).
+    if let Some((_, Some(size))) = sizes.iter().find(|s| s.0 == start.file) {
+        if start.offset > *size {
+            return Err(CopyError::Binlog {
+                at: start.to_string(),
+                reason: format!(
+                    "the task's position is past the end of the source's binary log {} ({size} \
+                     bytes): the source no longer has events it had logged and the target \
+                     applied (a crash without sync_binlog = 1, RESET MASTER, or a restored \
+                     backup). The target may hold changes the source lost; start the task \
+                     again from a full copy",
+                    start.file
+                ),
+            });
+        }
+    }
     if !names.contains(&start.file) {
         return Err(CopyError::BinlogPurged {
             position: start.clone(),
@@ -560,12 +652,25 @@ async fn check_not_purged(src: &mut Conn, start: &FilePosition) -> Result<(), Co
     Ok(())
 }
 
+/// Whether the target refused a transaction larger than its
+/// `max_binlog_cache_size` (1197).
+fn binlog_cache_full(e: &CopyError) -> bool {
+    matches!(
+        e,
+        CopyError::Database {
+            error: mysql_async::Error::Server(se),
+            ..
+        } if se.code == 1197
+    )
+}
+
 async fn run_once(
     source: &ApplySource,
     target: &Opts,
     selection: &ApplySelection,
     handoff: Option<&HandOff>,
     o: &ApplyOptions,
+    one_by_one: bool,
 ) -> Result<(), CopyError> {
     let mut tgt = connect_applier(target, o.lock_wait_timeout).await?;
     meta_schema::ensure_apply_tables(&mut tgt, &o.meta_schema).await?;
@@ -591,7 +696,12 @@ async fn run_once(
         (None, None) => 0,
     };
     let routes = Routes::new(selection, o.online_ddl);
-    let ddl_ctx = ddl::Context::new(&mut tgt, o, selection.source_databases()).await?;
+    let server = match source {
+        ApplySource::Server(opts) => Some(opts),
+        ApplySource::Files(_) => None,
+    };
+    let ddl_ctx =
+        ddl::Context::new(&mut tgt, (server, target), o, selection.source_databases()).await?;
     let saved = match read_checkpoint(&mut tgt, o).await? {
         Some(s) => {
             if s.server_id != server_id {
@@ -685,7 +795,9 @@ async fn run_once(
         budget: budget.clone(),
         queue_bytes: o.queue_bytes,
     };
-    let (reader_task, heartbeat_task) = match (source, files) {
+    // Silence after which the source counts as stalled (N2): the stream's
+    // read timeout; binlog files never stall.
+    let (reader_task, heartbeat_task, stall_after) = match (source, files) {
         (ApplySource::Files(_), files) => {
             let (files, from) = (files.unwrap_or_default(), saved.position.clone());
             o.progress
@@ -697,24 +809,22 @@ async fn run_once(
             let t = tokio::task::spawn_blocking(move || {
                 files::read(files, from, server_id, limits, tx)
             });
-            (t, None)
+            (t, None, Duration::MAX)
         }
         (ApplySource::Server(opts), _) => {
-            let t = spawn_stream_reader(opts, &saved.position, o, tx).await?;
+            let (t, stall_after) = spawn_stream_reader(opts, &saved.position, o, tx).await?;
             o.progress
                 .update(|s| s.target_connection_id = Some(tgt.id()));
             let heartbeat_task = match &o.heartbeat {
                 Some(h) => Some(start_heartbeat(opts, h, &o.task).await?),
                 None => None,
             };
-            (t, heartbeat_task)
+            (t, heartbeat_task, stall_after)
         }
     };
-    let packet = crate::base::session::max_allowed_packet(&mut tgt).await?;
     let mut a = Applier {
         o,
         selection,
-        packet,
         tgt,
         rx,
         budget,
@@ -740,6 +850,10 @@ async fn run_once(
         rows: saved.rows,
         skipped: Default::default(),
         statement_context: None,
+        one_by_one,
+        last_event_at: Instant::now(),
+        stall_after,
+        stalled: false,
     };
     let r = a.run().await;
     reader_task.abort();
@@ -802,7 +916,7 @@ async fn spawn_stream_reader(
     from: &FilePosition,
     o: &ApplyOptions,
     tx: Feed,
-) -> Result<tokio::task::JoinHandle<()>, CopyError> {
+) -> Result<(tokio::task::JoinHandle<()>, Duration), CopyError> {
     let mut cfg = StreamConfig::new(
         source.clone(),
         o.server_id,
@@ -810,11 +924,12 @@ async fn spawn_stream_reader(
     );
     cfg.non_blocking = o.stop_at_end;
     cfg.limits.max_uncompressed_size = o.max_uncompressed_bytes;
+    let stall_after = cfg.read_timeout;
     let mut reader = BinlogStreamReader::connect(cfg)
         .await
         .map_err(CopyError::from)?;
     let progress = o.progress.clone();
-    Ok(tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let mut id = None;
         loop {
             if reader.connection_id() != id {
@@ -832,15 +947,14 @@ async fn spawn_stream_reader(
                 break;
             }
         }
-    }))
+    });
+    Ok((task, stall_after))
 }
 
 struct Applier<'a> {
     o: &'a ApplyOptions,
     selection: &'a ApplySelection,
     tgt: Conn,
-    /// The target's `max_allowed_packet`.
-    packet: usize,
     rx: mpsc::Receiver<Result<Event, CopyError>>,
     /// The queue's byte budget (see `ApplyOptions::queue_bytes`).
     budget: Arc<Semaphore>,
@@ -879,6 +993,14 @@ struct Applier<'a> {
     /// A statement-based INTVAR, RAND or USER_VAR read and not yet
     /// followed by its QUERY: (type name, position).
     statement_context: Option<(&'static str, String)>,
+    /// Commit at every source transaction boundary.
+    one_by_one: bool,
+    /// When the last event (a heartbeat included) arrived.
+    last_event_at: Instant,
+    /// Silence after which the source counts as stalled.
+    stall_after: Duration,
+    /// Reported stalled (`ApplyStatus::source_stalled`).
+    stalled: bool,
 }
 
 fn now_secs() -> u64 {
@@ -977,6 +1099,7 @@ impl Applier<'_> {
         failpoint("after_commit");
         self.open = false;
         self.batch_started = None;
+        self.o.progress.waiting_since(None);
         self.committed = pos.clone();
         self.transactions = txns;
         self.rows = rows;
@@ -1009,17 +1132,18 @@ impl Applier<'_> {
     }
 
     fn should_commit(&self) -> bool {
-        decide::CommitInputs {
-            queue_empty: self.rx.is_empty(),
-            pending_bytes: self.pending_bytes,
-            batch_bytes: self.o.batch_bytes,
-            batch_age: self.batch_started.map(|t| t.elapsed()),
-            commit_interval: self.o.commit_interval,
-            stopped: self.o.stop.is_stopped(),
-            boundary: self.boundary.as_ref(),
-            until: self.o.until.as_ref(),
-        }
-        .commit_due()
+        self.one_by_one
+            || decide::CommitInputs {
+                queue_empty: self.rx.is_empty(),
+                pending_bytes: self.pending_bytes,
+                batch_bytes: self.o.batch_bytes,
+                batch_age: self.batch_started.map(|t| t.elapsed()),
+                commit_interval: self.o.commit_interval,
+                stopped: self.o.stop.is_stopped(),
+                boundary: self.boundary.as_ref(),
+                until: self.o.until.as_ref(),
+            }
+            .commit_due()
     }
 
     fn done(&self) -> bool {
@@ -1052,6 +1176,15 @@ impl Applier<'_> {
                 Err(_) => {
                     // Nothing arrived: commit what is pending.
                     self.commit().await?;
+                    if !self.stalled && self.last_event_at.elapsed() > self.stall_after {
+                        tracing::warn!(
+                            "nothing from the source for {:?}, not even a heartbeat: the binlog \
+                             connection is dead or the network drops everything; reconnecting",
+                            self.stall_after
+                        );
+                        self.stalled = true;
+                        self.o.progress.update(|s| s.source_stalled = true);
+                    }
                     continue;
                 }
                 Ok(None) => {
@@ -1074,6 +1207,11 @@ impl Applier<'_> {
                 }
                 Ok(Some(Ok(ev))) => ev,
             };
+            self.last_event_at = Instant::now();
+            if self.stalled {
+                self.stalled = false;
+                self.o.progress.update(|s| s.source_stalled = false);
+            }
             if ev.header.timestamp != 0 && !matches!(ev.body, EventBody::Heartbeat(_)) {
                 self.last_event_time = ev.header.timestamp;
             }
@@ -1438,7 +1576,6 @@ impl Applier<'_> {
                     db,
                     name,
                     route,
-                    self.packet,
                 )
                 .await?,
             )),
@@ -1468,10 +1605,26 @@ impl Applier<'_> {
             }
             return Ok(());
         };
+        // The full copy loaded this table in one transaction from a
+        // snapshot at `copied_at`: changes before it are in the load
+        // already (design rule 8; a table without a key cannot be replayed
+        // idempotently). Checked first: a table copied when it was renamed
+        // into the selection has the schema of its copy, not that of these
+        // older rows.
+        if info.copied_at.as_ref().is_some_and(|c| pos < c) {
+            return Ok(());
+        }
         check_table_map(&info, &r.table).map_err(|reason| CopyError::Table {
             table: info.source_name(),
             reason: format!("at {at}: {reason}"),
         })?;
+        // The full copy loaded this table in one transaction from a
+        // snapshot at `copied_at`: changes before it are in the load
+        // already (design rule 8; a table without a key cannot be replayed
+        // idempotently).
+        if info.copied_at.as_ref().is_some_and(|c| pos < c) {
+            return Ok(());
+        }
         // MySQL's partial JSON updates: the whole new document, from the
         // before image's (see `json_diff`).
         let resolved;
@@ -1484,13 +1637,6 @@ impl Applier<'_> {
         } else {
             r
         };
-        // The full copy loaded this table in one transaction from a
-        // snapshot at `copied_at`: changes before it are in the load
-        // already (design rule 8; a table without a key cannot be replayed
-        // idempotently).
-        if info.copied_at.as_ref().is_some_and(|c| pos < c) {
-            return Ok(());
-        }
         // Filters: an update that moves a row into the filter inserts its
         // new image, out of it deletes the old one.
         let changes: Vec<Change<'_>> = match info.route.filter.as_deref() {
@@ -1559,6 +1705,9 @@ impl Applier<'_> {
         self.txn_dirty |= n > 0;
         if n > 0 && self.batch_started.is_none() {
             self.batch_started = Some(Instant::now());
+            if self.last_event_time != 0 {
+                self.o.progress.waiting_since(Some(self.last_event_time));
+            }
         }
         // Rows and the bytes of the event carrying them (MB/s limits).
         self.o

@@ -126,15 +126,6 @@ pub(crate) async fn connect_applier(
     Ok(c)
 }
 
-/// The server's `max_allowed_packet`: the longest statement it takes.
-pub(crate) async fn max_allowed_packet(c: &mut Conn) -> Result<usize, CopyError> {
-    let v: Option<u64> = c
-        .query_first("SELECT @@max_allowed_packet")
-        .await
-        .map_err(db_err("target", "reading max_allowed_packet"))?;
-    Ok(v.and_then(|v| usize::try_from(v).ok()).unwrap_or(16 << 20))
-}
-
 /// Sets a source connection up as a snapshot reader (see
 /// `crate::base::snapshot`).
 pub(crate) async fn set_reader_session(c: &mut Conn) -> Result<(), CopyError> {

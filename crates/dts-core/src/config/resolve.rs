@@ -344,6 +344,7 @@ fn incremental(inc: RawIncremental) -> Result<IncrementalOptions, ConfigError> {
         conflict: inc.conflict.unwrap_or_default(),
         skip_ddl: dedup(inc.skip_ddl.as_deref().unwrap_or(&[])),
         skip_failed_ddl: inc.skip_failed_ddl.unwrap_or(false),
+        renamed_out: inc.renamed_out.unwrap_or_default(),
         server_id: ranged(
             "incremental.server_id",
             inc.server_id,
