@@ -500,7 +500,7 @@ pub async fn prepare_incremental(
 ) -> Result<(), CopyError> {
     let mut tgt = connect_applier(target, o.lock_wait_timeout).await?;
     meta_schema::ensure_apply_tables(&mut tgt, &o.meta_schema).await?;
-    let mut src = Conn::new(source.clone())
+    let mut src = Conn::new(crate::base::session::reading(source))
         .await
         .map_err(db_err("source", "connecting"))?;
     let ctx = ddl::Context::new(
@@ -694,7 +694,7 @@ async fn run_once(
     let (mut src, first_file) = match source {
         ApplySource::Server(opts) | ApplySource::Archive { server: opts, .. } => (
             Some(
-                Conn::new(opts.clone())
+                Conn::new(crate::base::session::reading(opts))
                     .await
                     .map_err(db_err("source", "connecting"))?,
             ),

@@ -20,10 +20,10 @@ pub mod throttle;
 
 pub use error::{db_err, dialect_err, CopyError};
 pub use filter::{rename_filter_columns, validate_filter, FilterError};
-pub use keyset::{range_condition, split};
+pub use keyset::{key_param, range_condition, range_condition_with, split, KeyBound};
 pub use mapping::{ColumnMapping, ConflictPolicy, TableMapping};
 pub use meta::{load_table_meta, load_table_meta_on, ColumnMeta, KeyStrategy, TableMeta};
 pub use progress::{Progress, ProgressSnapshot, TableProgress, TableState};
-pub use session::{connect, SESSION};
+pub use session::{connect, connect_reading, reading, READ_PACKET_BYTES, SESSION};
 pub use snapshot::{binlog_position, snapshot_position, START_SNAPSHOT};
 pub use throttle::{Throttle, ThrottleLimits};

@@ -107,6 +107,7 @@ pub(super) struct RawFull {
     pub(super) load_bytes: Option<i64>,
     pub(super) bulk_max_bytes: Option<i64>,
     pub(super) split_rows: Option<i64>,
+    pub(super) keyless_max_bytes: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]

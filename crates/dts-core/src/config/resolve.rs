@@ -354,6 +354,13 @@ fn full(f: RawFull) -> Result<FullOptions, ConfigError> {
             MAX_BYTES,
         )? as u64,
         split_rows: ranged("full.split_rows", f.split_rows, 1_000_000, 0, 1 << 40)? as u64,
+        keyless_max_bytes: ranged(
+            "full.keyless_max_bytes",
+            f.keyless_max_bytes,
+            1 << 30,
+            0,
+            MAX_BYTES,
+        )? as u64,
     })
 }
 

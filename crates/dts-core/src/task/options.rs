@@ -188,6 +188,7 @@ pub(crate) fn copy_options(cfg: &TaskConfig, h: &RunHandles) -> CopyOptions {
         bulk_max_bytes: f.bulk_max_bytes,
         defer_indexes_min_bytes: f.defer_indexes.then_some(f.defer_indexes_min_bytes),
         split_rows: f.split_rows,
+        keyless_max_bytes: f.keyless_max_bytes,
         conflict: f.conflict.policy(),
         snapshot: f.snapshot.mode(),
         task: cfg.task.clone(),
