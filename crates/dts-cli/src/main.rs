@@ -24,6 +24,7 @@ use dts_core::config::{NameCase, OnlineDdlMode, RowConflict, Snapshot};
 
 mod apply;
 mod args;
+mod control;
 mod copy;
 mod dump;
 mod run;
@@ -31,7 +32,9 @@ mod schema;
 mod task;
 mod verify;
 
-use args::{RowLimit, Selection, Source, Target, TaskFile, TaskFileJson, TaskName, Tls};
+use args::{
+    RowLimit, Selection, Source, Target, TaskFile, TaskFileJson, TaskName, ThrottleArgs, Tls,
+};
 
 /// Live MySQL and MariaDB migration, exact and resumable.
 #[derive(Parser, Debug)]
@@ -75,6 +78,15 @@ enum Command {
     Status(TaskFileJson),
     /// Ask the running task to stop, with its checkpoint flushed.
     Stop(TaskFile),
+    /// Change the running task's rate limits (full copy and incremental),
+    /// through its metadata schema; they replace the task file's until
+    /// `--reset`. Without a limit, shows them.
+    Throttle(ThrottleArgs),
+    /// Hold the task's full copy and incremental apply (they go on with
+    /// `dts resume`); a task paused while it does not run starts paused.
+    Pause(TaskFile),
+    /// Let a paused task go on.
+    Resume(TaskFile),
     /// Cut over: wait for a small lag, fence the source, drain, create
     /// triggers and events, align AUTO_INCREMENT, mark the task finished.
     Cutover(TaskFile),
@@ -419,6 +431,9 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args.config, &mut out),
         Command::Status(args) => run::status(&args.file.config, args.json, &mut out),
         Command::Stop(args) => run::stop(&args.config, &mut out),
+        Command::Throttle(args) => control::throttle(&args, &mut out),
+        Command::Pause(args) => control::pause(&args.config, true, &mut out),
+        Command::Resume(args) => control::pause(&args.config, false, &mut out),
         Command::Cutover(args) => run::cut_over(&args.config, &mut out),
     };
     let flushed = out.flush().map_err(anyhow::Error::from);

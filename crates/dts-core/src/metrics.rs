@@ -278,9 +278,7 @@ mod tests {
 
     /// A local HTTP server that answers POSTs with the statuses given in
     /// turn (the last one for all later requests) and records the bodies.
-    async fn webhook_server(
-        statuses: Vec<u16>,
-    ) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    async fn webhook_server(statuses: Vec<u16>) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
         use axum::http::StatusCode;
         let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -389,7 +387,10 @@ mod tests {
             "content type"
         );
         let body = r.text().await.expect("body");
-        assert!(body.contains("dts_rows_copied_total{task=\"t\"} 42\n"), "{body}");
+        assert!(
+            body.contains("dts_rows_copied_total{task=\"t\"} 42\n"),
+            "{body}"
+        );
         let r = c
             .get(format!("http://{addr}/other"))
             .send()

@@ -211,7 +211,8 @@ pub struct ApplyOptions {
     pub skip_failed_ddl: bool,
     /// How online-DDL tools' helper tables are treated.
     pub online_ddl: OnlineDdlMode,
-    /// Row and byte limits, changeable while running.
+    /// Limits on rows events (queries), rows and bytes per second, and a
+    /// pause, changeable while running.
     pub throttle: Throttle,
     /// The status, readable while running.
     pub progress: ApplyProgress,
@@ -1153,10 +1154,11 @@ impl Applier<'_> {
         if n > 0 && self.batch_started.is_none() {
             self.batch_started = Some(Instant::now());
         }
-        // Rows and the bytes of the event carrying them (MB/s limits).
+        // One query per rows event applied, its rows and the bytes of the
+        // event carrying them (queries, rows and MB/s limits).
         self.o
             .throttle
-            .acquire(0, n, if n > 0 { event_bytes } else { 0 })
+            .acquire(u64::from(n > 0), n, if n > 0 { event_bytes } else { 0 })
             .await;
         self.rows_uncommitted += n;
         if info.ordered {

@@ -31,6 +31,7 @@
 //! checkpoint), `handles` (what a run shares with its caller), `error` and
 //! `sql` (quoting, the binlog position).
 
+pub mod control;
 mod cutover;
 pub(crate) mod error;
 mod handles;
@@ -43,6 +44,7 @@ mod status;
 mod store;
 mod verify_hook;
 
+pub use control::{pause, throttle, ControlReport, ControlSettings, LiveControl, ThrottleChange};
 pub use cutover::cutover;
 pub use error::TaskError;
 pub use handles::{Reporter, RunHandles};

@@ -123,13 +123,13 @@ pub(crate) fn apply_options(cfg: &TaskConfig, h: &RunHandles) -> Result<ApplyOpt
             }),
             HeartbeatMode::None => None,
         },
+        throttle: h.control.apply_throttle(ThrottleLimits {
+            queries_per_sec: None,
+            rows_per_sec: limit(inc.max_rows_per_sec),
+            bytes_per_sec: limit(inc.max_bytes_per_sec),
+        }),
         ..ApplyOptions::default()
     };
-    o.throttle.set_limits(ThrottleLimits {
-        queries_per_sec: None,
-        rows_per_sec: limit(inc.max_rows_per_sec),
-        bytes_per_sec: limit(inc.max_bytes_per_sec),
-    });
     Ok(o)
 }
 
@@ -170,13 +170,13 @@ pub(crate) fn copy_options(cfg: &TaskConfig, h: &RunHandles) -> CopyOptions {
         task: cfg.task.clone(),
         meta_schema: cfg.target.meta_schema.clone(),
         progress: h.copy.clone(),
+        throttle: h.control.copy_throttle(ThrottleLimits {
+            queries_per_sec: limit(f.max_queries_per_sec),
+            rows_per_sec: limit(f.max_rows_per_sec),
+            bytes_per_sec: limit(f.max_bytes_per_sec),
+        }),
         ..CopyOptions::default()
     };
-    o.throttle.set_limits(ThrottleLimits {
-        queries_per_sec: limit(f.max_queries_per_sec),
-        rows_per_sec: limit(f.max_rows_per_sec),
-        bytes_per_sec: limit(f.max_bytes_per_sec),
-    });
     o
 }
 
