@@ -103,7 +103,7 @@ pub(crate) fn apply_options(cfg: &TaskConfig, h: &RunHandles) -> Result<ApplyOpt
             cfg.online_ddl
         ))
     })?;
-    let o = ApplyOptions {
+    Ok(ApplyOptions {
         task: cfg.task.clone(),
         meta_schema: cfg.target.meta_schema.clone(),
         server_id: inc.server_id,
@@ -129,8 +129,7 @@ pub(crate) fn apply_options(cfg: &TaskConfig, h: &RunHandles) -> Result<ApplyOpt
             bytes_per_sec: limit(inc.max_bytes_per_sec),
         }),
         ..ApplyOptions::default()
-    };
-    Ok(o)
+    })
 }
 
 /// A rate limit of the task file (0: none).
@@ -157,7 +156,7 @@ pub(super) fn drain_options(
 /// run's handles.
 pub(crate) fn copy_options(cfg: &TaskConfig, h: &RunHandles) -> CopyOptions {
     let f = &cfg.full;
-    let o = CopyOptions {
+    CopyOptions {
         readers: f.readers,
         writers: f.writers,
         chunk_rows: f.chunk_rows,
@@ -176,8 +175,7 @@ pub(crate) fn copy_options(cfg: &TaskConfig, h: &RunHandles) -> CopyOptions {
             bytes_per_sec: limit(f.max_bytes_per_sec),
         }),
         ..CopyOptions::default()
-    };
-    o
+    }
 }
 
 /// The verification's options (`[verify]`): workers, range size, listed
