@@ -87,6 +87,10 @@ enum Command {
     Pause(TaskFile),
     /// Let a paused task go on.
     Resume(TaskFile),
+    /// Remove what the task left: its rows in the metadata schema, its
+    /// shadow schemas, its heartbeat row (and the heartbeat table once no
+    /// task uses it). Refused while the task runs.
+    Release(TaskFile),
     /// Cut over: wait for a small lag, fence the source, drain, create
     /// triggers and events, align AUTO_INCREMENT, mark the task finished.
     Cutover(TaskFile),
@@ -434,6 +438,7 @@ fn main() -> ExitCode {
         Command::Throttle(args) => control::throttle(&args, &mut out),
         Command::Pause(args) => control::pause(&args.config, true, &mut out),
         Command::Resume(args) => control::pause(&args.config, false, &mut out),
+        Command::Release(args) => control::release(&args.config, &mut out),
         Command::Cutover(args) => run::cut_over(&args.config, &mut out),
     };
     let flushed = out.flush().map_err(anyhow::Error::from);
