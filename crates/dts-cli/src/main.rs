@@ -319,6 +319,11 @@ pub(crate) struct VerifyArgs {
     /// Print progress to stderr every second.
     #[arg(long)]
     pub(crate) progress: bool,
+    /// Compare definitions instead of rows: the target's tables, indexes,
+    /// views, routines, triggers and events against the source's as the
+    /// task's schema migration translates them; print each difference.
+    #[arg(long, conflicts_with_all = ["sample", "seed", "repair", "online", "rechecks", "recheck_delay", "parallel", "chunk_rows", "max_listed", "progress", "max_rows_per_sec"])]
+    pub(crate) schema: bool,
 }
 
 /// Arguments of `dts schema plan`.

@@ -44,6 +44,7 @@ pub(crate) mod sql;
 mod status;
 mod store;
 mod verify_hook;
+pub mod verify_schema;
 
 pub use control::{pause, throttle, ControlReport, ControlSettings, LiveControl, ThrottleChange};
 pub use cutover::cutover;
@@ -55,3 +56,4 @@ pub use run::{run_task, RunOutcome};
 pub use status::{task_status, IncrementalStatus, TableCopyStatus, TaskStatus};
 pub use store::{request_stop, TaskState};
 pub use verify_hook::CheckpointApplied;
+pub use verify_schema::verify_schema;
