@@ -78,7 +78,7 @@ use binlog_reader::position::FilePosition;
 use binlog_reader::{BinlogStreamReader, Event, EventBody, StreamConfig, StreamStart};
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 
 pub use table::{ApplySelection, OnlineDdlMode, Operations};
 
@@ -204,6 +204,11 @@ pub struct ApplyOptions {
     pub commit_interval: Duration,
     /// Events queued between the reader and the applier.
     pub queue_events: usize,
+    /// Binlog bytes queued between the reader and the applier (decoded,
+    /// they take several times this). With `queue_events` it bounds the
+    /// apply's memory whatever the size of a source transaction: the reader
+    /// waits while the applier works through what is queued.
+    pub queue_bytes: usize,
     /// Key conflicts (a row missing, or already there).
     pub conflict: ConflictPolicy,
     /// DDL the target cannot take, or of a kind not supported: skipped and
@@ -270,6 +275,7 @@ impl Default for ApplyOptions {
             batch_bytes: 8 << 20,
             commit_interval: Duration::from_millis(500),
             queue_events: 4096,
+            queue_bytes: 1 << 20,
             conflict: ConflictPolicy::Error,
             skip_failed_ddl: false,
             online_ddl: OnlineDdlMode::Replicate,
@@ -584,7 +590,10 @@ async fn run_once(
         None => None,
     };
     let (tx, rx) = mpsc::channel::<Result<Event, CopyError>>(o.queue_events.max(1));
+    let budget = Arc::new(Semaphore::new(decide::queue_budget(o.queue_bytes)));
     let progress = o.progress.clone();
+    let reader_budget = budget.clone();
+    let o_queue_bytes = o.queue_bytes;
     let reader_task = tokio::spawn(async move {
         let mut id = None;
         loop {
@@ -595,7 +604,16 @@ async fn run_once(
             let r = reader.next().await;
             let done = !matches!(r, Ok(Some(_)));
             let item = match r {
-                Ok(Some(e)) => Ok(e),
+                Ok(Some(e)) => {
+                    // Wait for room: the applier gives the bytes back once it
+                    // has handled the event.
+                    let cost = decide::queue_cost(e.pos, e.end_pos, o_queue_bytes);
+                    match reader_budget.acquire_many(cost).await {
+                        Ok(p) => p.forget(),
+                        Err(_) => break,
+                    }
+                    Ok(e)
+                }
                 Ok(None) => break,
                 Err(e) => Err(CopyError::from(e)),
             };
@@ -609,6 +627,7 @@ async fn run_once(
         selection,
         tgt,
         rx,
+        budget,
         routes,
         ddl: ddl_ctx,
         cache: TableCache::default(),
@@ -646,6 +665,8 @@ struct Applier<'a> {
     selection: &'a ApplySelection,
     tgt: Conn,
     rx: mpsc::Receiver<Result<Event, CopyError>>,
+    /// The queue's byte budget (see `ApplyOptions::queue_bytes`).
+    budget: Arc<Semaphore>,
     routes: Routes,
     ddl: ddl::Context,
     cache: TableCache,
@@ -860,7 +881,9 @@ impl Applier<'_> {
             if ev.header.timestamp != 0 && !matches!(ev.body, EventBody::Heartbeat(_)) {
                 self.last_event_time = ev.header.timestamp;
             }
+            let cost = decide::queue_cost(ev.pos, ev.end_pos, self.o.queue_bytes);
             self.event(ev).await?;
+            self.budget.add_permits(cost as usize);
         }
     }
 
