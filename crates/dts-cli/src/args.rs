@@ -186,3 +186,14 @@ pub(crate) struct ThrottleArgs {
     #[arg(long)]
     pub(crate) reset: bool,
 }
+
+/// Arguments of `dts run`.
+#[derive(Args, Debug)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) file: TaskFile,
+    /// Plain progress lines instead of progress bars, also on a terminal
+    /// (they are plain lines anyway when standard error is not one).
+    #[arg(long)]
+    pub(crate) no_progress: bool,
+}

@@ -27,13 +27,15 @@ mod args;
 mod control;
 mod copy;
 mod dump;
+mod progress;
 mod run;
 mod schema;
 mod task;
 mod verify;
 
 use args::{
-    RowLimit, Selection, Source, Target, TaskFile, TaskFileJson, TaskName, ThrottleArgs, Tls,
+    RowLimit, RunArgs, Selection, Source, Target, TaskFile, TaskFileJson, TaskName, ThrottleArgs,
+    Tls,
 };
 
 /// Live MySQL and MariaDB migration, exact and resumable.
@@ -72,8 +74,9 @@ enum Command {
     Precheck(TaskFileJson),
     /// Run the task: precheck, schema, full copy, foreign keys, then
     /// incremental migration until stopped or cut over (the offline
-    /// strategy finishes by itself). Run it again to resume.
-    Run(TaskFile),
+    /// strategy finishes by itself). Run it again to resume. On a terminal,
+    /// progress bars per table and for the lag (--no-progress: lines).
+    Run(RunArgs),
     /// The task's phase, progress, position and lag (--json: versioned).
     Status(TaskFileJson),
     /// Ask the running task to stop, with its checkpoint flushed.
@@ -437,7 +440,7 @@ fn main() -> ExitCode {
             command: ConfigCommand::Show(args),
         } => task::show(&args.file.config, args.json, &mut out),
         Command::Precheck(args) => task::precheck(&args.file.config, args.json, &mut out),
-        Command::Run(args) => run::run(&args.config, &mut out),
+        Command::Run(args) => run::run(&args.file.config, args.no_progress, &mut out),
         Command::Status(args) => run::status(&args.file.config, args.json, &mut out),
         Command::Stop(args) => run::stop(&args.config, &mut out),
         Command::Throttle(args) => control::throttle(&args, &mut out),
