@@ -24,7 +24,11 @@
 //! - `cdc_ddl`: the DDL journal (`started` before a DDL runs, `finished` in
 //!   the transaction that saves its position);
 //! - `cdc_online_ddl`: the ALTERs online-DDL tools ran on their ghost
-//!   tables, kept until the swap.
+//!   tables, kept until the swap;
+//! - `cdc_copied_in`: tables a `RENAME TABLE` brought into the selection,
+//!   created on the target by the apply for the rename at (`at_file`,
+//!   `at_pos`) and copied from a snapshot at (`snap_file`, `snap_pos`): the
+//!   DDL and rows of that table before the snapshot are in the copy.
 //!
 //! On the source, only when the task's heartbeat is on: `heartbeat`, one row
 //! per task (see [`heartbeat_statement`]).
@@ -41,6 +45,9 @@ pub(crate) const CDC_CHECKPOINT: &str = "cdc_checkpoint";
 /// swap.
 pub(crate) const CDC_ONLINE_DDL: &str = "cdc_online_ddl";
 
+/// Tables a RENAME brought into the selection, copied by the apply.
+pub(crate) const CDC_COPIED_IN: &str = "cdc_copied_in";
+
 /// Every table of the metadata schema defined here, each keyed by the
 /// task's name in its `task` column: what `dts release` clears of a task.
 pub const TASK_TABLES: &[&str] = &[
@@ -51,6 +58,7 @@ pub const TASK_TABLES: &[&str] = &[
     "cdc_prepared",
     "cdc_ddl",
     CDC_ONLINE_DDL,
+    CDC_COPIED_IN,
 ];
 
 /// Creates the schema `schema` (unquoted) and the copy's tables, and adds
@@ -190,6 +198,18 @@ pub(crate) async fn ensure_apply_tables(c: &mut Conn, schema: &str) -> Result<()
                PRIMARY KEY (`task`, `source_db`, `ghost`, `binlog_file`, `binlog_pos`)
              ) ENGINE=InnoDB"
         ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {s}.`{CDC_COPIED_IN}` (
+               `task` VARBINARY(255) NOT NULL,
+               `source_db` VARBINARY(255) NOT NULL,
+               `source_table` VARBINARY(255) NOT NULL,
+               `at_file` VARBINARY(512) NOT NULL,
+               `at_pos` BIGINT UNSIGNED NOT NULL,
+               `snap_file` VARBINARY(512) NULL,
+               `snap_pos` BIGINT UNSIGNED NULL,
+               PRIMARY KEY (`task`, `source_db`, `source_table`)
+             ) ENGINE=InnoDB"
+        ),
     ] {
         c.query_drop(st).await.map_err(db_err(
             "target",
@@ -227,6 +247,7 @@ mod tests {
             let name = match name {
                 "{CDC_CHECKPOINT}" => CDC_CHECKPOINT,
                 "{CDC_ONLINE_DDL}" => CDC_ONLINE_DDL,
+                "{CDC_COPIED_IN}" => CDC_COPIED_IN,
                 n => n,
             };
             assert!(TASK_TABLES.contains(&name), "{name} is not in TASK_TABLES");
