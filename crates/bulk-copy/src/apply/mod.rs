@@ -301,7 +301,8 @@ pub struct ApplyOptions {
     /// definer`, as the schema migration uses it): removed with SQL
     /// SECURITY INVOKER (the default), or replaced by an account.
     pub definer: schema_diff::translate::DefinerPolicy,
-    /// Row and byte limits, changeable while running.
+    /// Limits on rows events (queries), rows and bytes per second, and a
+    /// pause, changeable while running.
     pub throttle: Throttle,
     /// The status, readable while running.
     pub progress: ApplyProgress,
@@ -1838,10 +1839,11 @@ impl Applier<'_> {
                 self.o.progress.waiting_since(Some(self.last_event_time));
             }
         }
-        // Rows and the bytes of the event carrying them (MB/s limits).
+        // One query per rows event applied, its rows and the bytes of the
+        // event carrying them (queries, rows and MB/s limits).
         self.o
             .throttle
-            .acquire(0, n, if n > 0 { event_bytes } else { 0 })
+            .acquire(u64::from(n > 0), n, if n > 0 { event_bytes } else { 0 })
             .await;
         self.rows_uncommitted += n;
         if info.ordered {

@@ -12,7 +12,7 @@ pub mod filter;
 pub mod keyset;
 pub mod mapping;
 pub mod meta;
-pub(crate) mod meta_schema;
+pub mod meta_schema;
 pub mod progress;
 pub mod session;
 pub mod snapshot;

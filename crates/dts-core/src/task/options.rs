@@ -123,7 +123,7 @@ pub(crate) fn apply_options(cfg: &TaskConfig, h: &RunHandles) -> Result<ApplyOpt
             cfg.online_ddl
         ))
     })?;
-    let o = ApplyOptions {
+    Ok(ApplyOptions {
         task: cfg.task.clone(),
         meta_schema: cfg.target.meta_schema.clone(),
         server_id: inc.server_id,
@@ -146,14 +146,13 @@ pub(crate) fn apply_options(cfg: &TaskConfig, h: &RunHandles) -> Result<ApplyOpt
             }),
             HeartbeatMode::None => None,
         },
+        throttle: h.control.apply_throttle(ThrottleLimits {
+            queries_per_sec: None,
+            rows_per_sec: limit(inc.max_rows_per_sec),
+            bytes_per_sec: limit(inc.max_bytes_per_sec),
+        }),
         ..ApplyOptions::default()
-    };
-    o.throttle.set_limits(ThrottleLimits {
-        queries_per_sec: None,
-        rows_per_sec: limit(inc.max_rows_per_sec),
-        bytes_per_sec: limit(inc.max_bytes_per_sec),
-    });
-    Ok(o)
+    })
 }
 
 /// A rate limit of the task file (0: none).
@@ -180,7 +179,7 @@ pub(super) fn drain_options(
 /// run's handles.
 pub(crate) fn copy_options(cfg: &TaskConfig, h: &RunHandles) -> CopyOptions {
     let f = &cfg.full;
-    let o = CopyOptions {
+    CopyOptions {
         readers: f.readers,
         writers: f.writers,
         chunk_rows: f.chunk_rows,
@@ -194,14 +193,13 @@ pub(crate) fn copy_options(cfg: &TaskConfig, h: &RunHandles) -> CopyOptions {
         task: cfg.task.clone(),
         meta_schema: cfg.target.meta_schema.clone(),
         progress: h.copy.clone(),
+        throttle: h.control.copy_throttle(ThrottleLimits {
+            queries_per_sec: limit(f.max_queries_per_sec),
+            rows_per_sec: limit(f.max_rows_per_sec),
+            bytes_per_sec: limit(f.max_bytes_per_sec),
+        }),
         ..CopyOptions::default()
-    };
-    o.throttle.set_limits(ThrottleLimits {
-        queries_per_sec: limit(f.max_queries_per_sec),
-        rows_per_sec: limit(f.max_rows_per_sec),
-        bytes_per_sec: limit(f.max_bytes_per_sec),
-    });
-    o
+    }
 }
 
 /// The verification's options (`[verify]`): workers, range size, listed

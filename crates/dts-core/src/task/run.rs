@@ -58,6 +58,7 @@ pub async fn run_task(cfg: &TaskConfig, h: &RunHandles) -> Result<RunOutcome, Ta
     if let Ok(mut g) = h.phase.lock() {
         *g = existing.as_ref().map_or(Phase::Precheck, |s| s.phase);
     }
+    let control = super::control::watch(&target, cfg, h).await?;
     let metrics = match cfg.metrics_listen {
         Some(addr) => Some(
             crate::metrics::serve(addr, cfg.task.clone(), {
@@ -66,6 +67,7 @@ pub async fn run_task(cfg: &TaskConfig, h: &RunHandles) -> Result<RunOutcome, Ta
             })
             .await
             .map_err(|e| {
+                control.abort();
                 TaskError::Other(format!(
                     "cannot serve metrics on {addr} ([metrics] listen): {e}"
                 ))
@@ -86,6 +88,7 @@ pub async fn run_task(cfg: &TaskConfig, h: &RunHandles) -> Result<RunOutcome, Ta
         ));
     }
     watcher.abort();
+    control.abort();
     if let Some(m) = metrics {
         m.abort();
     }
