@@ -79,15 +79,17 @@ impl DelayLine {
                         let open = open.clone();
                         // Connecting upstream off the accept thread: a slow
                         // connect does not hold up the next client.
-                        let _ = thread::Builder::new()
-                            .name("delayline-conn".into())
-                            .spawn(move || {
-                                let Ok(server) = TcpStream::connect((upstream.0.as_str(), upstream.1))
-                                else {
-                                    return;
-                                };
-                                let _ = connect_pair(client, server, one_way, &open);
-                            });
+                        let _ =
+                            thread::Builder::new()
+                                .name("delayline-conn".into())
+                                .spawn(move || {
+                                    let Ok(server) =
+                                        TcpStream::connect((upstream.0.as_str(), upstream.1))
+                                    else {
+                                        return;
+                                    };
+                                    let _ = connect_pair(client, server, one_way, &open);
+                                });
                     }
                 })?
         };
@@ -200,7 +202,12 @@ impl Drop for DelayLine {
         if let Some(accept) = self.accept.take() {
             let _ = accept.join();
         }
-        for s in self.open.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        for s in self
+            .open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
             let _ = s.shutdown(Shutdown::Both);
         }
     }

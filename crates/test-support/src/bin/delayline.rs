@@ -26,15 +26,22 @@ fn main() {
             _ => usage(),
         }
     }
-    let (Some(upstream), Some(rtt)) = (upstream, rtt) else { usage() };
+    let (Some(upstream), Some(rtt)) = (upstream, rtt) else {
+        usage()
+    };
     if !(0.0..=10_000.0).contains(&rtt) {
         usage();
     }
-    let line = DelayLine::start(listen, &host, upstream, Duration::from_secs_f64(rtt / 1000.0))
-        .unwrap_or_else(|e| {
-            eprintln!("delayline: cannot listen on port {listen}: {e}");
-            std::process::exit(1)
-        });
+    let line = DelayLine::start(
+        listen,
+        &host,
+        upstream,
+        Duration::from_secs_f64(rtt / 1000.0),
+    )
+    .unwrap_or_else(|e| {
+        eprintln!("delayline: cannot listen on port {listen}: {e}");
+        std::process::exit(1)
+    });
     println!("{}", line.port);
     loop {
         std::thread::park();
