@@ -88,6 +88,7 @@ src -e "CREATE TABLE sbtest.hb (id INT PRIMARY KEY, ts DATETIME(6) NOT NULL)"
 copy_sums=$(checksums src nwcopy)
 copy_schema=$(mariadb-dump --no-defaults -h127.0.0.1 -P"$SP" -uroot --no-data nwcopy)
 tgt -e "DROP DATABASE IF EXISTS dts_meta; DROP DATABASE IF EXISTS nwsnap; CREATE DATABASE nwsnap"
+mariadb-dump --no-defaults -h127.0.0.1 -P"$SP" -uroot --no-data sbtest | tgt nwsnap
 # The state at P, kept on the target in nwsnap, restored before each row.
 $dts copy --source "mysql://root@127.0.0.1:$SP?prefer_socket=false" --target "mysql://root@127.0.0.1:$TP?prefer_socket=false" \
     --database sbtest --target-database nwsnap --task nw-snap >/dev/null

@@ -21,7 +21,7 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -151,8 +151,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
         let _ = to.shutdown(Shutdown::Write);
         return;
     }
-    let (tx, rx): (SyncSender<(Instant, Vec<u8>)>, Receiver<(Instant, Vec<u8>)>) =
-        sync_channel(QUEUE_CHUNKS);
+    let (tx, rx) = sync_channel::<(Instant, Vec<u8>)>(QUEUE_CHUNKS);
     let writer = {
         let from = match from.try_clone() {
             Ok(f) => f,
