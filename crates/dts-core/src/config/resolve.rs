@@ -337,6 +337,7 @@ fn incremental(inc: RawIncremental) -> Result<IncrementalOptions, ConfigError> {
         conflict: inc.conflict.unwrap_or_default(),
         skip_ddl: dedup(inc.skip_ddl.as_deref().unwrap_or(&[])),
         skip_failed_ddl: inc.skip_failed_ddl.unwrap_or(false),
+        renamed_out: inc.renamed_out.unwrap_or_default(),
         server_id: ranged(
             "incremental.server_id",
             inc.server_id,
@@ -371,6 +372,13 @@ fn incremental(inc: RawIncremental) -> Result<IncrementalOptions, ConfigError> {
             })
             .transpose()?
             .map(|v| v as u64),
+        max_uncompressed_bytes: ranged(
+            "incremental.max_uncompressed_bytes",
+            inc.max_uncompressed_bytes,
+            1 << 30,
+            1024,
+            1 << 40,
+        )? as u64,
     })
 }
 
