@@ -737,7 +737,7 @@ impl Context {
                 let opts = TranslateOptions {
                     target: self.target_version.clone(),
                     names: routes.names().clone(),
-                    definer: DefinerPolicy::Invoker,
+                    definer: o.definer.clone(),
                 };
                 let s = rewrite_statement(&sql, default_db, &opts).map_err(CopyError::Schema)?;
                 let use_db = if routes.whole_database(default_db) {
