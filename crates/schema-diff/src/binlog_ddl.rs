@@ -111,6 +111,20 @@ fn name_at(toks: &[Tok], mut i: usize) -> Option<(Touched, usize)> {
     ))
 }
 
+/// Whether a statement opens with a DDL verb (`CREATE`, `ALTER`, `DROP`,
+/// `RENAME`, `TRUNCATE`), whatever [`classify`] makes of the rest: a
+/// statement of this shape that `classify` leaves as [`DdlKind::Other`] is
+/// DDL the rewriting does not support, not a statement to let through.
+pub fn starts_like_ddl(sql: &str) -> bool {
+    let Ok(t) = tokenize(sql) else { return false };
+    t.toks.first().and_then(Tok::keyword).is_some_and(|k| {
+        matches!(
+            k.as_str(),
+            "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE"
+        )
+    })
+}
+
 /// Classifies one statement. Never fails: what cannot be tokenized or is
 /// not recognized is [`DdlKind::Other`].
 pub fn classify(sql: &str) -> DdlStatement {
@@ -488,6 +502,28 @@ mod tests {
     use super::*;
     use crate::names::{NameMap, Renames};
     use crate::version::ServerVersion;
+
+    #[test]
+    fn statements_opening_with_a_ddl_verb_are_told_from_the_rest() {
+        for sql in [
+            "CREATE SPATIAL REFERENCE SYSTEM 1 NAME 'x'",
+            "  alter server s options (host 'h')",
+            "DROP ROLE r",
+            "RENAME USER a TO b",
+            "TRUNCATE t",
+        ] {
+            assert!(starts_like_ddl(sql), "{sql}");
+        }
+        for sql in [
+            "INSERT INTO t VALUES (1)",
+            "GRANT SELECT ON *.* TO u",
+            "",
+            "/* c */",
+            "'",
+        ] {
+            assert!(!starts_like_ddl(sql), "{sql}");
+        }
+    }
 
     fn kinds(sql: &str) -> (DdlKind, Vec<String>) {
         let s = classify(sql);

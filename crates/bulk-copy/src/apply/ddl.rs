@@ -25,7 +25,9 @@ use binlog_reader::position::FilePosition;
 use binlog_reader::Event;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts};
-use schema_diff::binlog_ddl::{classify, rewrite_statement, DdlKind, DdlStatement};
+use schema_diff::binlog_ddl::{
+    classify, rewrite_statement, starts_like_ddl, DdlKind, DdlStatement,
+};
 use schema_diff::names::{NameMap, Renames};
 use schema_diff::translate::{DefinerPolicy, TranslateOptions, Translator};
 use schema_diff::version::ServerVersion;
@@ -150,19 +152,6 @@ const ALREADY_DONE: &[u16] = &[
     1826, // duplicate foreign key
     4031, // MariaDB: index does not exist (variant)
 ];
-
-fn looks_like_ddl(sql: &str) -> bool {
-    let first = sql
-        .trim_start()
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or("")
-        .to_ascii_uppercase();
-    matches!(
-        first.as_str(),
-        "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE"
-    )
-}
 
 /// A table's (database, name).
 type TableName = (String, String);
@@ -427,7 +416,7 @@ impl Context {
         let st = classify(&sql);
         use DdlKind::*;
         let outcome;
-        if st.kind == Other && self.dbs.iter().any(|d| d == default_db) && looks_like_ddl(&sql) {
+        if st.kind == Other && self.dbs.iter().any(|d| d == default_db) && starts_like_ddl(&sql) {
             if !o.skip_failed_ddl {
                 return Err(CopyError::Table {
                     table: quote(default_db),

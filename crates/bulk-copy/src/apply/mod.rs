@@ -656,7 +656,33 @@ pub async fn apply_changes_from(
 
 /// The source's binlog files, to refuse a start inside a purged one.
 async fn check_not_purged(src: &mut Conn, start: &FilePosition) -> Result<(), CopyError> {
-    let names = binary_logs(src).await?;
+    let logs: Vec<mysql_async::Row> = src
+        .query("SHOW BINARY LOGS")
+        .await
+        .map_err(db_err("source", "listing the binary logs"))?;
+    let sizes: Vec<(String, Option<u64>)> = logs
+        .into_iter()
+        .filter_map(|r| Some((r.get::<String, _>(0)?, r.get::<u64, _>(1))))
+        .collect();
+    let names: Vec<String> = sizes.iter().map(|s| s.0.clone()).collect();
+    // A position past the end of its file: the source lost events it had
+    // logged (a crash without sync_binlog = 1, a RESET MASTER, a restored
+    // backup). Waiting would never bring them back (C8).
+    if let Some((_, Some(size))) = sizes.iter().find(|s| s.0 == start.file) {
+        if start.offset > *size {
+            return Err(CopyError::Binlog {
+                at: start.to_string(),
+                reason: format!(
+                    "the task's position is past the end of the source's binary log {} ({size} \
+                     bytes): the source no longer has events it had logged and the target \
+                     applied (a crash without sync_binlog = 1, RESET MASTER, or a restored \
+                     backup). The target may hold changes the source lost; start the task \
+                     again from a full copy",
+                    start.file
+                ),
+            });
+        }
+    }
     if !names.contains(&start.file) {
         return Err(CopyError::BinlogPurged {
             position: start.clone(),
