@@ -100,6 +100,23 @@ pub enum StreamError {
         /// Reconnection attempts made.
         attempts: u32,
     },
+    /// After a reconnect, another server answered at the same address (a
+    /// failover behind one URL): its file positions mean nothing for this
+    /// stream, so it is not read; the caller decides, by GTID, whether
+    /// it can continue there.
+    #[error("binlog stream from {position}: the server changed on reconnect (server_id {before} before, {after} now, server_uuid {before_uuid:?} before, {after_uuid:?} now)")]
+    ServerChanged {
+        /// Where the stream was.
+        position: String,
+        /// `@@server_id` of the server read so far.
+        before: u32,
+        /// `@@server_id` of the server answering now.
+        after: u32,
+        /// `@@server_uuid` before (MySQL).
+        before_uuid: Option<String>,
+        /// `@@server_uuid` now (MySQL).
+        after_uuid: Option<String>,
+    },
     /// The bytes could not be decoded.
     #[error("binlog stream at {position}: {error}")]
     Decode {
@@ -117,6 +134,21 @@ pub enum StreamError {
         reason: String,
     },
 }
+
+/// Another server answered a reconnect (see [`StreamError::ServerChanged`]).
+#[derive(Debug, Clone)]
+struct ServerChanged {
+    before: (u32, Option<String>),
+    after: (u32, Option<String>),
+}
+
+impl std::fmt::Display for ServerChanged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "server_id {} became {}", self.before.0, self.after.0)
+    }
+}
+
+impl std::error::Error for ServerChanged {}
 
 /// Why a connection is being replaced.
 enum Failure {
@@ -152,6 +184,9 @@ pub struct BinlogStreamReader {
     skip_inner: VecDeque<(u8, u32)>,
     /// Reconnections so far (for observability).
     pub reconnects: u64,
+    /// `@@server_id` and `@@server_uuid` (MySQL) of the server read, from
+    /// the first connection: a reconnect that finds another server stops.
+    server: Option<(u32, Option<String>)>,
 }
 
 impl std::fmt::Debug for BinlogStreamReader {
@@ -220,6 +255,7 @@ impl BinlogStreamReader {
             current_gtid: None,
             skip_inner: VecDeque::new(),
             reconnects: 0,
+            server: None,
         };
         r.open().await.map_err(|error| StreamError::Server {
             position: r.safe.to_string(),
@@ -260,6 +296,23 @@ impl BinlogStreamReader {
             })?;
         let dialect = server_dialect::Dialect::new(version);
         self.mariadb = dialect.version().is_mariadb();
+        let server_id: Option<u32> = conn.query_first("SELECT @@GLOBAL.server_id").await?;
+        let uuid: Option<String> = if self.mariadb {
+            None
+        } else {
+            conn.query_first("SELECT @@GLOBAL.server_uuid").await?
+        };
+        let now = (server_id.unwrap_or(0), uuid);
+        match &self.server {
+            None => self.server = Some(now),
+            Some(before) if *before != now => {
+                return Err(mysql_async::Error::Other(Box::new(ServerChanged {
+                    before: before.clone(),
+                    after: now,
+                })));
+            }
+            Some(_) => {}
+        }
         let checksum: Option<String> = conn.query_first("SELECT @@global.binlog_checksum").await?;
         self.checksum = match checksum.as_deref() {
             Some("CRC32") => ChecksumAlg::Crc32,
@@ -391,6 +444,20 @@ impl BinlogStreamReader {
             self.reconnects += 1;
             match self.open().await {
                 Ok(()) => return Ok(()),
+                Err(mysql_async::Error::Other(e)) if e.is::<ServerChanged>() => {
+                    let c = e.downcast_ref::<ServerChanged>().cloned();
+                    let c = c.unwrap_or_else(|| ServerChanged {
+                        before: (0, None),
+                        after: (0, None),
+                    });
+                    return Err(StreamError::ServerChanged {
+                        position: self.position(),
+                        before: c.before.0,
+                        after: c.after.0,
+                        before_uuid: c.before.1,
+                        after_uuid: c.after.1,
+                    });
+                }
                 Err(e) => failure = Failure::Server(e),
             }
         }

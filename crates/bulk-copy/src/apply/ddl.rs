@@ -103,6 +103,9 @@ pub(crate) struct Context {
     meta: String,
     /// Positions journaled as started but not finished: being replayed.
     replay: HashSet<FilePosition>,
+    /// The stored position (with the GTID state) after the statement being
+    /// applied, saved with its file position.
+    pub(crate) saved_position: Option<String>,
 }
 
 /// Server errors that mean a DDL already ran (accepted only on replay).
@@ -165,6 +168,7 @@ impl Context {
                 .into_iter()
                 .map(|(f, p)| FilePosition::new(String::from_utf8_lossy(&f), p))
                 .collect(),
+            saved_position: None,
         })
     }
 
@@ -904,10 +908,15 @@ impl Context {
         tgt.exec_drop(
             format!(
                 "UPDATE {}.`{CDC_CHECKPOINT}` SET binlog_file = ?, binlog_pos = ?, \
-                 transactions = transactions + 1 WHERE task = ?",
+                 saved_position = ?, transactions = transactions + 1 WHERE task = ?",
                 quote(&self.meta)
             ),
-            (&end.file, end.offset, &o.task),
+            (
+                &end.file,
+                end.offset,
+                self.saved_position.as_deref(),
+                &o.task,
+            ),
         )
         .await
         .map_err(db_err("target", "saving the incremental checkpoint"))?;

@@ -61,6 +61,7 @@
 mod batch;
 mod ddl;
 mod literal;
+mod source;
 mod table;
 
 use std::collections::HashMap;
@@ -71,7 +72,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use binlog_reader::event::{
     RowChange, RowsEvent, MARIADB_FL_STANDALONE, ROWS_NO_FOREIGN_KEY_CHECKS_F,
 };
-use binlog_reader::position::FilePosition;
+use binlog_reader::position::{
+    resume_on, Boundary, FilePosition, GtidState, GtidTracker, ResumePlan, SavedPosition,
+    SourceIdentity,
+};
 use binlog_reader::{BinlogStreamReader, Event, EventBody, StreamConfig, StreamStart};
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts};
@@ -161,6 +165,14 @@ pub struct ApplyStatus {
     pub target_connection_id: Option<u32>,
     /// The source connection reading the binlog.
     pub source_connection_id: Option<u32>,
+    /// The source server read from: its identity and address.
+    pub source_server: Option<String>,
+    /// The GTID state of the last committed position (the checkpoint's),
+    /// as text: a MySQL GTID set or a MariaDB GTID position; `None` while
+    /// unknown.
+    pub gtid_state: Option<String>,
+    /// Times the apply moved to another source server (failovers).
+    pub source_switches: u64,
 }
 
 /// A handle on an apply's status, readable while it runs.
@@ -193,8 +205,15 @@ pub struct ApplyOptions {
     /// The metadata schema on the target.
     pub meta_schema: String,
     /// The server id the binlog reader registers with (distinct from every
-    /// replica of the source).
+    /// replica of the source, and from every other task's reader on it).
     pub server_id: u32,
+    /// More URLs of the source (its replicas, or the addresses its primary
+    /// may move to), tried after the main one: see `source` (catalogue
+    /// S4). Empty: only the main URL.
+    pub failover_sources: Vec<Opts>,
+    /// Where to start without a checkpoint, by GTID, instead of the
+    /// hand-off's file position (`[incremental] start = "gtid:..."`).
+    pub start_gtid: Option<GtidState>,
     /// Pending changes held before they are written, in bytes of SQL.
     pub batch_bytes: usize,
     /// The longest a target transaction stays open while the backlog lasts.
@@ -263,6 +282,8 @@ impl Default for ApplyOptions {
             task: "default".into(),
             meta_schema: "dts_meta".into(),
             server_id: 0x7d75_0001,
+            failover_sources: Vec::new(),
+            start_gtid: None,
             batch_bytes: 8 << 20,
             commit_interval: Duration::from_millis(500),
             queue_events: 4096,
@@ -391,33 +412,218 @@ struct Saved {
     position: FilePosition,
     overlap_end: Option<FilePosition>,
     server_id: u64,
+    /// The stored position with the server's identity and GTID state
+    /// (`None`: a checkpoint of an earlier version, until its next commit).
+    saved: Option<SavedPosition>,
     transactions: u64,
     rows: u64,
 }
 
+impl Saved {
+    /// Whether the checkpoint was written on `server`.
+    fn same_server(&self, server: &SourceIdentity) -> bool {
+        match &self.saved {
+            Some(p) => p.source().same_server(server),
+            None => self.server_id == u64::from(server.server_id()),
+        }
+    }
+
+    /// The checkpoint's server, for messages.
+    fn describe(&self) -> String {
+        match &self.saved {
+            Some(p) => p.source().to_string(),
+            None => format!("the server with server_id {}", self.server_id),
+        }
+    }
+}
+
 async fn read_checkpoint(c: &mut Conn, o: &ApplyOptions) -> Result<Option<Saved>, CopyError> {
-    type Row = (Vec<u8>, u64, Option<Vec<u8>>, Option<u64>, u64, u64, u64);
+    type Row = (
+        Vec<u8>,
+        u64,
+        Option<Vec<u8>>,
+        Option<u64>,
+        u64,
+        Option<String>,
+        u64,
+        u64,
+    );
     let r: Option<Row> = c
         .exec_first(
             format!(
                 "SELECT binlog_file, binlog_pos, overlap_file, overlap_pos, source_server_id, \
-                 transactions, rows_applied FROM {}.`{CDC_CHECKPOINT}` WHERE task = ?",
+                 saved_position, transactions, rows_applied FROM {}.`{CDC_CHECKPOINT}` \
+                 WHERE task = ?",
                 quote(&o.meta_schema)
             ),
             (&o.task,),
         )
         .await
         .map_err(db_err("target", "reading the incremental checkpoint"))?;
-    Ok(r.map(|(f, p, of, op, sid, tx, rows)| Saved {
-        position: FilePosition::new(String::from_utf8_lossy(&f), p),
+    let Some((f, p, of, op, sid, text, tx, rows)) = r else {
+        return Ok(None);
+    };
+    // A task started by GTID has no file position until its first commit.
+    if f.is_empty() {
+        return Ok(None);
+    }
+    let position = FilePosition::new(String::from_utf8_lossy(&f), p);
+    let saved = match text {
+        None => None,
+        Some(t) => {
+            let bad = |reason: String| CopyError::Checkpoint {
+                task: o.task.clone(),
+                reason,
+            };
+            let sp = SavedPosition::parse(&t).map_err(|e| {
+                bad(format!(
+                    "its saved_position does not parse ({e}); it was edited or cut after dts \
+                     wrote it. Restore the value, or start the task again from a full copy"
+                ))
+            })?;
+            if *sp.file() != position {
+                return Err(bad(format!(
+                    "its saved_position is at {} but its binlog_file/binlog_pos at {position}: \
+                     the row was edited. Restore it, or start the task again from a full copy",
+                    sp.file()
+                )));
+            }
+            Some(sp)
+        }
+    };
+    Ok(Some(Saved {
+        position,
         overlap_end: match (of, op) {
             (Some(f), Some(p)) => Some(FilePosition::new(String::from_utf8_lossy(&f), p)),
             _ => None,
         },
         server_id: sid,
+        saved,
         transactions: tx,
         rows,
     }))
+}
+
+/// The stored form of a position, for the checkpoint row.
+fn stored_position(
+    task: &str,
+    at: &FilePosition,
+    server: &SourceIdentity,
+    gtid: &GtidState,
+) -> Result<String, CopyError> {
+    SavedPosition::new(at.clone(), *server, gtid.clone())
+        .map(|p| p.to_string())
+        .map_err(|e| CopyError::Checkpoint {
+            task: task.to_string(),
+            reason: format!("the position {at} cannot be saved: {e}"),
+        })
+}
+
+/// Where the reader starts.
+enum Start {
+    File(FilePosition),
+    Gtid(GtidState),
+}
+
+/// The checks and the plan of a failover: the checkpoint was written on
+/// another server than `server`. Refused (nothing written) unless the
+/// checkpoint has a GTID state that `resume_on` accepts on `server`, and it
+/// is past the full copy's positions (file positions of the old server,
+/// which mean nothing on the new one); accepted, the copy's positions are
+/// cleared, since the checkpoint is past all of them.
+async fn fail_over(
+    tgt: &mut Conn,
+    server: &mut source::Server,
+    saved: &Saved,
+    o: &ApplyOptions,
+) -> Result<(GtidState, ResumePlan), CopyError> {
+    let (from, to) = (saved.describe(), server.describe());
+    let refuse = |reason: String| CopyError::FailoverRefused {
+        task: o.task.clone(),
+        from: from.clone(),
+        to: to.clone(),
+        reason,
+    };
+    let Some(p) = &saved.saved else {
+        return Err(refuse(format!(
+            "the checkpoint at {} holds no GTID state (it was written by an earlier version): \
+             a position on another server cannot be found. Point the task back at {from}, \
+             or start it again from a full copy",
+            saved.position
+        )));
+    };
+    if let Some(e) = &saved.overlap_end {
+        if saved.position.partial_cmp(e).is_none_or(|c| c.is_lt()) {
+            return Err(refuse(format!(
+                "the checkpoint {} is still inside the full copy's overlap window (up to {e}), \
+                 whose changes are told apart by file positions of the old server; start the \
+                 task again from a full copy",
+                saved.position
+            )));
+        }
+    }
+    let m = quote(&o.meta_schema);
+    let snaps: Vec<(Vec<u8>, Vec<u8>, Vec<u8>, u64)> = match tgt
+        .exec(
+            format!(
+                "SELECT target_db, target_table, snap_file, snap_pos FROM {m}.`copy_range` \
+                 WHERE task = ? AND snap_file IS NOT NULL AND snap_pos IS NOT NULL"
+            ),
+            (&o.task,),
+        )
+        .await
+    {
+        Ok(r) => r,
+        Err(mysql_async::Error::Server(e)) if e.code == 1146 || e.code == 1054 => Vec::new(),
+        Err(e) => return Err(db_err("target", "reading the copy's positions")(e)),
+    };
+    for (db, table, f, pos) in &snaps {
+        let at = FilePosition::new(String::from_utf8_lossy(f), *pos);
+        if saved.position.partial_cmp(&at).is_none_or(|c| c.is_lt()) {
+            return Err(refuse(format!(
+                "the checkpoint {} has not reached {at}, where {}.{} was copied on the old \
+                 server; start the task again from a full copy",
+                saved.position,
+                quote(&String::from_utf8_lossy(db)),
+                quote(&String::from_utf8_lossy(table))
+            )));
+        }
+    }
+    let started: Option<i64> = tgt
+        .exec_first(
+            format!("SELECT COUNT(*) FROM {m}.`cdc_ddl` WHERE task = ? AND state = 'started'"),
+            (&o.task,),
+        )
+        .await
+        .map_err(db_err("target", "reading the DDL journal"))?;
+    if started.unwrap_or(0) > 0 {
+        return Err(refuse(
+            "a DDL was started on the target and not finished when the old source went away; \
+             finish or undo it by hand, then point the task back at the old server or start \
+             it again from a full copy"
+                .into(),
+        ));
+    }
+    let candidate = source::candidate(server).await?;
+    let plan = resume_on(p.gtid(), &candidate).map_err(|r| refuse(r.to_string()))?;
+    // Accepted: the copy's file positions are all behind the checkpoint.
+    let clear = [
+        format!("UPDATE {m}.`{CDC_CHECKPOINT}` SET overlap_file = NULL, overlap_pos = NULL WHERE task = ?"),
+        format!("UPDATE {m}.`copy_range` SET snap_file = NULL, snap_pos = NULL WHERE task = ?"),
+    ];
+    tgt.query_drop("BEGIN")
+        .await
+        .map_err(db_err("target", "starting a transaction"))?;
+    for (i, st) in clear.iter().enumerate() {
+        match tgt.exec_drop(st, (&o.task,)).await {
+            Err(mysql_async::Error::Server(e)) if i == 1 && e.code == 1146 => {}
+            r => r.map_err(db_err("target", "clearing the copy's positions"))?,
+        }
+    }
+    tgt.query_drop("COMMIT")
+        .await
+        .map_err(db_err("target", "clearing the copy's positions"))?;
+    Ok((p.gtid().clone(), plan))
 }
 
 /// Applies the source's binlog to the target from the task's checkpoint, or
@@ -492,62 +698,124 @@ async fn run_once(
 ) -> Result<(), CopyError> {
     let mut tgt = connect_applier(target, o.lock_wait_timeout).await?;
     meta_schema::ensure_apply_tables(&mut tgt, &o.meta_schema).await?;
-    let mut src = Conn::new(source.clone())
-        .await
-        .map_err(db_err("source", "connecting"))?;
-    let server_id: u64 = src
-        .query_first("SELECT @@server_id")
-        .await
-        .map_err(db_err("source", "reading server_id"))?
-        .unwrap_or(0);
+    let checkpoint = read_checkpoint(&mut tgt, o).await?;
+    let urls: Vec<Opts> = std::iter::once(source.clone())
+        .chain(o.failover_sources.iter().cloned())
+        .collect();
+    let same = |id: &SourceIdentity| checkpoint.as_ref().is_some_and(|c| c.same_server(id));
+    let mut server = source::choose(
+        &urls,
+        checkpoint
+            .as_ref()
+            .map(|_| &same as &(dyn Fn(&SourceIdentity) -> bool + Sync)),
+    )
+    .await?;
+    let identity = server.identity;
+    let source_opts = server.opts.clone();
     let routes = Routes::new(selection, o.online_ddl);
     let ddl_ctx = ddl::Context::new(&mut tgt, o, selection.source_databases()).await?;
-    let saved = match read_checkpoint(&mut tgt, o).await? {
-        Some(s) => {
-            if s.server_id != server_id {
-                return Err(CopyError::OtherSource {
-                    task: o.task.clone(),
-                    checkpoint_server_id: s.server_id,
-                    server_id,
-                });
-            }
-            s
+    let mut switched = false;
+    let (saved, start, gtid) = match checkpoint {
+        Some(s) if s.same_server(&identity) => {
+            let gtid = match &s.saved {
+                Some(p) => p.gtid().clone(),
+                // Written by an earlier version: the state there.
+                None => source::gtid_state_at(&mut server.conn, &identity, &s.position).await?,
+            };
+            let at = s.position.clone();
+            (s, Start::File(at), gtid)
+        }
+        Some(mut s) => {
+            let (gtid, plan) = fail_over(&mut tgt, &mut server, &s, o).await?;
+            let (from, to) = (s.describe(), server.describe());
+            tracing::warn!(
+                task = %o.task,
+                from = %from,
+                to = %to,
+                gtid = %gtid,
+                plan = ?plan,
+                "apply: the source was replaced; continuing on the new server by GTID"
+            );
+            o.progress.update(|st| st.source_switches += 1);
+            s.overlap_end = None;
+            switched = true;
+            (s, Start::Gtid(gtid.clone()), gtid)
         }
         None => {
-            let h = handoff.ok_or_else(|| CopyError::NoStartPosition {
-                task: o.task.clone(),
-            })?;
-            check_not_purged(&mut src, &h.start).await?;
+            let src = &mut server.conn;
+            let (start, gtid, position) = match (&o.start_gtid, handoff) {
+                (Some(g), _) => {
+                    if g.flavor() != Some(identity.flavor()) {
+                        return Err(CopyError::Unsupported {
+                            reason: format!(
+                                "the start position is a {g}, but the source is a {}",
+                                identity.flavor()
+                            ),
+                        });
+                    }
+                    (Start::Gtid(g.clone()), g.clone(), None)
+                }
+                (None, Some(h)) => {
+                    check_not_purged(src, &h.start).await?;
+                    let g = source::gtid_state_at(src, &identity, &h.start).await?;
+                    (Start::File(h.start.clone()), g, Some(h.start.clone()))
+                }
+                (None, None) => {
+                    return Err(CopyError::NoStartPosition {
+                        task: o.task.clone(),
+                    })
+                }
+            };
             if !prepared(&mut tgt, o).await? {
-                ddl_ctx.create_shadow(&mut src, &mut tgt).await?;
+                ddl_ctx.create_shadow(src, &mut tgt).await?;
             }
+            let overlap_end = handoff.and_then(|h| h.overlap_end.clone());
+            let stored = match &position {
+                Some(p) => Some(stored_position(&o.task, p, &identity, &gtid)?),
+                None => None,
+            };
+            // Without a file position (a start by GTID) the row's file is
+            // empty until the first commit: a restart starts again from
+            // the same GTID state.
+            let position = position.unwrap_or_else(|| FilePosition::new("", 4));
             tgt.exec_drop(
                 format!(
-                    "INSERT INTO {}.`{CDC_CHECKPOINT}` (task, binlog_file, binlog_pos, \
-                     overlap_file, overlap_pos, source_server_id) VALUES (?, ?, ?, ?, ?, ?)",
+                    "REPLACE INTO {}.`{CDC_CHECKPOINT}` (task, binlog_file, binlog_pos, \
+                     overlap_file, overlap_pos, source_server_id, saved_position) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
                     quote(&o.meta_schema)
                 ),
                 (
                     &o.task,
-                    &h.start.file,
-                    h.start.offset,
-                    h.overlap_end.as_ref().map(|p| p.file.clone()),
-                    h.overlap_end.as_ref().map(|p| p.offset),
-                    server_id,
+                    &position.file,
+                    position.offset,
+                    overlap_end.as_ref().map(|p| p.file.clone()),
+                    overlap_end.as_ref().map(|p| p.offset),
+                    identity.server_id(),
+                    stored,
                 ),
             )
             .await
             .map_err(db_err("target", "creating the incremental checkpoint"))?;
-            Saved {
-                position: h.start.clone(),
-                overlap_end: h.overlap_end.clone(),
-                server_id,
+            let saved = Saved {
+                position,
+                overlap_end,
+                server_id: u64::from(identity.server_id()),
+                saved: None,
                 transactions: 0,
                 rows: 0,
-            }
+            };
+            (saved, start, gtid)
         }
     };
-    check_not_purged(&mut src, &saved.position).await?;
+    if let Start::File(at) = &start {
+        check_not_purged(&mut server.conn, at).await?;
+    }
+    o.progress.update(|s| {
+        s.source_server = Some(server.describe());
+        s.gtid_state = gtid_text(&gtid);
+    });
+    let src = server.conn;
     drop(src);
     let mut routes = routes;
     if o.online_ddl == OnlineDdlMode::ApplyOriginalDdl {
@@ -561,22 +829,32 @@ async fn run_once(
         s.transactions = saved.transactions;
         s.rows = saved.rows;
     });
-    if o.until.as_ref().is_some_and(|u| saved.position >= *u) {
+    if !switched && o.until.as_ref().is_some_and(|u| saved.position >= *u) {
         return Ok(());
     }
-    let mut cfg = StreamConfig::new(
-        source.clone(),
-        o.server_id,
-        StreamStart::File(Some(saved.position.file.clone()), saved.position.offset),
-    );
+    let stream_start = match start {
+        Start::File(at) => StreamStart::File(Some(at.file), at.offset),
+        Start::Gtid(GtidState::Mariadb(p)) => StreamStart::MariadbGtid(p),
+        Start::Gtid(GtidState::Mysql(set)) => StreamStart::MysqlGtid(set),
+        Start::Gtid(GtidState::None) => {
+            return Err(CopyError::Internal(
+                "a start by GTID without a GTID state".into(),
+            ))
+        }
+    };
+    let mut cfg = StreamConfig::new(source_opts.clone(), o.server_id, stream_start);
     cfg.non_blocking = o.stop_at_end;
+    if !o.failover_sources.is_empty() {
+        // Other servers to fail over to: give up on a dead one sooner.
+        cfg.max_reconnects = 3;
+    }
     let mut reader = BinlogStreamReader::connect(cfg)
         .await
         .map_err(CopyError::from)?;
     o.progress
         .update(|s| s.target_connection_id = Some(tgt.id()));
     let heartbeat_task = match &o.heartbeat {
-        Some(h) => Some(start_heartbeat(source, h, &o.task).await?),
+        Some(h) => Some(start_heartbeat(&source_opts, h, &o.task).await?),
         None => None,
     };
     let (tx, rx) = mpsc::channel::<Result<Event, CopyError>>(o.queue_events.max(1));
@@ -625,6 +903,9 @@ async fn run_once(
         heartbeat_us: None,
         transactions: saved.transactions,
         rows: saved.rows,
+        tracker: GtidTracker::new(gtid),
+        server: identity,
+        boundary_gtid: None,
     };
     let r = a.run().await;
     reader_task.abort();
@@ -671,6 +952,21 @@ struct Applier<'a> {
     heartbeat_us: Option<u64>,
     transactions: u64,
     rows: u64,
+    /// The GTID state after each event read.
+    tracker: GtidTracker,
+    /// The server read from.
+    server: SourceIdentity,
+    /// The GTID state at `boundary`.
+    boundary_gtid: Option<GtidState>,
+}
+
+/// A GTID state's text for the status (`None` when unknown).
+fn gtid_text(g: &GtidState) -> Option<String> {
+    match g {
+        GtidState::None => None,
+        GtidState::Mysql(set) => Some(set.to_string()),
+        GtidState::Mariadb(p) => Some(p.to_string()),
+    }
 }
 
 fn now_secs() -> u64 {
@@ -741,6 +1037,8 @@ impl Applier<'_> {
         let Some(pos) = self.boundary.take() else {
             return Ok(());
         };
+        let gtid = self.boundary_gtid.take().unwrap_or(GtidState::None);
+        let stored = stored_position(&self.o.task, &pos, &self.server, &gtid)?;
         self.flush_pending().await?;
         self.begin().await?;
         let txns = self.transactions + self.txns_uncommitted;
@@ -749,12 +1047,15 @@ impl Applier<'_> {
             .exec_drop(
                 format!(
                     "UPDATE {}.`{CDC_CHECKPOINT}` SET binlog_file = ?, binlog_pos = ?, \
+                     source_server_id = ?, saved_position = ?, \
                      event_time = ?, transactions = ?, rows_applied = ? WHERE task = ?",
                     quote(&self.o.meta_schema)
                 ),
                 (
                     &pos.file,
                     pos.offset,
+                    self.server.server_id(),
+                    stored,
                     self.last_event_time,
                     txns,
                     rows,
@@ -789,8 +1090,10 @@ impl Applier<'_> {
                 now_secs().saturating_sub(u64::from(self.last_event_time)),
             ))
         };
+        let gtid = gtid_text(&gtid);
         self.o.progress.update(|s| {
             s.position = Some(pos);
+            s.gtid_state = gtid;
             s.transactions = txns;
             s.rows = rows;
             s.conflicts_overwritten = c.conflicts_overwritten;
@@ -826,6 +1129,7 @@ impl Applier<'_> {
         self.txn_dirty = false;
         self.txns_uncommitted += 1;
         self.boundary = Some(pos);
+        self.boundary_gtid = Some(self.tracker.state().clone());
         if self.should_commit() {
             self.commit().await?;
         }
@@ -854,6 +1158,22 @@ impl Applier<'_> {
             };
             if ev.header.timestamp != 0 && !matches!(ev.body, EventBody::Heartbeat(_)) {
                 self.last_event_time = ev.header.timestamp;
+            }
+            // The GTID state after the event: a transaction's GTID counts
+            // from the event that ends it on, which the checkpoint taken at
+            // that end then holds.
+            let boundary = self.tracker.observe(&ev).map_err(|e| CopyError::Binlog {
+                at: format!("{}:{}", ev.file.as_deref().unwrap_or("?"), ev.pos),
+                reason: e.to_string(),
+            })?;
+            if boundary == Boundary::Commit && matches!(ev.body, EventBody::Query(_)) {
+                // A DDL commits its position itself (see `ddl`).
+                self.ddl.saved_position = Some(stored_position(
+                    &self.o.task,
+                    &Self::position(&ev),
+                    &self.server,
+                    self.tracker.state(),
+                )?);
             }
             self.event(ev).await?;
         }

@@ -96,6 +96,40 @@ pub enum CopyError {
         /// The server id of the source connected to.
         server_id: u64,
     },
+    /// None of the task's source URLs answers with a server the apply can
+    /// read from (a failover may be under way): retried.
+    #[error("{reason}")]
+    NoSource {
+        /// The servers tried and what each answered.
+        reason: String,
+    },
+    /// The source was replaced (a failover) by a server that cannot
+    /// continue the task exactly; nothing was written after the
+    /// checkpoint.
+    #[error(
+        "task {task:?} cannot continue on {to}, which replaced its source {from}: {reason}. \
+         Nothing was written to the target after its checkpoint"
+    )]
+    FailoverRefused {
+        /// The task.
+        task: String,
+        /// The server the checkpoint was written on.
+        from: String,
+        /// The candidate.
+        to: String,
+        /// Why (the GTIDs missing or purged), and what to do.
+        reason: String,
+    },
+    /// The task's incremental checkpoint cannot be used as it is (its
+    /// stored position was edited or cut, or disagrees with its file
+    /// position).
+    #[error("the incremental checkpoint of task {task:?}: {reason}")]
+    Checkpoint {
+        /// The task.
+        task: String,
+        /// What is wrong, and what to do.
+        reason: String,
+    },
     /// Incremental migration has neither a checkpoint nor a start position.
     #[error(
         "task {task:?} has no incremental checkpoint on the target and no start position was \
@@ -143,7 +177,9 @@ impl CopyError {
                 **e,
                 binlog_reader::StreamError::Server { .. }
                     | binlog_reader::StreamError::Stalled { .. }
+                    | binlog_reader::StreamError::ServerChanged { .. }
             ),
+            CopyError::NoSource { .. } => true,
             _ => false,
         }
     }

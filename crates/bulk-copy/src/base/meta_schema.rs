@@ -19,7 +19,10 @@
 //!
 //! Incremental migration (the apply):
 //! - `cdc_checkpoint`: the position applied to (committed with the rows),
-//!   the copy's overlap end, the source's server id and counters;
+//!   the copy's overlap end, the source's server id and counters, and
+//!   `saved_position`: the same position with the server's identity and
+//!   the exact GTID state there (`binlog_reader::position::SavedPosition`'s
+//!   stored form), which a failover resumes from on another server;
 //! - `cdc_prepared`: tasks whose shadow schema was recorded before the copy;
 //! - `cdc_ddl`: the DDL journal (`started` before a DDL runs, `finished` in
 //!   the transaction that saves its position);
@@ -139,6 +142,7 @@ pub(crate) async fn ensure_apply_tables(c: &mut Conn, schema: &str) -> Result<()
                `overlap_file` VARBINARY(512) NULL,
                `overlap_pos` BIGINT UNSIGNED NULL,
                `source_server_id` BIGINT UNSIGNED NOT NULL,
+               `saved_position` TEXT NULL,
                `event_time` BIGINT UNSIGNED NOT NULL DEFAULT 0,
                `transactions` BIGINT UNSIGNED NOT NULL DEFAULT 0,
                `rows_applied` BIGINT UNSIGNED NOT NULL DEFAULT 0,
@@ -183,6 +187,32 @@ pub(crate) async fn ensure_apply_tables(c: &mut Conn, schema: &str) -> Result<()
             "target",
             format!("creating the metadata schema {s}"),
         ))?;
+    }
+    // Added later: the GTID state beside the file position. A checkpoint
+    // of an earlier version has none (NULL) until its next commit.
+    let has: Option<i64> = c
+        .exec_first(
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = ? \
+             AND table_name = ? AND column_name = 'saved_position'",
+            (schema, CDC_CHECKPOINT),
+        )
+        .await
+        .map_err(db_err("target", "reading the metadata schema"))?;
+    if has == Some(0) {
+        // Another run adding it at the same moment: 1060.
+        match c
+            .query_drop(format!(
+                "ALTER TABLE {s}.`{CDC_CHECKPOINT}` ADD COLUMN `saved_position` TEXT NULL \
+                 AFTER `source_server_id`"
+            ))
+            .await
+        {
+            Err(mysql_async::Error::Server(e)) if e.code == 1060 => {}
+            r => r.map_err(db_err(
+                "target",
+                format!("updating the metadata schema {s}"),
+            ))?,
+        }
     }
     Ok(())
 }
