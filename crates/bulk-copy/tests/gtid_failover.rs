@@ -1,0 +1,333 @@
+//! The apply's GTID checkpoint and source failover against real servers
+//! (catalogue S4, S5, C12): a MariaDB primary and a GTID replica with
+//! `log_slave_updates` (`test-support`'s `ReplicationPair`, started here),
+//! and the shared target server. The bank workload runs on the source: its
+//! invariant (the sum of the balances) holds on the target at every sample.
+
+use std::time::{Duration, Instant};
+
+use binlog_reader::position::{GtidState, MariadbGtidPosition, SavedPosition, SourceIdentity};
+use bulk_copy::{
+    apply_changes, ApplyOptions, ApplyProgress, ApplySelection, CopyError, HandOff, StopSignal,
+};
+use dts_test_support::replication::{gtid_positions, ReplicationPair, REPLICA_SERVER_ID};
+use dts_test_support::{bank, compare_tables, exec, exec_retrying, opts, query_one, Server};
+use mysql_async::prelude::*;
+use mysql_async::{Conn, Opts};
+
+use binlog_reader::position::FilePosition;
+
+const ACCOUNTS: u64 = 500;
+
+/// A database of the bank workload on `src` (replicated to the replica)
+/// and on the shared target, both seeded alike.
+async fn bank_on(src: &mut Conn, db: &str) -> Conn {
+    let mut tgt = dts_test_support::connect(Server::Target, None).await;
+    for c in [&mut *src, &mut tgt] {
+        exec(c, &format!("DROP DATABASE IF EXISTS `{db}`")).await;
+        exec(c, &format!("CREATE DATABASE `{db}`")).await;
+        exec(c, &format!("USE `{db}`")).await;
+        for t in bank::TABLES {
+            exec(c, t).await;
+        }
+        bank::seed(c, ACCOUNTS).await;
+    }
+    tgt
+}
+
+/// Forgets the task's rows and its shadow on the target, and the database.
+async fn cleanup(tgt: &mut Conn, task: &str, db: &str) {
+    let shadow = bulk_copy::apply::shadow_database(task, db);
+    exec(tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
+    exec(tgt, &format!("DROP DATABASE IF EXISTS `{db}`")).await;
+    for t in ["cdc_checkpoint", "cdc_prepared", "cdc_ddl"] {
+        tgt.exec_drop(
+            format!("DELETE FROM dts_meta.`{t}` WHERE task = ?"),
+            (task,),
+        )
+        .await
+        .ok();
+    }
+}
+
+async fn binlog_end(c: &mut Conn) -> FilePosition {
+    let (f, p) = dts_test_support::binlog_position(c).await;
+    FilePosition::new(f, p)
+}
+
+/// `count` bank transfers on `c`, numbered from `from`.
+async fn transfers(c: &mut Conn, from: u64, count: u64) {
+    for i in from..from + count {
+        exec_retrying(c, &bank::transfer(i, ACCOUNTS)).await;
+    }
+}
+
+async fn sum(tgt: &mut Conn, db: &str) -> i64 {
+    query_one(
+        tgt,
+        &format!("SELECT CAST(SUM(balance) AS SIGNED) FROM `{db}`.acct"),
+    )
+    .await
+}
+
+async fn saved_position(tgt: &mut Conn, task: &str) -> Option<String> {
+    tgt.exec_first(
+        "SELECT saved_position FROM dts_meta.cdc_checkpoint WHERE task = ?",
+        (task,),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("reading the checkpoint: {e}"))
+    .flatten()
+}
+
+/// Waits until the apply's committed GTID state is `want`, sampling the
+/// bank invariant on the target meanwhile; returns the samples taken.
+async fn wait_for_gtid(
+    progress: &ApplyProgress,
+    want: &MariadbGtidPosition,
+    tgt: &mut Conn,
+    db: &str,
+    applier: &tokio::task::JoinHandle<Result<bulk_copy::ApplyReport, CopyError>>,
+) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let want = want.to_string();
+    let mut samples = 0;
+    loop {
+        assert_eq!(
+            sum(tgt, db).await,
+            bank::total(ACCOUNTS),
+            "bank invariant on the target"
+        );
+        samples += 1;
+        let st = progress.status();
+        if st.gtid_state.as_deref() == Some(want.as_str()) {
+            return samples;
+        }
+        assert!(
+            !applier.is_finished(),
+            "the apply ended before reaching {want}: {st:?}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the apply did not reach {want}: {st:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn spawn_apply(
+    source: Opts,
+    failover: Vec<Opts>,
+    sel: &ApplySelection,
+    handoff: Option<HandOff>,
+    o: &ApplyOptions,
+) -> tokio::task::JoinHandle<Result<bulk_copy::ApplyReport, CopyError>> {
+    let (sel, o) = (sel.clone(), o.clone());
+    tokio::spawn(async move {
+        let o = ApplyOptions {
+            failover_sources: failover,
+            ..o
+        };
+        apply_changes(
+            &source,
+            &opts(Server::Target, None),
+            &sel,
+            handoff.as_ref(),
+            &o,
+        )
+        .await
+    })
+}
+
+/// S4: the replica is promoted in the middle of the incremental phase
+/// (the primary stops, the replica's replication is stopped and it takes
+/// the writes): the apply continues on it by GTID, the target ends
+/// byte-exact with it, and the bank invariant holds at every sample. The
+/// checkpoint keeps the exact GTID state (S5: two domains) and names the
+/// new server.
+#[tokio::test]
+async fn s4_promoting_the_replica_mid_incremental_continues_on_it_exactly() {
+    let (task, db) = ("s4_promote", "s4_promote");
+    let mut pair = ReplicationPair::start().await;
+    let mut p = pair.primary().conn().await;
+    let mut tgt = bank_on(&mut p, db).await;
+    exec(&mut p, &format!("USE `{db}`")).await;
+    let sel = ApplySelection::databases(&[db]);
+    let progress = ApplyProgress::new();
+    let stop = StopSignal::new();
+    let o = ApplyOptions {
+        task: task.into(),
+        progress: progress.clone(),
+        stop: stop.clone(),
+        commit_interval: Duration::from_millis(50),
+        ..ApplyOptions::default()
+    };
+    bulk_copy::prepare_incremental(
+        &pair.primary().opts(),
+        &opts(Server::Target, None),
+        &sel,
+        &o,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let start = binlog_end(&mut p).await;
+    let applier = spawn_apply(
+        pair.primary().opts(),
+        vec![pair.replica().opts()],
+        &sel,
+        Some(HandOff {
+            start,
+            overlap_end: None,
+        }),
+        &o,
+    );
+    // Transfers on the primary, some in a second GTID domain (S5).
+    transfers(&mut p, 1, 150).await;
+    let mut p2 = dts_test_support::replication::conn_in_domain(pair.primary(), 2).await;
+    exec(&mut p2, &format!("USE `{db}`")).await;
+    transfers(&mut p2, 151, 50).await;
+    let on_primary = pair.wait_caught_up().await;
+    let mut samples = wait_for_gtid(&progress, &on_primary, &mut tgt, db, &applier).await;
+    let before = saved_position(&mut tgt, task)
+        .await
+        .expect("a saved position");
+    let before = SavedPosition::parse(&before).unwrap_or_else(|e| panic!("{before}: {e}"));
+    assert_eq!(
+        before.gtid(),
+        &GtidState::Mariadb(on_primary.clone()),
+        "the checkpoint's GTID state is the primary's, both domains"
+    );
+    assert_eq!(*before.source(), SourceIdentity::Mariadb { server_id: 1 });
+    // More transfers that reach the replica but not yet the target, then
+    // the failover: the primary stops, the replica is promoted and the
+    // writers move to it.
+    transfers(&mut p, 201, 100).await;
+    pair.wait_caught_up().await;
+    drop((p, p2));
+    pair.fail_over().await;
+    let mut r = pair.replica().conn().await;
+    exec(&mut r, &format!("USE `{db}`")).await;
+    transfers(&mut r, 301, 150).await;
+    let end = gtid_positions(&mut r).await.binlog_pos;
+    samples += wait_for_gtid(&progress, &end, &mut tgt, db, &applier).await;
+    stop.stop();
+    let report = applier
+        .await
+        .expect("apply task")
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    assert_eq!(report.source_switches, 1, "{report:?}");
+    let now_on = report.source_server.clone().unwrap_or_default();
+    assert!(
+        now_on.contains(&format!("server_id {REPLICA_SERVER_ID}")),
+        "{now_on}"
+    );
+    let after = saved_position(&mut tgt, task)
+        .await
+        .expect("a saved position");
+    let after = SavedPosition::parse(&after).unwrap_or_else(|e| panic!("{after}: {e}"));
+    assert_eq!(
+        *after.source(),
+        SourceIdentity::Mariadb {
+            server_id: REPLICA_SERVER_ID
+        }
+    );
+    assert_eq!(after.gtid(), &GtidState::Mariadb(end));
+    for t in ["acct", "log"] {
+        compare_tables(&mut r, db, t, &mut tgt, None, None)
+            .await
+            .assert_equal(t);
+    }
+    assert!(samples > 2, "{samples}");
+    cleanup(&mut tgt, task, db).await;
+}
+
+/// S4: a replica that misses transactions the target already applied is
+/// refused, naming the missing GTID, and nothing is written to the target
+/// after the refusal (the new primary's writes are not applied).
+#[tokio::test]
+async fn s4_a_replica_missing_applied_transactions_is_refused_naming_them() {
+    let (task, db) = ("s4_refused", "s4_refused");
+    let mut pair = ReplicationPair::start().await;
+    let mut p = pair.primary().conn().await;
+    let mut tgt = bank_on(&mut p, db).await;
+    exec(&mut p, &format!("USE `{db}`")).await;
+    let sel = ApplySelection::databases(&[db]);
+    let o = ApplyOptions {
+        task: task.into(),
+        stop_at_end: true,
+        ..ApplyOptions::default()
+    };
+    bulk_copy::prepare_incremental(
+        &pair.primary().opts(),
+        &opts(Server::Target, None),
+        &sel,
+        &o,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let start = binlog_end(&mut p).await;
+    transfers(&mut p, 1, 50).await;
+    pair.wait_caught_up().await;
+    // The replica stops following; the primary goes on, and the target
+    // applies everything the primary has.
+    pair.stop_replication().await;
+    transfers(&mut p, 51, 20).await;
+    let applied = gtid_positions(&mut p).await.binlog_pos;
+    let report = apply_changes(
+        &pair.primary().opts(),
+        &opts(Server::Target, None),
+        &sel,
+        Some(&HandOff {
+            start,
+            overlap_end: None,
+        }),
+        &o,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("apply: {e}"));
+    assert_eq!(report.gtid_state, Some(applied.to_string()));
+    let checkpoint_before = saved_position(&mut tgt, task).await;
+    // The primary fails; the lagging replica is promoted and written to.
+    drop(p);
+    pair.fail_over().await;
+    let mut r = pair.replica().conn().await;
+    exec(&mut r, &format!("USE `{db}`")).await;
+    transfers(&mut r, 1001, 10).await;
+    let checksum = |c: &'static str| {
+        format!("SELECT CAST(COUNT(*) AS SIGNED), CAST(SUM(CRC32(CONCAT_WS(',', {c}))) AS SIGNED) FROM `{db}`")
+    };
+    let acct = format!("{}.acct", checksum("id, balance"));
+    let log = format!("{}.log", checksum("id, acct, delta"));
+    let before: ((i64, i64), (i64, i64)) = (
+        query_one(&mut tgt, &acct).await,
+        query_one(&mut tgt, &log).await,
+    );
+    // The task now points at the new primary: another server answers.
+    let e = apply_changes(
+        &pair.replica().opts(),
+        &opts(Server::Target, None),
+        &sel,
+        None,
+        &o,
+    )
+    .await
+    .expect_err("a replica that lacks applied transactions must be refused");
+    let msg = e.to_string();
+    eprintln!("refusal: {msg}");
+    assert!(matches!(e, CopyError::FailoverRefused { .. }), "{msg}");
+    let last = applied.get(0).expect("domain 0");
+    assert!(msg.contains(&last.to_string()), "names {last}: {msg}");
+    assert!(msg.contains("domain 0"), "{msg}");
+    assert!(msg.contains("it is behind"), "{msg}");
+    assert!(msg.contains("Nothing was written"), "{msg}");
+    let after: ((i64, i64), (i64, i64)) = (
+        query_one(&mut tgt, &acct).await,
+        query_one(&mut tgt, &log).await,
+    );
+    assert_eq!(
+        before, after,
+        "nothing written to the target after the refusal"
+    );
+    assert_eq!(saved_position(&mut tgt, task).await, checkpoint_before);
+    cleanup(&mut tgt, task, db).await;
+}
