@@ -331,3 +331,312 @@ async fn s4_a_replica_missing_applied_transactions_is_refused_naming_them() {
     assert_eq!(saved_position(&mut tgt, task).await, checkpoint_before);
     cleanup(&mut tgt, task, db).await;
 }
+
+/// The source's GTID position at a file position (`BINLOG_GTID_POS`).
+async fn gtid_at(src: &mut Conn, at: &FilePosition) -> MariadbGtidPosition {
+    let text: String = src
+        .exec_first("SELECT BINLOG_GTID_POS(?, ?)", (&at.file, at.offset))
+        .await
+        .unwrap_or_else(|e| panic!("BINLOG_GTID_POS: {e}"))
+        .unwrap_or_else(|| panic!("no GTID position at {at}"));
+    MariadbGtidPosition::parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+/// Applies on the shared servers up to the source's current end.
+async fn apply_until_end(
+    sel: &ApplySelection,
+    handoff: Option<&HandOff>,
+    o: &ApplyOptions,
+) -> Result<bulk_copy::ApplyReport, CopyError> {
+    let mut src = dts_test_support::connect(Server::Source, None).await;
+    let o = ApplyOptions {
+        until: Some(binlog_end(&mut src).await),
+        ..o.clone()
+    };
+    apply_changes(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        sel,
+        handoff,
+        &o,
+    )
+    .await
+}
+
+/// Reads the task's saved position and checks it against the source: its
+/// GTID state is the server's own at its file position.
+async fn check_saved(tgt: &mut Conn, meta: &str, task: &str) -> SavedPosition {
+    let text: Option<String> = tgt
+        .exec_first(
+            format!("SELECT saved_position FROM `{meta}`.cdc_checkpoint WHERE task = ?"),
+            (task,),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("reading the checkpoint: {e}"))
+        .flatten();
+    let text = text.expect("a saved position");
+    let saved = SavedPosition::parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+    let mut src = dts_test_support::connect(Server::Source, None).await;
+    assert_eq!(
+        saved.gtid(),
+        &GtidState::Mariadb(gtid_at(&mut src, saved.file()).await),
+        "the saved GTID state is the source's at {}",
+        saved.file()
+    );
+    saved
+}
+
+/// C12: the checkpoint's saved position (with the GTID state) is the
+/// source's own at its file position; a checkpoint table of an earlier
+/// version (without the column, the row without a saved position) is
+/// upgraded and resumed; a saved position edited by hand, or one that
+/// disagrees with the row's file position, is refused by name, and the
+/// restored value resumes exactly.
+#[tokio::test]
+async fn c12_the_saved_gtid_position_is_exact_upgraded_and_refused_when_edited() {
+    let dbs = dts_test_support::TestDatabases::new("c12_gtid_checkpoint").await;
+    let meta = format!("{}_meta", dbs.name);
+    let (mut src, mut tgt) = (dbs.source().await, dbs.target().await);
+    for c in [&mut src, &mut tgt] {
+        exec(c, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))").await;
+    }
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let o = ApplyOptions {
+        task: dbs.name.clone(),
+        meta_schema: meta.clone(),
+        ..ApplyOptions::default()
+    };
+    bulk_copy::prepare_incremental(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &sel,
+        &o,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let handoff = HandOff {
+        start: binlog_end(&mut src).await,
+        overlap_end: None,
+    };
+    exec(&mut src, "INSERT INTO t VALUES (1, 'a'), (2, 'b')").await;
+    let r = apply_until_end(&sel, Some(&handoff), &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    let saved = check_saved(&mut tgt, &meta, &dbs.name).await;
+    let GtidState::Mariadb(p) = saved.gtid() else {
+        panic!("a MariaDB GTID state: {saved}");
+    };
+    assert_eq!(r.gtid_state, Some(p.to_string()), "the status shows it");
+    // An earlier version's table: no column, so no saved position.
+    exec(
+        &mut tgt,
+        &format!("ALTER TABLE `{meta}`.cdc_checkpoint DROP COLUMN saved_position"),
+    )
+    .await;
+    exec(
+        &mut src,
+        "INSERT INTO t VALUES (3, 'c'); UPDATE t SET v = 'z' WHERE id = 1",
+    )
+    .await;
+    apply_until_end(&sel, None, &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply after the upgrade: {e}"));
+    let saved = check_saved(&mut tgt, &meta, &dbs.name).await;
+    compare_tables(&mut src, &dbs.name, "t", &mut tgt, None, None)
+        .await
+        .assert_equal("t");
+    // Edited by hand: refused, naming the column and what to do.
+    let original = saved.to_string();
+    let edited = original.replacen("\"offset\":", "\"offset\":1", 1);
+    let set = format!("UPDATE `{meta}`.cdc_checkpoint SET saved_position = ? WHERE task = ?");
+    tgt.exec_drop(&set, (&edited, &dbs.name))
+        .await
+        .expect("edit");
+    exec(&mut src, "INSERT INTO t VALUES (4, 'd')").await;
+    let e = apply_until_end(&sel, None, &o)
+        .await
+        .expect_err("an edited saved position must be refused");
+    assert!(matches!(e, CopyError::Checkpoint { .. }), "{e}");
+    assert!(e.to_string().contains("edited or cut"), "{e}");
+    // The file position moved without the saved position: refused too.
+    tgt.exec_drop(&set, (&original, &dbs.name))
+        .await
+        .expect("restore");
+    let bump =
+        format!("UPDATE `{meta}`.cdc_checkpoint SET binlog_pos = binlog_pos + 1 WHERE task = ?");
+    tgt.exec_drop(&bump, (&dbs.name,)).await.expect("bump");
+    let e = apply_until_end(&sel, None, &o)
+        .await
+        .expect_err("a saved position that disagrees with the row must be refused");
+    assert!(e.to_string().contains("binlog_file/binlog_pos"), "{e}");
+    let unbump =
+        format!("UPDATE `{meta}`.cdc_checkpoint SET binlog_pos = binlog_pos - 1 WHERE task = ?");
+    tgt.exec_drop(&unbump, (&dbs.name,)).await.expect("unbump");
+    // Restored: it resumes exactly.
+    apply_until_end(&sel, None, &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply after the restore: {e}"));
+    check_saved(&mut tgt, &meta, &dbs.name).await;
+    compare_tables(&mut src, &dbs.name, "t", &mut tgt, None, None)
+        .await
+        .assert_equal("t");
+    exec(&mut tgt, &format!("DROP DATABASE `{meta}`")).await;
+    let shadow = bulk_copy::apply::shadow_database(&dbs.name, &dbs.name);
+    exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
+    dbs.cleanup().await;
+}
+
+/// An incremental-only task started at an explicit GTID position (no
+/// copy, no file position): it applies exactly the transactions after it,
+/// and its first commit saves the file position beside the GTID state.
+#[tokio::test]
+async fn an_incremental_task_started_at_a_gtid_position_applies_exactly_what_follows() {
+    let dbs = dts_test_support::TestDatabases::new("gtid_start").await;
+    let meta = format!("{}_meta", dbs.name);
+    let (mut src, mut tgt) = (dbs.source().await, dbs.target().await);
+    for c in [&mut src, &mut tgt] {
+        exec(c, "CREATE TABLE t (id INT PRIMARY KEY, v INT)").await;
+        exec(c, "INSERT INTO t VALUES (1, 1), (2, 2)").await;
+    }
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let start: String = query_one(&mut src, "SELECT @@GLOBAL.gtid_binlog_pos").await;
+    let start = MariadbGtidPosition::parse(&start).expect("gtid_binlog_pos");
+    exec(
+        &mut src,
+        "INSERT INTO t VALUES (3, 3); UPDATE t SET v = 20 WHERE id = 2; DELETE FROM t WHERE id = 1",
+    )
+    .await;
+    let o = ApplyOptions {
+        task: dbs.name.clone(),
+        meta_schema: meta.clone(),
+        start_gtid: Some(GtidState::Mariadb(start)),
+        stop_at_end: true,
+        ..ApplyOptions::default()
+    };
+    let r = apply_changes(
+        &opts(Server::Source, None),
+        &opts(Server::Target, None),
+        &sel,
+        None,
+        &o,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("apply: {e}"));
+    assert!(r.transactions >= 1, "{r:?}");
+    compare_tables(&mut src, &dbs.name, "t", &mut tgt, None, None)
+        .await
+        .assert_equal("t");
+    check_saved(&mut tgt, &meta, &dbs.name).await;
+    exec(&mut tgt, &format!("DROP DATABASE `{meta}`")).await;
+    let shadow = bulk_copy::apply::shadow_database(&dbs.name, &dbs.name);
+    exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
+    dbs.cleanup().await;
+}
+
+/// The binlog dump threads on the source whose connection ids are these.
+async fn dump_threads(src: &mut Conn, ids: &[u32]) -> usize {
+    let rows: Vec<(u64, String)> = src
+        .query("SELECT id, command FROM information_schema.processlist")
+        .await
+        .unwrap_or_else(|e| panic!("processlist: {e}"));
+    rows.iter()
+        .filter(|(id, c)| c.starts_with("Binlog Dump") && ids.iter().any(|i| u64::from(*i) == *id))
+        .count()
+}
+
+/// Two tasks read one source at once, each with the replication server id
+/// derived from its name: both dump threads live side by side (neither
+/// evicts the other) and both targets end exact.
+#[tokio::test]
+async fn two_tasks_on_one_source_at_once_keep_their_own_dump_threads_and_end_exact() {
+    let a = dts_test_support::TestDatabases::new("two_tasks_a").await;
+    let b = dts_test_support::TestDatabases::new("two_tasks_b").await;
+    let mut src = dts_test_support::connect(Server::Source, None).await;
+    let mut running = Vec::new();
+    for dbs in [&a, &b] {
+        for s in [Server::Source, Server::Target] {
+            dbs.exec(s, "CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+                .await;
+        }
+        let sel = ApplySelection::databases(&[&dbs.name]);
+        let progress = ApplyProgress::new();
+        let stop = StopSignal::new();
+        let o = ApplyOptions {
+            task: dbs.name.clone(),
+            server_id: bulk_copy::reader_server_id(&dbs.name),
+            progress: progress.clone(),
+            stop: stop.clone(),
+            commit_interval: Duration::from_millis(50),
+            ..ApplyOptions::default()
+        };
+        bulk_copy::prepare_incremental(
+            &opts(Server::Source, None),
+            &opts(Server::Target, None),
+            &sel,
+            &o,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("prepare: {e}"));
+        let handoff = HandOff {
+            start: binlog_end(&mut src).await,
+            overlap_end: None,
+        };
+        let h = spawn_apply(
+            opts(Server::Source, None),
+            Vec::new(),
+            &sel,
+            Some(handoff),
+            &o,
+        );
+        running.push((dbs, progress, stop, h, o.server_id));
+    }
+    assert_ne!(running[0].4, running[1].4);
+    let mut ca = a.source().await;
+    let mut cb = b.source().await;
+    for i in 1..=200 {
+        exec(&mut ca, &format!("INSERT INTO t VALUES ({i}, {i})")).await;
+        exec(&mut cb, &format!("REPLACE INTO t VALUES ({}, {i})", i % 50)).await;
+    }
+    let end = binlog_end(&mut src).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for (_, progress, _, h, _) in &running {
+        while progress.status().position.as_ref().is_none_or(|p| *p < end) {
+            assert!(!h.is_finished(), "{:?}", progress.status());
+            assert!(Instant::now() < deadline, "{:?}", progress.status());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let ids: Vec<u32> = running
+        .iter()
+        .filter_map(|r| r.1.status().source_connection_id)
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(
+        dump_threads(&mut src, &ids).await,
+        2,
+        "both dump threads live"
+    );
+    for (dbs, progress, stop, h, _) in running {
+        stop.stop();
+        let r = h
+            .await
+            .expect("task")
+            .unwrap_or_else(|e| panic!("apply: {e}"));
+        assert_eq!(r.retries, 0, "{r:?}");
+        let _ = progress;
+        let mut s = dbs.source().await;
+        let mut t = dbs.target().await;
+        compare_tables(&mut s, &dbs.name, "t", &mut t, None, None)
+            .await
+            .assert_equal("t");
+        let shadow = bulk_copy::apply::shadow_database(&dbs.name, &dbs.name);
+        exec(&mut t, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
+        exec(
+            &mut t,
+            "DELETE FROM dts_meta.cdc_checkpoint WHERE task LIKE 'dtst_two_tasks%'",
+        )
+        .await;
+    }
+    a.cleanup().await;
+    b.cleanup().await;
+}

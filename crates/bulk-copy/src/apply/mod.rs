@@ -175,6 +175,21 @@ pub struct ApplyStatus {
     pub source_switches: u64,
 }
 
+/// The replication server id a task's binlog reader registers with on the
+/// source when the task does not choose one: derived from the task's name
+/// (FNV-1a), in `2^30 ..= 2^31 - 1`, far above the small ids servers are
+/// usually given. A source keeps one dump thread per server id and ends
+/// the older one when another registers with the same id, so two tasks
+/// reading one source must not share it.
+pub fn reader_server_id(task: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in task.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    (1 << 30) | (h & ((1 << 30) - 1))
+}
+
 /// A handle on an apply's status, readable while it runs.
 #[derive(Clone, Debug, Default)]
 pub struct ApplyProgress(Arc<Mutex<ApplyStatus>>);
@@ -1533,4 +1548,23 @@ impl Applier<'_> {
 /// on the target (see the module documentation); dropped at cut-over.
 pub fn shadow_database(task: &str, source_db: &str) -> String {
     table::shadow_name(task, source_db)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reader_server_id;
+
+    #[test]
+    fn each_task_name_has_its_own_reader_server_id_far_from_small_ids() {
+        let names = ["orders", "orders2", "billing", "", "a", "b", "任务"];
+        let ids: Vec<u32> = names.iter().map(|n| reader_server_id(n)).collect();
+        for (n, id) in names.iter().zip(&ids) {
+            assert!((1 << 30..1 << 31).contains(id), "{n}: {id}");
+            assert_eq!(reader_server_id(n), *id, "deterministic");
+        }
+        let mut unique = ids.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    }
 }
