@@ -196,6 +196,15 @@ pub(crate) fn status(path: &Path, json: bool, out: &mut impl Write) -> anyhow::R
                     .unwrap_or_else(|| "unknown".into())
             ),
         )?;
+        if let Some(server) = &i.source_server {
+            line(
+                out,
+                format_args!(
+                    "  source: {server}, GTID state {}",
+                    i.gtid_state.as_deref().unwrap_or("unknown")
+                ),
+            )?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -38,6 +38,12 @@ pub struct RunCounters {
     pub retries: u64,
     /// Errors met (retried or not).
     pub errors: u64,
+    /// The source server the apply reads from (its identity and address).
+    pub source_server: Option<String>,
+    /// The GTID state of the apply's checkpoint, as text.
+    pub gtid_state: Option<String>,
+    /// Times the apply moved to another source server (failovers).
+    pub source_switches: u64,
 }
 
 /// The metrics text of a run.
@@ -100,6 +106,24 @@ pub fn render(task: &str, c: &RunCounters) -> String {
         "Errors met (retried or not).",
         c.errors.to_string(),
     );
+    metric(
+        "dts_source_switches_total",
+        "counter",
+        "Times incremental migration moved to another source server (failovers).",
+        c.source_switches.to_string(),
+    );
+    if let Some(server) = &c.source_server {
+        let esc = |v: &str| {
+            v.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
+        };
+        s.push_str(&format!(
+            "# HELP dts_source_info The source server incremental migration reads from, and the GTID state of its checkpoint.\n# TYPE dts_source_info gauge\ndts_source_info{{task=\"{t}\",server=\"{}\",gtid=\"{}\"}} 1\n",
+            esc(server),
+            esc(c.gtid_state.as_deref().unwrap_or(""))
+        ));
+    }
     s.push_str(&format!(
         "# HELP dts_phase The phase the task is in.\n# TYPE dts_phase gauge\ndts_phase{{task=\"{t}\",phase=\"{phase}\"}} 1\n"
     ));

@@ -60,7 +60,10 @@ fn the_options_resolve_with_the_task_files_defaults() {
     assert_eq!(from_options.task, "default");
     assert_eq!(from_options.full.chunk_rows, 100_000);
     assert_eq!(from_options.full.load_bytes, 1 << 20);
-    assert_eq!(from_options.incremental.server_id, 0x7d75_0001);
+    assert_eq!(
+        from_options.incremental.server_id,
+        bulk_copy::reader_server_id("default")
+    );
     assert_eq!(from_options.incremental.commit_interval_ms, 500);
     assert_eq!(from_options.verify.parallel, 4);
     assert_eq!(from_options.source.tls, TlsMode::Preferred);

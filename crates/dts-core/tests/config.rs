@@ -329,3 +329,135 @@ fn full_snapshot_watermark_is_the_copys_watermark_mode() {
         "the error lists the allowed values: {e}"
     );
 }
+
+const INCREMENTAL_ONLY: &str = r#"
+task = "orders"
+[source]
+url = "mysql://root@127.0.0.1:3307"
+[target]
+url = "mysql://root@127.0.0.1:3308"
+[[objects]]
+database = "shop"
+[migration]
+types = ["incremental"]
+"#;
+
+#[test]
+fn source_url_takes_a_list_of_candidates_and_only_the_source() {
+    use dts_core::config::TlsMode;
+    let t = parse(&MINIMAL.replace(
+        "url = \"mysql://root@127.0.0.1:3307\"",
+        "url = [\"mysql://root@db1:3306\", \"mysql://root@db2:3306\", \"mysql://root@db3:3307\"]\npassword_env = \"HOME\"\ntls = \"disabled\"",
+    ))
+    .unwrap();
+    assert_eq!(t.source.url, "mysql://root@db1:3306");
+    assert_eq!(
+        t.source.failover_urls,
+        ["mysql://root@db2:3306", "mysql://root@db3:3307"]
+    );
+    assert_eq!(t.source.tls, TlsMode::Disabled);
+    assert!(
+        t.to_toml().contains("mysql://root@db3:3307"),
+        "{}",
+        t.to_toml()
+    );
+    let one = parse(MINIMAL).unwrap();
+    assert!(one.source.failover_urls.is_empty());
+    for (text, key, words) in [
+        (
+            MINIMAL.replace(
+                "url = \"mysql://root@127.0.0.1:3308\"",
+                "url = [\"mysql://root@a:1\", \"mysql://root@b:1\"]",
+            ),
+            "target.url",
+            &["only [source] url takes a list"][..],
+        ),
+        (
+            MINIMAL.replace("url = \"mysql://root@127.0.0.1:3307\"", "url = []"),
+            "source.url",
+            &["empty list"][..],
+        ),
+        (
+            MINIMAL.replace(
+                "url = \"mysql://root@127.0.0.1:3307\"",
+                "url = [\"mysql://root:pw@a:1\", \"mysql://root@b:1\"]",
+            ),
+            "source.url",
+            &["no URL may carry a password", "password_env"][..],
+        ),
+    ] {
+        let e = error(&text);
+        assert_eq!(e.key, key, "{e}");
+        for w in words {
+            assert!(e.message.contains(w), "{w:?} not in {e}");
+        }
+        assert!(!e.to_string().contains(":pw@"), "{e}");
+    }
+}
+
+#[test]
+fn incremental_start_is_a_gtid_set_or_a_file_position_for_incremental_only_tasks() {
+    use binlog_reader::position::{FilePosition, GtidState};
+    use dts_core::config::IncrementalStart;
+    let with = |start: &str| format!("{INCREMENTAL_ONLY}[incremental]\nstart = \"{start}\"\n");
+    let t = parse(&with("gtid:0-1-100,2-1-5")).unwrap();
+    match &t.incremental.start {
+        Some(IncrementalStart::Gtid(GtidState::Mariadb(p))) => {
+            assert_eq!(p.to_string(), "0-1-100,2-1-5")
+        }
+        other => panic!("{other:?}"),
+    }
+    let mysql = "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5:7-9";
+    let t = parse(&with(&format!("gtid:{mysql}"))).unwrap();
+    match &t.incremental.start {
+        Some(IncrementalStart::Gtid(GtidState::Mysql(s))) => {
+            assert_eq!(s.to_string(), mysql, "the gap stays")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(t.to_toml().contains(&format!("start = \"gtid:{mysql}\"")));
+    let t = parse(&with("file:mysql-bin.000042:1234")).unwrap();
+    assert_eq!(
+        t.incremental.start,
+        Some(IncrementalStart::File(FilePosition::new(
+            "mysql-bin.000042",
+            1234
+        )))
+    );
+    assert!(parse(INCREMENTAL_ONLY).unwrap().incremental.start.is_none());
+    for (text, words) in [
+        (with("gtid:"), &["empty"][..]),
+        (
+            with("gtid:0-1"),
+            &["neither a MariaDB GTID position", "MySQL GTID set"][..],
+        ),
+        (with("file:nocolon"), &["missing ':'"][..]),
+        (with("0-1-100"), &["gtid:SET", "file:NAME:POS"][..]),
+        (
+            format!("{MINIMAL}[incremental]\nstart = \"gtid:0-1-5\"\n"),
+            &["incremental-only", "copy's consistent position"][..],
+        ),
+    ] {
+        let e = error(&text);
+        assert_eq!(e.key, "incremental.start", "{e}");
+        for w in words {
+            assert!(e.message.contains(w), "{w:?} not in {e}");
+        }
+    }
+}
+
+#[test]
+fn each_task_reads_the_binlog_with_a_server_id_of_its_own_unless_given() {
+    let orders = parse(INCREMENTAL_ONLY).unwrap();
+    let billing = parse(&INCREMENTAL_ONLY.replace("\"orders\"", "\"billing\"")).unwrap();
+    assert_eq!(
+        orders.incremental.server_id,
+        bulk_copy::reader_server_id("orders")
+    );
+    assert_ne!(orders.incremental.server_id, billing.incremental.server_id);
+    let given = parse(&format!(
+        "{INCREMENTAL_ONLY}[incremental]\nserver_id = 4242\n"
+    ))
+    .unwrap();
+    assert_eq!(given.incremental.server_id, 4242);
+}

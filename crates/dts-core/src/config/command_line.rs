@@ -404,7 +404,7 @@ impl CommandLine {
         }
         let password_env = std::env::var_os(&s.password_env).map(|_| s.password_env.clone());
         Ok(Some(RawEndpoint {
-            url: s.url.clone(),
+            url: super::raw::RawUrls::One(s.url.clone()),
             password_env,
             password_file: None,
             tls: s.tls,

@@ -62,6 +62,10 @@ impl Serialize for PasswordSource {
 pub struct Endpoint {
     /// The URL without any password.
     pub url: String,
+    /// `[source] url` given as a list: the candidates after the first, in
+    /// order (the failover, catalogue S4), with the same password and TLS.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failover_urls: Vec<String>,
     /// Where the password comes from.
     pub password_source: PasswordSource,
     /// The password.
@@ -76,6 +80,8 @@ pub struct Endpoint {
     pub meta_schema: String,
     #[serde(skip)]
     pub(super) opts: Opts,
+    #[serde(skip)]
+    pub(super) failover_opts: Vec<Opts>,
 }
 
 /// How long one connection attempt may take before it counts as failed (a
@@ -139,6 +145,22 @@ impl Endpoint {
             c.disconnect().await.ok();
         }
         opts
+    }
+
+    /// [`Endpoint::connect_opts`] of each failover candidate
+    /// (`failover_urls`), in order.
+    pub async fn failover_connect_opts(&self) -> Vec<Opts> {
+        let mut out = Vec::new();
+        for o in &self.failover_opts {
+            let one = Endpoint {
+                opts: o.clone(),
+                failover_opts: Vec::new(),
+                failover_urls: Vec::new(),
+                ..self.clone()
+            };
+            out.push(one.connect_opts().await);
+        }
+        out
     }
 
     /// One connection under the TLS policy: the options of the last attempt,

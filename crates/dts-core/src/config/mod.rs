@@ -54,9 +54,9 @@ pub use command_line::{CommandLine, FullArgs, IncrementalArgs, ServerArgs, Verif
 pub use endpoint::{server_offers_no_tls, Connected, Endpoint, PasswordSource, TlsMode};
 pub use model::{
     AlertOptions, ConflictMode, CutoverOptions, DmlOp, FenceMode, FullOptions, HeartbeatMode,
-    HeartbeatOptions, IncrementalOptions, Migration, MigrationType, NameCase, ObjectSelection,
-    OnlineDdlMode, PlanConfig, PlanTarget, RetryOptions, RowConflict, Snapshot, TableSelection,
-    TaskConfig, TriggerMethod, VerificationOptions, ALL_DDL, ALL_DML,
+    HeartbeatOptions, IncrementalOptions, IncrementalStart, Migration, MigrationType, NameCase,
+    ObjectSelection, OnlineDdlMode, PlanConfig, PlanTarget, RetryOptions, RowConflict, Snapshot,
+    TableSelection, TaskConfig, TriggerMethod, VerificationOptions, ALL_DDL, ALL_DML,
 };
 
 /// A task file that cannot be used: where and why.

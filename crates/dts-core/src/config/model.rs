@@ -391,6 +391,71 @@ pub struct FullOptions {
     pub split_rows: u64,
 }
 
+/// `[incremental] start`: where an incremental-only task starts without a
+/// checkpoint, instead of the source's current position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IncrementalStart {
+    /// `gtid:SET`: after these transactions (a MariaDB GTID position such
+    /// as `0-1-100,2-1-5`, or a MySQL GTID set, gaps kept).
+    Gtid(binlog_reader::position::GtidState),
+    /// `file:NAME:POS`: at this binlog file position.
+    File(binlog_reader::position::FilePosition),
+}
+
+impl IncrementalStart {
+    /// Parses `gtid:SET` or `file:NAME:POS`.
+    ///
+    /// # Errors
+    ///
+    /// What is wrong, with the allowed forms.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        use binlog_reader::position::{FilePosition, GtidSet, GtidState, MariadbGtidPosition};
+        if let Some(set) = text.strip_prefix("gtid:") {
+            if set.trim().is_empty() {
+                return Err("the GTID set after \"gtid:\" is empty".into());
+            }
+            if let Ok(p) = MariadbGtidPosition::parse(set) {
+                return Ok(IncrementalStart::Gtid(GtidState::Mariadb(p)));
+            }
+            return GtidSet::parse(set)
+                .map(|s| IncrementalStart::Gtid(GtidState::Mysql(s)))
+                .map_err(|e| {
+                    format!(
+                        "{set:?} is neither a MariaDB GTID position (domain-server-sequence, \
+                         comma-separated) nor a MySQL GTID set ({e})"
+                    )
+                });
+        }
+        if let Some(pos) = text.strip_prefix("file:") {
+            return FilePosition::parse(pos)
+                .map(IncrementalStart::File)
+                .map_err(|e| e.to_string());
+        }
+        Err(format!(
+            "{text:?} is not a start position: expected \"gtid:SET\" (e.g. \"gtid:0-1-100\") \
+             or \"file:NAME:POS\" (e.g. \"file:mysql-bin.000042:4\")"
+        ))
+    }
+}
+
+impl std::fmt::Display for IncrementalStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use binlog_reader::position::GtidState;
+        match self {
+            IncrementalStart::Gtid(GtidState::Mariadb(p)) => write!(f, "gtid:{p}"),
+            IncrementalStart::Gtid(GtidState::Mysql(s)) => write!(f, "gtid:{s}"),
+            IncrementalStart::Gtid(GtidState::None) => f.write_str("gtid:"),
+            IncrementalStart::File(p) => write!(f, "file:{p}"),
+        }
+    }
+}
+
+impl Serialize for IncrementalStart {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// `[incremental]`: change apply.
 #[derive(Clone, Debug, Serialize)]
 pub struct IncrementalOptions {
@@ -406,8 +471,13 @@ pub struct IncrementalOptions {
     /// skipped and reported instead of stopping the task (default false).
     pub skip_failed_ddl: bool,
     /// The server id the binlog reader registers with on the source
-    /// (distinct from every replica's).
+    /// (distinct from every replica's and every other task's): by default
+    /// derived from the task name (`bulk_copy::reader_server_id`).
     pub server_id: u32,
+    /// Where an incremental-only task starts without a checkpoint (default:
+    /// the source's current position).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<IncrementalStart>,
     /// Changes held before they are written, in bytes (default 8 MiB).
     pub batch_bytes: usize,
     /// The longest a target transaction stays open while a backlog is

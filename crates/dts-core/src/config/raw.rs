@@ -49,12 +49,20 @@ pub(super) struct RawTask {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawEndpoint {
-    pub(super) url: String,
+    pub(super) url: RawUrls,
     pub(super) password_env: Option<String>,
     pub(super) password_file: Option<PathBuf>,
     pub(super) tls: Option<TlsMode>,
     pub(super) tls_ca: Option<PathBuf>,
     pub(super) meta_schema: Option<String>,
+}
+
+/// `url`: one URL, or a list of candidates (`[source]` only).
+#[derive(Deserialize, Clone, Debug)]
+#[serde(untagged)]
+pub(super) enum RawUrls {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Deserialize, Default)]
@@ -117,6 +125,7 @@ pub(super) struct RawIncremental {
     pub(super) skip_ddl: Option<Vec<DdlKind>>,
     pub(super) skip_failed_ddl: Option<bool>,
     pub(super) server_id: Option<i64>,
+    pub(super) start: Option<String>,
     pub(super) batch_bytes: Option<i64>,
     pub(super) commit_interval_ms: Option<i64>,
     pub(super) lock_wait_timeout_seconds: Option<i64>,

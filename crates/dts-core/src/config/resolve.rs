@@ -17,9 +17,9 @@ use super::raw::{
 };
 use super::{
     err, AlertOptions, ConfigError, CutoverOptions, DmlOp, Endpoint, FenceMode, FullOptions,
-    HeartbeatOptions, IncrementalOptions, Migration, MigrationType, ObjectSelection, OnlineDdlMode,
-    PasswordSource, RetryOptions, TableSelection, TaskConfig, TlsMode, VerificationOptions,
-    ALL_DDL, ALL_DML,
+    HeartbeatOptions, IncrementalOptions, IncrementalStart, Migration, MigrationType,
+    ObjectSelection, OnlineDdlMode, PasswordSource, RetryOptions, TableSelection, TaskConfig,
+    TlsMode, VerificationOptions, ALL_DDL, ALL_DML,
 };
 
 impl TaskConfig {
@@ -90,7 +90,18 @@ pub(super) fn resolve(raw: RawTask, default_task: Option<&str>) -> Result<TaskCo
     let migration = migration(raw.migration)?;
     let objects = objects(raw.objects)?;
     let full = full(raw.full)?;
-    let incremental = incremental(raw.incremental)?;
+    let derived_server_id = raw.incremental.server_id.is_none();
+    let mut incremental = incremental(raw.incremental)?;
+    if derived_server_id {
+        incremental.server_id = bulk_copy::reader_server_id(&task);
+    }
+    if incremental.start.is_some() && migration.types.contains(&MigrationType::Full) {
+        return Err(err(
+            "incremental.start",
+            "is for incremental-only tasks: with a full copy, incremental migration starts \
+             at the copy's consistent position. Remove it, or \"full\" from [migration] types",
+        ));
+    }
     let verify = verify(raw.verify)?;
     let retry = retry(raw.retry)?;
     let heartbeat = heartbeat(raw.heartbeat)?;
@@ -337,6 +348,12 @@ fn incremental(inc: RawIncremental) -> Result<IncrementalOptions, ConfigError> {
         conflict: inc.conflict.unwrap_or_default(),
         skip_ddl: dedup(inc.skip_ddl.as_deref().unwrap_or(&[])),
         skip_failed_ddl: inc.skip_failed_ddl.unwrap_or(false),
+        start: inc
+            .start
+            .as_deref()
+            .map(IncrementalStart::parse)
+            .transpose()
+            .map_err(|e| err("incremental.start", e))?,
         server_id: ranged(
             "incremental.server_id",
             inc.server_id,
@@ -596,16 +613,52 @@ pub(super) fn split_password(url: &str) -> (String, Option<String>) {
 }
 
 pub(super) fn endpoint(key: &str, raw: RawEndpoint) -> Result<Endpoint, ConfigError> {
-    let (url, url_password) = split_password(&raw.url);
-    let opts = mysql_async::Opts::from_url(&url).map_err(|e| {
-        err(
-            format!("{key}.url"),
-            format!(
-                "{url:?} is not a valid URL ({e}); expected mysql://user@host:port \
-                 (percent-encode ':', '@' and '/' inside the user name)"
-            ),
-        )
-    })?;
+    let parse_url = |url: &str| {
+        mysql_async::Opts::from_url(url).map_err(|e| {
+            err(
+                format!("{key}.url"),
+                format!(
+                    "{url:?} is not a valid URL ({e}); expected mysql://user@host:port \
+                     (percent-encode ':', '@' and '/' inside the user name)"
+                ),
+            )
+        })
+    };
+    let (first, others) = match &raw.url {
+        super::raw::RawUrls::One(u) => (u.clone(), Vec::new()),
+        super::raw::RawUrls::Many(list) if key != "source" => {
+            let _ = list;
+            return Err(err(
+                format!("{key}.url"),
+                "takes one URL; only [source] url takes a list of candidates",
+            ));
+        }
+        super::raw::RawUrls::Many(list) => match list.split_first() {
+            None => {
+                return Err(err(
+                    format!("{key}.url"),
+                    "is an empty list: give one URL, or the candidates in order",
+                ))
+            }
+            Some((first, rest)) => (first.clone(), rest.to_vec()),
+        },
+    };
+    let (url, url_password) = split_password(&first);
+    let opts = parse_url(&url)?;
+    let mut failover_urls = Vec::new();
+    let mut failover_opts = Vec::new();
+    for other in &others {
+        let (u, p) = split_password(other);
+        if p.is_some() || url_password.is_some() {
+            return Err(err(
+                format!("{key}.url"),
+                "with a list of URLs, no URL may carry a password: give the one password of \
+                 every candidate with password_env or password_file",
+            ));
+        }
+        failover_opts.push(parse_url(&u)?);
+        failover_urls.push(u);
+    }
     let given = [
         url_password.is_some(),
         raw.password_env.is_some(),
@@ -661,6 +714,8 @@ pub(super) fn endpoint(key: &str, raw: RawEndpoint) -> Result<Endpoint, ConfigEr
     name_ok(&format!("{key}.meta_schema"), &meta_schema)?;
     Ok(Endpoint {
         url,
+        failover_urls,
+        failover_opts,
         password_source,
         password,
         tls,

@@ -64,6 +64,9 @@ impl RunHandles {
             conflicts: a.conflicts_overwritten + a.conflicts_skipped,
             retries: a.retries + self.retries.load(std::sync::atomic::Ordering::Relaxed),
             errors: self.errors.load(std::sync::atomic::Ordering::Relaxed),
+            source_server: a.source_server,
+            gtid_state: a.gtid_state,
+            source_switches: a.source_switches,
         }
     }
 }

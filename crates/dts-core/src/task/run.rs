@@ -11,7 +11,7 @@ use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts};
 use schema_diff::plan::{Phase as PlanPhase, Plan};
 
-use crate::config::{MigrationType, TaskConfig};
+use crate::config::{IncrementalStart, MigrationType, TaskConfig};
 
 use super::error::{db, TaskError};
 use super::handles::RunHandles;
@@ -40,7 +40,7 @@ pub enum RunOutcome {
 ///
 /// [`TaskError`] saying what failed and how to resume.
 pub async fn run_task(cfg: &TaskConfig, h: &RunHandles) -> Result<RunOutcome, TaskError> {
-    let source = cfg.source.connect_opts().await;
+    let source = pick_source(cfg, h).await;
     let target = cfg.target.connect_opts().await;
     let mut store = Store::open(&target, &cfg.target.meta_schema, &cfg.task).await?;
     let existing = store.state().await?;
@@ -210,7 +210,21 @@ async fn run_phases(
         if types.has(MigrationType::Full) {
             full_copy(cfg, h, source, target, store, &tables).await?;
         } else if types.has(MigrationType::Incremental) && state.start.is_none() {
-            start_at_current_position(store, &mut src).await?;
+            match &cfg.incremental.start {
+                None => start_at_current_position(store, &mut src).await?,
+                Some(IncrementalStart::File(at)) => {
+                    store
+                        .set_handoff(&HandOff {
+                            start: at.clone(),
+                            overlap_end: None,
+                        })
+                        .await?
+                }
+                // The apply starts from the GTID state itself (its
+                // checkpoint holds the file position after its first
+                // commit).
+                Some(IncrementalStart::Gtid(_)) => {}
+            }
         }
         phase = advance(store, Phase::ForeignKeys).await?;
     }
@@ -390,19 +404,97 @@ async fn incremental(
         start,
         overlap_end: state.overlap_end,
     });
+    let start_gtid = match &cfg.incremental.start {
+        Some(IncrementalStart::Gtid(g)) => Some(g.clone()),
+        _ => None,
+    };
     (h.report)(&format!(
         "incremental: applying the source's binlog from {} until stopped or cut over",
-        handoff
-            .as_ref()
-            .map(|h| h.start.to_string())
-            .unwrap_or_else(|| "the checkpoint".into())
+        match (&handoff, &cfg.incremental.start) {
+            (Some(h), _) => h.start.to_string(),
+            (None, Some(s @ IncrementalStart::Gtid(_))) => format!("the checkpoint, or {s}"),
+            _ => "the checkpoint".into(),
+        }
     ));
-    let o = apply_options(cfg, h)?;
+    let mut o = apply_options(cfg, h)?;
+    o.start_gtid = start_gtid;
+    if !cfg.source.failover_urls.is_empty() {
+        // Every candidate, the main URL first: the apply finds the
+        // checkpoint's server among them, or fails over (catalogue S4).
+        let mut all = vec![cfg.source.connect_opts().await];
+        all.extend(cfg.source.failover_connect_opts().await);
+        o.failover_sources = all;
+    }
     let watcher = watch_stop_requests(cfg, target, h.stop.clone());
+    let switches = watch_source_switches(cfg, h);
     let r = apply_changes(source, target, sel, handoff.as_ref(), &o).await;
     watcher.abort();
+    switches.abort();
     r?;
     Ok(())
+}
+
+/// Reports and alerts each move of the apply to another source server (a
+/// failover), polling its status every half second.
+fn watch_source_switches(cfg: &TaskConfig, h: &RunHandles) -> tokio::task::JoinHandle<()> {
+    let (alert, task, h) = (cfg.alert.clone(), cfg.task.clone(), h.clone());
+    tokio::spawn(async move {
+        let mut seen = h.apply.status().source_switches;
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let st = h.apply.status();
+            if st.source_switches > seen {
+                seen = st.source_switches;
+                let msg = format!(
+                    "the source was replaced: incremental migration continues on {} by GTID (at {})",
+                    st.source_server.as_deref().unwrap_or("?"),
+                    st.gtid_state.as_deref().unwrap_or("?")
+                );
+                (h.report)(&msg);
+                crate::metrics::alert(&alert, &task, &msg).await;
+            }
+        }
+    })
+}
+
+/// The source server a run starts on: the main URL, unless `[source] url`
+/// lists candidates and it does not answer as a writable server; then the
+/// first candidate that does (else the first that answers at all, else the
+/// main URL, whose error the run reports). The apply chooses again at each
+/// of its starts, by the checkpoint's server (catalogue S4).
+async fn pick_source(cfg: &TaskConfig, h: &RunHandles) -> Opts {
+    let main = cfg.source.connect_opts().await;
+    if cfg.source.failover_urls.is_empty() {
+        return main;
+    }
+    let mut all = vec![main.clone()];
+    all.extend(cfg.source.failover_connect_opts().await);
+    let mut reachable = None;
+    for o in &all {
+        let Ok(mut c) = Conn::new(o.clone()).await else {
+            continue;
+        };
+        let ro: Option<u8> = c
+            .query_first("SELECT @@GLOBAL.read_only")
+            .await
+            .ok()
+            .flatten();
+        c.disconnect().await.ok();
+        if ro == Some(0) {
+            if o != &main {
+                (h.report)(&format!(
+                    "source: {}:{} does not answer as a writable server; using {}:{}",
+                    main.ip_or_hostname(),
+                    main.tcp_port(),
+                    o.ip_or_hostname(),
+                    o.tcp_port()
+                ));
+            }
+            return o.clone();
+        }
+        reachable.get_or_insert_with(|| o.clone());
+    }
+    reachable.unwrap_or(main)
 }
 
 /// Raises `stop` when the task state asks for a stop, polling every half

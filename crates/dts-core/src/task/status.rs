@@ -58,6 +58,12 @@ pub struct IncrementalStatus {
     pub lag_seconds: Option<u64>,
     /// When the checkpoint was last committed (target time).
     pub updated_at: String,
+    /// The source server the checkpoint was written on (`None`: a
+    /// checkpoint of an earlier version, or none committed yet).
+    pub source_server: Option<String>,
+    /// The GTID state at the checkpoint (a MySQL GTID set or a MariaDB GTID
+    /// position; `None` while unknown).
+    pub gtid_state: Option<String>,
 }
 
 /// Reads the task's status from the target.
@@ -178,7 +184,35 @@ pub async fn task_status(cfg: &TaskConfig) -> Result<TaskStatus, TaskError> {
             rows,
             lag_seconds: (et > 0).then(|| (now.max(0) as u64).saturating_sub(et)),
             updated_at: up,
+            ..IncrementalStatus::default()
         });
+        // The saved position (a later column: absent from an earlier
+        // version's table until its next run).
+        let saved: Result<Option<Option<String>>, _> = c
+            .exec_first(
+                format!(
+                    "SELECT saved_position FROM {}.`cdc_checkpoint` WHERE task = ?",
+                    quote(meta)
+                ),
+                (&cfg.task,),
+            )
+            .await;
+        if let (Some(inc), Ok(Some(Some(text)))) = (st.incremental.as_mut(), saved) {
+            use binlog_reader::position::{GtidState, SavedPosition};
+            match SavedPosition::parse(&text) {
+                Ok(p) => {
+                    inc.source_server = Some(p.source().to_string());
+                    inc.gtid_state = match p.gtid() {
+                        GtidState::None => None,
+                        GtidState::Mysql(s) => Some(s.to_string()),
+                        GtidState::Mariadb(m) => Some(m.to_string()),
+                    };
+                }
+                Err(e) => {
+                    inc.source_server = Some(format!("(the saved position is unreadable: {e})"))
+                }
+            }
+        }
     }
     Ok(st)
 }
