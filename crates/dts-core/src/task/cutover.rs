@@ -34,7 +34,9 @@ use super::store::{request_stop, Store, TaskState};
 /// idempotent).
 pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> {
     let report = &h.report;
-    let source = cfg.source.connect_opts().await;
+    // With candidates in `[source] url`, the writable one (after a
+    // failover, the new primary).
+    let source = super::run::pick_source(cfg, h).await;
     let target = cfg.target.connect_opts().await;
     let mut store = Store::open(&target, &cfg.target.meta_schema, &cfg.task).await?;
     let state = state_to_cut_over(cfg, &mut store).await?;

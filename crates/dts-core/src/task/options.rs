@@ -115,6 +115,10 @@ pub(crate) fn apply_options(cfg: &TaskConfig, h: &RunHandles) -> Result<ApplyOpt
         lock_wait_timeout: inc.lock_wait_timeout_seconds.map(Duration::from_secs),
         progress: h.apply.clone(),
         stop: h.stop.clone(),
+        start_gtid: match &inc.start {
+            Some(crate::config::IncrementalStart::Gtid(g)) => Some(g.clone()),
+            _ => None,
+        },
         heartbeat: match cfg.heartbeat.mode {
             HeartbeatMode::SourceTable => Some(Heartbeat {
                 database: cfg.heartbeat.schema.clone(),

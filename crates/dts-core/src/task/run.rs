@@ -404,10 +404,6 @@ async fn incremental(
         start,
         overlap_end: state.overlap_end,
     });
-    let start_gtid = match &cfg.incremental.start {
-        Some(IncrementalStart::Gtid(g)) => Some(g.clone()),
-        _ => None,
-    };
     (h.report)(&format!(
         "incremental: applying the source's binlog from {} until stopped or cut over",
         match (&handoff, &cfg.incremental.start) {
@@ -417,7 +413,6 @@ async fn incremental(
         }
     ));
     let mut o = apply_options(cfg, h)?;
-    o.start_gtid = start_gtid;
     if !cfg.source.failover_urls.is_empty() {
         // Every candidate, the main URL first: the apply finds the
         // checkpoint's server among them, or fails over (catalogue S4).
@@ -462,7 +457,7 @@ fn watch_source_switches(cfg: &TaskConfig, h: &RunHandles) -> tokio::task::JoinH
 /// first candidate that does (else the first that answers at all, else the
 /// main URL, whose error the run reports). The apply chooses again at each
 /// of its starts, by the checkpoint's server (catalogue S4).
-async fn pick_source(cfg: &TaskConfig, h: &RunHandles) -> Opts {
+pub(super) async fn pick_source(cfg: &TaskConfig, h: &RunHandles) -> Opts {
     let main = cfg.source.connect_opts().await;
     if cfg.source.failover_urls.is_empty() {
         return main;
