@@ -640,3 +640,52 @@ async fn two_tasks_on_one_source_at_once_keep_their_own_dump_threads_and_end_exa
     a.cleanup().await;
     b.cleanup().await;
 }
+
+/// S4: a failover between the copy's snapshot and the start of incremental
+/// migration (no checkpoint yet): the hand-off is a file position of the
+/// old primary, which is never used on the new one (the promoted replica's
+/// binlog has the same file names); refused, saying to copy again.
+#[tokio::test]
+async fn s4_the_copys_position_on_the_old_primary_is_never_used_on_the_new_one() {
+    let (task, db) = ("s4_handoff", "s4_handoff");
+    let mut pair = ReplicationPair::start().await;
+    let mut p = pair.primary().conn().await;
+    let mut tgt = bank_on(&mut p, db).await;
+    exec(&mut p, &format!("USE `{db}`")).await;
+    let sel = ApplySelection::databases(&[db]);
+    let o = ApplyOptions {
+        task: task.into(),
+        stop_at_end: true,
+        ..ApplyOptions::default()
+    };
+    bulk_copy::prepare_incremental(
+        &pair.primary().opts(),
+        &opts(Server::Target, None),
+        &sel,
+        &o,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let start = binlog_end(&mut p).await;
+    transfers(&mut p, 1, 20).await;
+    pair.wait_caught_up().await;
+    drop(p);
+    pair.fail_over().await;
+    let e = apply_changes(
+        &pair.replica().opts(),
+        &opts(Server::Target, None),
+        &sel,
+        Some(&HandOff {
+            start,
+            overlap_end: None,
+        }),
+        &o,
+    )
+    .await
+    .expect_err("the old primary's position must not be used on the replica");
+    assert!(matches!(e, CopyError::FailoverRefused { .. }), "{e}");
+    assert!(e.to_string().contains("mariadb:1"), "{e}");
+    assert!(e.to_string().contains("from a full copy"), "{e}");
+    assert_eq!(sum(&mut tgt, db).await, bank::total(ACCOUNTS));
+    cleanup(&mut tgt, task, db).await;
+}

@@ -373,18 +373,20 @@ async fn start_heartbeat(
     }))
 }
 
-async fn prepared(c: &mut Conn, o: &ApplyOptions) -> Result<bool, CopyError> {
-    let r: Option<u8> = c
+/// Whether the task was prepared (`None`: not), and on which server (see
+/// `source::server_key`; `None` inside: by an earlier version).
+async fn prepared(c: &mut Conn, o: &ApplyOptions) -> Result<Option<Option<String>>, CopyError> {
+    let r: Option<Option<Vec<u8>>> = c
         .exec_first(
             format!(
-                "SELECT 1 FROM {}.`cdc_prepared` WHERE task = ?",
+                "SELECT source_server FROM {}.`cdc_prepared` WHERE task = ?",
                 quote(&o.meta_schema)
             ),
             (&o.task,),
         )
         .await
         .map_err(db_err("target", "reading the incremental preparation"))?;
-    Ok(r.is_some())
+    Ok(r.map(|k| k.map(|k| String::from_utf8_lossy(&k).into_owned())))
 }
 
 /// Prepares incremental migration for a task: records the source schema of
@@ -409,14 +411,15 @@ pub async fn prepare_incremental(
     let mut src = Conn::new(source.clone())
         .await
         .map_err(db_err("source", "connecting"))?;
+    let server = source::identify(&mut src).await?;
     let ctx = ddl::Context::new(&mut tgt, o, selection.source_databases()).await?;
     ctx.create_shadow(&mut src, &mut tgt).await?;
     tgt.exec_drop(
         format!(
-            "REPLACE INTO {}.`cdc_prepared` (task) VALUES (?)",
+            "REPLACE INTO {}.`cdc_prepared` (task, source_server) VALUES (?, ?)",
             quote(&o.meta_schema)
         ),
-        (&o.task,),
+        (&o.task, source::server_key(&server)),
     )
     .await
     .map_err(db_err("target", "recording the incremental preparation"))?;
@@ -771,6 +774,24 @@ async fn run_once(
                     (Start::Gtid(g.clone()), g.clone(), None)
                 }
                 (None, Some(h)) => {
+                    // The hand-off is a file position of the server the
+                    // copy read: never used on another one.
+                    if let Some(Some(k)) = prepared(&mut tgt, o).await? {
+                        if k != source::server_key(&identity) {
+                            return Err(CopyError::FailoverRefused {
+                                task: o.task.clone(),
+                                from: k,
+                                to: server.describe(),
+                                reason: format!(
+                                    "the full copy and its position {} were read on the other \
+                                     server (a failover during the copy, or before incremental \
+                                     migration began), and file positions mean nothing on this \
+                                     one. Start the task again from a full copy",
+                                    h.start
+                                ),
+                            });
+                        }
+                    }
                     check_not_purged(src, &h.start).await?;
                     let g = source::gtid_state_at(src, &identity, &h.start).await?;
                     (Start::File(h.start.clone()), g, Some(h.start.clone()))
@@ -781,7 +802,7 @@ async fn run_once(
                     })
                 }
             };
-            if !prepared(&mut tgt, o).await? {
+            if prepared(&mut tgt, o).await?.is_none() {
                 ddl_ctx.create_shadow(src, &mut tgt).await?;
             }
             let overlap_end = handoff.and_then(|h| h.overlap_end.clone());

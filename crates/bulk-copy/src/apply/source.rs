@@ -52,6 +52,15 @@ impl Server {
     }
 }
 
+/// A server's name in the metadata: `mariadb:SERVER_ID` or
+/// `mysql:SERVER_UUID`.
+pub(crate) fn server_key(id: &SourceIdentity) -> String {
+    match id {
+        SourceIdentity::Mysql { server_uuid, .. } => format!("mysql:{server_uuid}"),
+        SourceIdentity::Mariadb { server_id } => format!("mariadb:{server_id}"),
+    }
+}
+
 /// Connects to `opts` and reads which server answers there.
 pub(crate) async fn probe(opts: &Opts) -> Result<Server, CopyError> {
     let where_ = address(opts);

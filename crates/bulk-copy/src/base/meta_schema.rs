@@ -23,7 +23,9 @@
 //!   `saved_position`: the same position with the server's identity and
 //!   the exact GTID state there (`binlog_reader::position::SavedPosition`'s
 //!   stored form), which a failover resumes from on another server;
-//! - `cdc_prepared`: tasks whose shadow schema was recorded before the copy;
+//! - `cdc_prepared`: tasks whose shadow schema was recorded before the copy,
+//!   with the source server it was recorded on (`mariadb:SERVER_ID` or
+//!   `mysql:SERVER_UUID`): the copy's positions are that server's;
 //! - `cdc_ddl`: the DDL journal (`started` before a DDL runs, `finished` in
 //!   the transaction that saves its position);
 //! - `cdc_online_ddl`: the ALTERs online-DDL tools ran on their ghost
@@ -153,7 +155,8 @@ pub(crate) async fn ensure_apply_tables(c: &mut Conn, schema: &str) -> Result<()
         format!(
             "CREATE TABLE IF NOT EXISTS {s}.`cdc_prepared` (
                `task` VARBINARY(255) NOT NULL PRIMARY KEY,
-               `prepared_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+               `prepared_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+               `source_server` VARBINARY(64) NULL
              ) ENGINE=InnoDB"
         ),
         format!(
@@ -188,13 +191,41 @@ pub(crate) async fn ensure_apply_tables(c: &mut Conn, schema: &str) -> Result<()
             format!("creating the metadata schema {s}"),
         ))?;
     }
-    // Added later: the GTID state beside the file position. A checkpoint
-    // of an earlier version has none (NULL) until its next commit.
+    // Added later: the GTID state beside the file position (a checkpoint
+    // of an earlier version has none until its next commit), and the
+    // server the preparation (the copy's source) was made on.
+    add_column(
+        c,
+        schema,
+        CDC_CHECKPOINT,
+        "saved_position",
+        "TEXT NULL AFTER `source_server_id`",
+    )
+    .await?;
+    add_column(
+        c,
+        schema,
+        "cdc_prepared",
+        "source_server",
+        "VARBINARY(64) NULL",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Adds a column a later version added to a table an earlier one made.
+async fn add_column(
+    c: &mut Conn,
+    schema: &str,
+    table: &str,
+    column: &str,
+    definition: &str,
+) -> Result<(), CopyError> {
     let has: Option<i64> = c
         .exec_first(
             "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = ? \
-             AND table_name = ? AND column_name = 'saved_position'",
-            (schema, CDC_CHECKPOINT),
+             AND table_name = ? AND column_name = ?",
+            (schema, table, column),
         )
         .await
         .map_err(db_err("target", "reading the metadata schema"))?;
@@ -202,15 +233,17 @@ pub(crate) async fn ensure_apply_tables(c: &mut Conn, schema: &str) -> Result<()
         // Another run adding it at the same moment: 1060.
         match c
             .query_drop(format!(
-                "ALTER TABLE {s}.`{CDC_CHECKPOINT}` ADD COLUMN `saved_position` TEXT NULL \
-                 AFTER `source_server_id`"
+                "ALTER TABLE {}.{} ADD COLUMN {} {definition}",
+                quote(schema),
+                quote(table),
+                quote(column)
             ))
             .await
         {
             Err(mysql_async::Error::Server(e)) if e.code == 1060 => {}
             r => r.map_err(db_err(
                 "target",
-                format!("updating the metadata schema {s}"),
+                format!("updating the metadata schema {}", quote(schema)),
             ))?,
         }
     }
