@@ -5,7 +5,7 @@
 use crate::config::{HeartbeatMode, MigrationType, TaskConfig};
 
 use super::facts::ServerFacts;
-use super::report::{fail, pass, Check};
+use super::report::{fail, pass, warn, Check};
 
 /// `source.node_role`.
 pub(super) fn node_role(task: &TaskConfig, src: &ServerFacts, out: &mut Vec<Check>) {
@@ -60,7 +60,42 @@ pub(super) fn node_role(task: &TaskConfig, src: &ServerFacts, out: &mut Vec<Chec
              primary as the source"
         ));
     }
-    if problems.is_empty() {
+    // Reading a replica: its positions must survive it (GTIDs), so that the
+    // task can move to another server (catalogue S4).
+    let mut warnings = Vec::new();
+    if src.is_replica == Some(true) && incremental {
+        if !src.version.is_mariadb() && !src.var("gtid_mode").eq_ignore_ascii_case("ON") {
+            problems.push(format!(
+                "the source is a replica with gtid_mode {}: the task's positions would be file \
+                 offsets of this replica alone, useless on its primary or another replica",
+                if src.var("gtid_mode").is_empty() {
+                    "(none)"
+                } else {
+                    src.var("gtid_mode")
+                }
+            ));
+            fixes.push(
+                "turn GTIDs on in the replication topology (gtid_mode = ON, \
+                 enforce_gtid_consistency = ON), or use its primary as the source"
+                    .into(),
+            );
+        }
+        if src.version.is_mariadb() && !src.on("gtid_strict_mode") {
+            warnings.push(
+                "the source is a replica without gtid_strict_mode: whether another server can \
+                 continue the task after a failover is decided by GTID sequence numbers, exact \
+                 only in strict mode",
+            );
+        }
+    }
+    if problems.is_empty() && !warnings.is_empty() {
+        out.push(warn(
+            "source.node_role",
+            warnings.join("; "),
+            "SET GLOBAL gtid_strict_mode = ON on the source and its primary (and in their \
+             option files), or acknowledge source.node_role",
+        ));
+    } else if problems.is_empty() {
         out.push(pass(
             "source.node_role",
             format!(
@@ -118,10 +153,40 @@ mod tests {
             );
             // Either name ON is enough (8.0.26+ show both).
             for on in ["log_slave_updates", "log_replica_updates"] {
-                assert_eq!(role(version, &[(on, "ON")], true).status, Status::Pass);
+                // (with the GTIDs a replica source needs)
+                let gtids = [(on, "ON"), ("gtid_mode", "ON"), ("gtid_strict_mode", "ON")];
+                assert_eq!(role(version, &gtids, true).status, Status::Pass);
             }
         }
         assert_eq!(role("8.4.3", &[], false).status, Status::Pass);
+    }
+
+    #[test]
+    fn a_replica_source_needs_gtids_to_be_read_by_gtid() {
+        let logs = ("log_replica_updates", "ON");
+        let c = role("8.4.3", &[logs, ("gtid_mode", "OFF")], true);
+        assert_eq!(c.status, Status::Failure, "{c:?}");
+        assert!(
+            c.found.contains("gtid_mode OFF") && c.fix.contains("gtid_mode = ON"),
+            "{c:?}"
+        );
+        let c = role("8.4.3", &[logs, ("gtid_mode", "ON")], true);
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        let maria = ("log_slave_updates", "ON");
+        let c = role("10.11.6-MariaDB", &[maria], true);
+        assert_eq!(c.status, Status::Warning, "{c:?}");
+        assert!(c.found.contains("gtid_strict_mode"), "{c:?}");
+        let c = role(
+            "10.11.6-MariaDB",
+            &[maria, ("gtid_strict_mode", "ON")],
+            true,
+        );
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        // Not a replica: the GTID mode is source.gtid_mode's business.
+        assert_eq!(
+            role("8.4.3", &[("gtid_mode", "OFF")], false).status,
+            Status::Pass
+        );
     }
 
     #[test]
