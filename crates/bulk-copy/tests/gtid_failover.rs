@@ -146,7 +146,7 @@ fn spawn_apply(
 /// checkpoint keeps the exact GTID state (S5: two domains) and names the
 /// new server.
 #[tokio::test]
-async fn s4_promoting_the_replica_mid_incremental_continues_on_it_exactly() {
+async fn s4_s5_promoting_the_replica_mid_incremental_continues_on_it_exactly() {
     let (task, db) = ("s4_promote", "s4_promote");
     let mut pair = ReplicationPair::start().await;
     let mut p = pair.primary().conn().await;
