@@ -446,7 +446,7 @@ impl BinlogStreamReader {
                 Ok(()) => return Ok(()),
                 Err(mysql_async::Error::Other(e)) if e.is::<ServerChanged>() => {
                     let c = e.downcast_ref::<ServerChanged>().cloned();
-                    let c = c.unwrap_or_else(|| ServerChanged {
+                    let c = c.unwrap_or(ServerChanged {
                         before: (0, None),
                         after: (0, None),
                     });

@@ -64,7 +64,7 @@ pub(crate) fn run(args: &ApplyArgs, out: &mut impl Write) -> anyhow::Result<Exit
             )?;
             return Ok(ExitCode::SUCCESS);
         }
-        ApplyOutcome::Applied(r) => r,
+        ApplyOutcome::Applied(r) => *r,
     };
     line(
         out,

@@ -581,7 +581,9 @@ async fn fail_over(
         }
     }
     let m = quote(&o.meta_schema);
-    let snaps: Vec<(Vec<u8>, Vec<u8>, Vec<u8>, u64)> = match tgt
+    // (target_db, target_table, snap_file, snap_pos)
+    type Snap = (Vec<u8>, Vec<u8>, Vec<u8>, u64);
+    let snaps: Vec<Snap> = match tgt
         .exec(
             format!(
                 "SELECT target_db, target_table, snap_file, snap_pos FROM {m}.`copy_range` \

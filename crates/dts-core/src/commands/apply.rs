@@ -34,7 +34,7 @@ pub enum ApplyOutcome {
     /// The source schema is recorded for the task.
     Prepared,
     /// Changes were applied up to the report's position.
-    Applied(ApplyReport),
+    Applied(Box<ApplyReport>),
 }
 
 /// Applies the source's binlog to the selected databases on the target
@@ -80,5 +80,5 @@ pub async fn apply(
     options.until = run.until.clone();
     options.stop_at_end = run.stop_at_end;
     let report = apply_changes(&source, &target, &sel, handoff.as_ref(), &options).await?;
-    Ok(ApplyOutcome::Applied(report))
+    Ok(ApplyOutcome::Applied(Box::new(report)))
 }
