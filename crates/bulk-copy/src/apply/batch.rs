@@ -17,9 +17,10 @@
 //!   the source's did (cascaded changes are not in the binlog).
 //!
 //! In the idempotent window (before the copy's overlap end), the count checks
-//! are off: a key may already be in its final state.
+//! are off: a key may already be in its final state, and final images are
+//! written with `REPLACE` (see [`verb`]): a secondary unique value may be
+//! held by a row the copy read at a later position.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ use binlog_reader::Value;
 use mysql_async::prelude::*;
 use mysql_async::Conn;
 
+use super::decide::Coalesced;
 use super::literal::literal;
 use super::table::TableInfo;
 use crate::base::error::{db_err, CopyError};
@@ -150,82 +152,37 @@ fn column_list(info: &TableInfo) -> String {
         .join(",")
 }
 
-/// The net effect of a key in the pending batch.
-struct KeyState {
-    /// The key existed on the target before the batch's first change to it.
-    expect_exists: bool,
-    /// The final row, or `None` when the key ends absent.
-    row: Option<(String, bool)>,
-    /// Where the first change was (for conflict messages).
-    first_at: String,
-}
-
-/// Pending coalesced changes of one table.
+/// Pending coalesced changes of one table: the net effect per key
+/// ([`Coalesced`], the pure rules) and the table they are written to.
 pub(crate) struct Pending {
     info: Arc<TableInfo>,
-    keys: HashMap<String, KeyState>,
-    order: Vec<String>,
-    changes: u64,
-    pub(crate) bytes: usize,
+    c: Coalesced,
 }
 
 impl Pending {
     pub(crate) fn new(info: Arc<TableInfo>) -> Self {
         Pending {
             info,
-            keys: HashMap::new(),
-            order: Vec::new(),
-            changes: 0,
-            bytes: 0,
+            c: Coalesced::default(),
         }
     }
 
-    fn touch(&mut self, key: String, expect_exists: bool, at: &str) -> &mut KeyState {
-        if !self.keys.contains_key(&key) {
-            self.order.push(key.clone());
-            self.bytes += key.len() + 32;
-            self.keys.insert(
-                key.clone(),
-                KeyState {
-                    expect_exists,
-                    row: if expect_exists {
-                        Some((String::new(), false))
-                    } else {
-                        None
-                    },
-                    first_at: at.to_string(),
-                },
-            );
-        }
-        self.keys.get_mut(&key).expect("inserted above")
-    }
-
-    fn set_row(&mut self, key: String, row: Option<(String, bool)>, expect_exists: bool, at: &str) {
-        let add = row.as_ref().map_or(0, |r| r.0.len());
-        let st = self.touch(key, expect_exists, at);
-        let old = st.row.as_ref().map_or(0, |r| r.0.len());
-        st.row = row;
-        self.bytes = self.bytes + add - old.min(self.bytes);
+    /// About the bytes held, for the batch limit.
+    pub(crate) fn bytes(&self) -> usize {
+        self.c.bytes
     }
 
     pub(crate) fn insert(&mut self, r: Rendered, at: &str) {
-        self.changes += 1;
-        self.set_row(r.key, Some((r.tuple, r.enum_zero)), false, at);
+        self.c.insert(r.key, (r.tuple, r.enum_zero), at);
     }
 
     pub(crate) fn delete(&mut self, key: String, at: &str) {
-        self.changes += 1;
-        self.set_row(key, None, true, at);
+        self.c.delete(key, at);
     }
 
     pub(crate) fn update(&mut self, before_key: String, after: Rendered, at: &str) {
-        self.changes += 1;
-        if before_key != after.key {
-            self.set_row(before_key, None, true, at);
-            self.set_row(after.key, Some((after.tuple, after.enum_zero)), false, at);
-        } else {
-            self.set_row(before_key, Some((after.tuple, after.enum_zero)), true, at);
-        }
+        self.c
+            .update(before_key, after.key, (after.tuple, after.enum_zero), at);
     }
 }
 
@@ -358,16 +315,7 @@ impl Pending {
                 .map_err(db_err("target", "setting a savepoint"))?;
         }
         loop {
-            let exist: Vec<&String> = self
-                .order
-                .iter()
-                .filter(|k| self.keys[*k].expect_exists)
-                .collect();
-            let absent: Vec<&String> = self
-                .order
-                .iter()
-                .filter(|k| !self.keys[*k].expect_exists)
-                .collect();
+            let (exist, absent) = self.c.expected();
             let c1 = delete_keys(conn, &info, &exist).await?;
             let c2 = delete_keys(conn, &info, &absent).await?;
             let ok = c1 == exist.len() as u64 && c2 == 0;
@@ -384,15 +332,15 @@ impl Pending {
                 .await
                 .map_err(db_err("target", "rolling back to a savepoint"))?;
             let mut bad = Vec::new();
-            for k in &self.order {
-                let st = &self.keys[k];
+            for k in &self.c.order {
+                let st = &self.c.keys[k];
                 if exists(conn, &info, k).await? != st.expect_exists {
                     bad.push(k.clone());
                 }
             }
             if policy == ConflictPolicy::Error || bad.is_empty() {
                 let k = bad.first().cloned().unwrap_or_default();
-                let st = self.keys.get(&k);
+                let st = self.c.keys.get(&k);
                 return Err(conflict(
                     &info,
                     &k,
@@ -401,23 +349,23 @@ impl Pending {
                 ));
             }
             counts.conflicts_skipped += bad.len() as u64;
-            for k in &bad {
-                self.keys.remove(k);
-            }
-            self.order.retain(|k| self.keys.contains_key(k));
+            self.c.remove(&bad);
         }
         let cols = column_list(&info);
         let mut sql = String::new();
         let mut enum_zero = false;
         let mut inserted = 0u64;
-        for k in &self.order {
-            let st = &self.keys[k];
-            let Some((tuple, ez)) = &st.row else { continue };
+        for (tuple, ez) in self.c.final_rows() {
             if tuple.is_empty() {
                 continue;
             }
             if sql.is_empty() {
-                let _ = write!(sql, "INSERT INTO {} ({cols}) VALUES ", info.target);
+                let _ = write!(
+                    sql,
+                    "{} INTO {} ({cols}) VALUES ",
+                    verb(idempotent),
+                    info.target
+                );
             } else {
                 sql.push(',');
             }
@@ -433,8 +381,23 @@ impl Pending {
             run(conn, &info, sql, enum_zero).await?;
         }
         counts.inserted += inserted;
-        let _ = self.changes;
         Ok(())
+    }
+}
+
+/// The statement writing a final image. In the idempotent window (the
+/// copy's overlap) it is `REPLACE`, which also removes a row that holds one
+/// of the image's secondary unique values: such a row was read by the copy
+/// at a later position than the one replayed, so a later change of the
+/// window rewrites it (or deletes it) with its full image, and the end of
+/// the window is exact (design rule 8; `binlog_row_image=FULL`, which the
+/// precheck requires). Outside the window it is `INSERT`, so that the
+/// target's unique keys detect every conflict.
+fn verb(idempotent: bool) -> &'static str {
+    if idempotent {
+        "REPLACE"
+    } else {
+        "INSERT"
     }
 }
 
@@ -503,7 +466,12 @@ pub(crate) async fn apply_ordered(
                 )
                 .await?;
             }
-            let sql = format!("INSERT INTO {} ({cols}) VALUES {}", info.target, r.tuple);
+            let sql = format!(
+                "{} INTO {} ({cols}) VALUES {}",
+                verb(idempotent),
+                info.target,
+                r.tuple
+            );
             match run(conn, info, sql.clone(), r.enum_zero).await {
                 Ok(_) => counts.inserted += 1,
                 Err(CopyError::Conflict { .. }) if policy == ConflictPolicy::Ignore => {
@@ -541,13 +509,19 @@ pub(crate) async fn apply_ordered(
                 let _ = write!(set, "{name} = ");
                 lit(info, &mut set, v, *i, at)?;
             }
-            let n = run(
+            let n = match run(
                 conn,
                 info,
                 format!("UPDATE {} SET {set} WHERE {w}", info.target),
                 enum_zero,
             )
-            .await?;
+            .await
+            {
+                // In the overlap window the new values may collide with a
+                // row the copy read later: rewritten below.
+                Err(CopyError::Conflict { .. }) if idempotent => 0,
+                r => r?,
+            };
             if n == 1 {
                 counts.updated += 1;
             } else if idempotent || policy == ConflictPolicy::Overwrite {
@@ -562,10 +536,25 @@ pub(crate) async fn apply_ordered(
                     )
                     .await?;
                 }
+                if idempotent && !info.key.is_empty() {
+                    let wb = locate(info, before, at)?;
+                    run(
+                        conn,
+                        info,
+                        format!("DELETE FROM {} WHERE {wb}", info.target),
+                        false,
+                    )
+                    .await?;
+                }
                 run(
                     conn,
                     info,
-                    format!("INSERT INTO {} ({cols}) VALUES {}", info.target, r.tuple),
+                    format!(
+                        "{} INTO {} ({cols}) VALUES {}",
+                        verb(idempotent),
+                        info.target,
+                        r.tuple
+                    ),
                     r.enum_zero,
                 )
                 .await?;

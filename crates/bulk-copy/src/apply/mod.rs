@@ -12,7 +12,9 @@
 //! repeated (rule 1). Changes are coalesced per key and written with
 //! multi-row statements (see `batch`); a source transaction larger than the
 //! batch is written in parts inside the same target transaction, so memory
-//! stays bounded whatever its size.
+//! stays bounded whatever its size. The rules behind these decisions (the
+//! net effect per key, when a batch commits, when a run is done, the overlap
+//! window) are pure functions in `decide`, unit-tested without a server.
 //!
 //! DDL (see `ddl`) is run between commits: journaled as started, run on the
 //! shadow schema (see `table`) and on the target through schema-diff's
@@ -60,6 +62,7 @@
 
 mod batch;
 mod ddl;
+mod decide;
 mod literal;
 mod source;
 mod table;
@@ -1031,9 +1034,7 @@ pub(crate) fn is_dml_statement(sql: &str) -> bool {
 
 impl Applier<'_> {
     fn idempotent(&self) -> bool {
-        self.overlap_end
-            .as_ref()
-            .is_some_and(|e| self.committed < *e)
+        decide::idempotent(&self.committed, self.overlap_end.as_ref())
     }
 
     async fn begin(&mut self) -> Result<(), CopyError> {
@@ -1069,7 +1070,7 @@ impl Applier<'_> {
     /// and applied again after a restart. The commit then waits for that
     /// transaction's end.
     async fn commit(&mut self) -> Result<(), CopyError> {
-        if self.in_txn && self.txn_dirty {
+        if !decide::may_commit(self.in_txn, self.txn_dirty) {
             return Ok(());
         }
         let Some(pos) = self.boundary.take() else {
@@ -1142,23 +1143,26 @@ impl Applier<'_> {
     }
 
     fn should_commit(&self) -> bool {
-        self.rx.is_empty()
-            || self.pending_bytes >= self.o.batch_bytes
-            || self
-                .batch_started
-                .is_some_and(|t| t.elapsed() >= self.o.commit_interval)
-            || self.o.stop.is_stopped()
-            || self
-                .o
-                .until
-                .as_ref()
-                .is_some_and(|u| self.boundary.as_ref().is_some_and(|b| b >= u))
+        decide::CommitInputs {
+            queue_empty: self.rx.is_empty(),
+            pending_bytes: self.pending_bytes,
+            batch_bytes: self.o.batch_bytes,
+            batch_age: self.batch_started.map(|t| t.elapsed()),
+            commit_interval: self.o.commit_interval,
+            stopped: self.o.stop.is_stopped(),
+            boundary: self.boundary.as_ref(),
+            until: self.o.until.as_ref(),
+        }
+        .commit_due()
     }
 
     fn done(&self) -> bool {
-        self.boundary.is_none()
-            && (self.o.stop.is_stopped()
-                || self.o.until.as_ref().is_some_and(|u| self.committed >= *u))
+        decide::done(
+            self.boundary.as_ref(),
+            self.o.stop.is_stopped(),
+            self.o.until.as_ref(),
+            &self.committed,
+        )
     }
 
     /// A source transaction (or a statement outside one) ended at `pos`.
@@ -1546,7 +1550,7 @@ impl Applier<'_> {
             .pending
             .entry(key.clone())
             .or_insert_with(|| Pending::new(info.clone()));
-        let before = p.bytes;
+        let before = p.bytes();
         for ch in changes {
             match ch {
                 Change::Insert(after) => p.insert(render(&info, after, at)?, at),
@@ -1558,7 +1562,7 @@ impl Applier<'_> {
                 Change::Delete(before) => p.delete(render_key(&info, before, at)?, at),
             }
         }
-        self.pending_bytes += p.bytes.saturating_sub(before);
+        self.pending_bytes += p.bytes().saturating_sub(before);
         if self.pending_bytes >= self.o.batch_bytes {
             // A large transaction: write what is pending, without committing.
             self.flush_pending().await?;
