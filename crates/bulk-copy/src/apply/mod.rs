@@ -930,7 +930,14 @@ async fn run_once(
         pending: HashMap::new(),
         pending_bytes: 0,
         open: false,
-        committed: saved.position.clone(),
+        // After a switch the checkpoint's file position is the old
+        // server's: it compares with nothing on the new one (an `until`
+        // of the new server must not count as reached by it).
+        committed: if switched {
+            FilePosition::new("", 4)
+        } else {
+            saved.position.clone()
+        },
         boundary: None,
         overlap_end: saved.overlap_end.clone(),
         in_txn: false,
