@@ -689,3 +689,74 @@ async fn s4_the_copys_position_on_the_old_primary_is_never_used_on_the_new_one()
     assert_eq!(sum(&mut tgt, db).await, bank::total(ACCOUNTS));
     cleanup(&mut tgt, task, db).await;
 }
+
+/// S4 behind one address: the task's only URL is a proxy (a managed
+/// service's endpoint) that is moved from the primary to the promoted
+/// replica. The binlog stream's reconnect finds another server there and
+/// stops rather than read its file positions; the apply then continues on
+/// it by GTID, exactly.
+#[tokio::test]
+async fn s4_another_server_behind_the_same_address_is_continued_by_gtid() {
+    let (task, db) = ("s4_same_url", "s4_same_url");
+    let mut pair = ReplicationPair::start().await;
+    let proxy = dts_test_support::proxy::Proxy::start(pair.primary().port).await;
+    let url: Opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname("127.0.0.1")
+        .tcp_port(proxy.port)
+        .user(Some("root"))
+        .prefer_socket(false)
+        .into();
+    let mut p = pair.primary().conn().await;
+    let mut tgt = bank_on(&mut p, db).await;
+    exec(&mut p, &format!("USE `{db}`")).await;
+    let sel = ApplySelection::databases(&[db]);
+    let progress = ApplyProgress::new();
+    let stop = StopSignal::new();
+    let o = ApplyOptions {
+        task: task.into(),
+        progress: progress.clone(),
+        stop: stop.clone(),
+        commit_interval: Duration::from_millis(50),
+        ..ApplyOptions::default()
+    };
+    bulk_copy::prepare_incremental(&url, &opts(Server::Target, None), &sel, &o)
+        .await
+        .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let start = binlog_end(&mut p).await;
+    let applier = spawn_apply(
+        url.clone(),
+        Vec::new(),
+        &sel,
+        Some(HandOff {
+            start,
+            overlap_end: None,
+        }),
+        &o,
+    );
+    transfers(&mut p, 1, 100).await;
+    let on_primary = pair.wait_caught_up().await;
+    wait_for_gtid(&progress, &on_primary, &mut tgt, db, &applier).await;
+    // The address moves to the promoted replica.
+    drop(p);
+    pair.fail_over().await;
+    proxy.retarget(pair.replica().port);
+    proxy.cut();
+    proxy.heal();
+    let mut r = pair.replica().conn().await;
+    exec(&mut r, &format!("USE `{db}`")).await;
+    transfers(&mut r, 101, 100).await;
+    let end = gtid_positions(&mut r).await.binlog_pos;
+    wait_for_gtid(&progress, &end, &mut tgt, db, &applier).await;
+    stop.stop();
+    let report = applier
+        .await
+        .expect("apply task")
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    assert_eq!(report.source_switches, 1, "{report:?}");
+    for t in ["acct", "log"] {
+        compare_tables(&mut r, db, t, &mut tgt, None, None)
+            .await
+            .assert_equal(t);
+    }
+    cleanup(&mut tgt, task, db).await;
+}

@@ -6,7 +6,7 @@
 //! mysql_async moves a connection to 127.0.0.1 onto the server's Unix socket
 //! after the handshake, around the proxy.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -20,6 +20,7 @@ pub struct Proxy {
     cut: broadcast::Sender<()>,
     /// Connections accepted so far.
     pub accepted: Arc<AtomicU64>,
+    upstream: Arc<AtomicU16>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -37,8 +38,10 @@ impl Proxy {
         let down = Arc::new(AtomicBool::new(false));
         let (cut, _) = broadcast::channel(4);
         let accepted = Arc::new(AtomicU64::new(0));
+        let upstream = Arc::new(AtomicU16::new(upstream));
         let task = {
             let (down, cut, accepted) = (down.clone(), cut.clone(), accepted.clone());
+            let to = upstream.clone();
             tokio::spawn(async move {
                 loop {
                     let Ok((client, _)) = listener.accept().await else {
@@ -50,6 +53,7 @@ impl Proxy {
                     }
                     accepted.fetch_add(1, Ordering::SeqCst);
                     let mut stop = cut.subscribe();
+                    let upstream = to.load(Ordering::SeqCst);
                     tokio::spawn(async move {
                         let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
                             return;
@@ -70,8 +74,16 @@ impl Proxy {
             down,
             cut,
             accepted,
+            upstream,
             task,
         }
+    }
+
+    /// Sends new connections to `127.0.0.1:upstream` from now on (another
+    /// server behind the same address, as after a managed failover); open
+    /// ones stay where they are until [`Proxy::cut`].
+    pub fn retarget(&self, upstream: u16) {
+        self.upstream.store(upstream, Ordering::SeqCst);
     }
 
     /// Cuts the network: open connections are closed, new ones refused.
