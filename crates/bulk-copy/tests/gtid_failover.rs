@@ -760,3 +760,64 @@ async fn s4_another_server_behind_the_same_address_is_continued_by_gtid() {
     }
     cleanup(&mut tgt, task, db).await;
 }
+
+/// S1: binlogs purged past the checkpoint while the task was stopped: the
+/// next run stops with a hard error naming the file it needs and the
+/// files the source has, and writes nothing.
+#[tokio::test]
+async fn s1_binlogs_purged_past_the_checkpoint_stop_the_next_run_naming_the_file() {
+    let (task, db) = ("s1_purged", "s1_purged");
+    let source = dts_test_support::Instance::start(&[
+        "--log-bin=binlog",
+        "--binlog-format=ROW",
+        "--binlog-row-image=FULL",
+        "--server-id=11",
+    ]);
+    let mut s = source.conn().await;
+    let mut tgt = bank_on(&mut s, db).await;
+    exec(&mut s, &format!("USE `{db}`")).await;
+    let sel = ApplySelection::databases(&[db]);
+    let o = ApplyOptions {
+        task: task.into(),
+        stop_at_end: true,
+        ..ApplyOptions::default()
+    };
+    bulk_copy::prepare_incremental(&source.opts(), &opts(Server::Target, None), &sel, &o)
+        .await
+        .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let start = binlog_end(&mut s).await;
+    transfers(&mut s, 1, 20).await;
+    apply_changes(
+        &source.opts(),
+        &opts(Server::Target, None),
+        &sel,
+        Some(&HandOff {
+            start,
+            overlap_end: None,
+        }),
+        &o,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("apply: {e}"));
+    let checkpoint = saved_position(&mut tgt, task).await.expect("saved");
+    let needed = SavedPosition::parse(&checkpoint)
+        .expect("parses")
+        .file()
+        .file
+        .clone();
+    // While the task is stopped: more writes, then the files purged.
+    transfers(&mut s, 21, 20).await;
+    let left = dts_test_support::replication::purge_binlogs_but_current(&mut s).await;
+    assert_ne!(left, needed);
+    let before = sum(&mut tgt, db).await;
+    let e = apply_changes(&source.opts(), &opts(Server::Target, None), &sel, None, &o)
+        .await
+        .expect_err("a purged checkpoint file must stop the apply");
+    let msg = e.to_string();
+    assert!(matches!(e, CopyError::BinlogPurged { .. }), "{msg}");
+    assert!(msg.contains(&needed) && msg.contains(&left), "{msg}");
+    assert!(msg.contains("full copy"), "{msg}");
+    assert_eq!(saved_position(&mut tgt, task).await, Some(checkpoint));
+    assert_eq!(sum(&mut tgt, db).await, before);
+    cleanup(&mut tgt, task, db).await;
+}
