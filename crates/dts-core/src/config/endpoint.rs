@@ -57,14 +57,15 @@ impl Serialize for PasswordSource {
     }
 }
 
-/// One server of the task.
+/// One server of the task. Shown (`dts config show`) as the file writes
+/// it: `url` is a list when there are failover candidates.
 #[derive(Clone, Debug, Serialize)]
+#[serde(into = "EndpointShown")]
 pub struct Endpoint {
     /// The URL without any password.
     pub url: String,
     /// `[source] url` given as a list: the candidates after the first, in
     /// order (the failover, catalogue S4), with the same password and TLS.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failover_urls: Vec<String>,
     /// Where the password comes from.
     pub password_source: PasswordSource,
@@ -82,6 +83,45 @@ pub struct Endpoint {
     pub(super) opts: Opts,
     #[serde(skip)]
     pub(super) failover_opts: Vec<Opts>,
+}
+
+/// `url`: one, or the list of candidates.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum UrlShown {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// [`Endpoint`] as the task file writes it.
+#[derive(Serialize)]
+struct EndpointShown {
+    url: UrlShown,
+    password_source: PasswordSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<Secret>,
+    tls: TlsMode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_ca: Option<PathBuf>,
+    meta_schema: String,
+}
+
+impl From<Endpoint> for EndpointShown {
+    fn from(e: Endpoint) -> Self {
+        let url = if e.failover_urls.is_empty() {
+            UrlShown::One(e.url)
+        } else {
+            UrlShown::Many(std::iter::once(e.url).chain(e.failover_urls).collect())
+        };
+        EndpointShown {
+            url,
+            password_source: e.password_source,
+            password: e.password,
+            tls: e.tls,
+            tls_ca: e.tls_ca,
+            meta_schema: e.meta_schema,
+        }
+    }
 }
 
 /// How long one connection attempt may take before it counts as failed (a
