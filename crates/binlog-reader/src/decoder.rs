@@ -845,6 +845,41 @@ mod tests {
     }
 
     #[test]
+    fn heartbeats_name_the_source_position_and_do_not_move_the_stream() {
+        // A stream at offset 1000 of x-bin.000001; the heartbeats come
+        // from the server (artificial, end_log_pos 0 for v1), with the
+        // source's file and position: HEARTBEAT's in the header and body,
+        // HEARTBEAT_V2's (MySQL 8.0.26+) as (type, length, value) fields:
+        // 1 the file name, 2 the position, length-encoded.
+        let mut d = Decoder::for_stream(Some("x-bin.000001".into()), 1000, ChecksumAlg::Off);
+        let mut input = fde();
+        input.extend(event(EventType::HEARTBEAT, b"x-bin.000002"));
+        let mut v2 = vec![1, 12];
+        v2.extend_from_slice(b"x-bin.000002");
+        v2.extend_from_slice(&[2, 4, 0xfd, 0x40, 0x42, 0x0f, 0]);
+        input.extend(event(EventType::HEARTBEAT_V2, &v2));
+        let evs = decode_all(&mut d, &input).unwrap();
+        let hb: Vec<(&HeartbeatEvent, u64, u64)> = evs
+            .iter()
+            .filter_map(|e| match &e.body {
+                EventBody::Heartbeat(h) => Some((h, e.pos, e.end_pos)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(hb.len(), 2);
+        assert_eq!(hb[0].0.log_file, "x-bin.000002");
+        assert_eq!(
+            (hb[1].0.log_file.as_str(), hb[1].0.position),
+            ("x-bin.000002", 1_000_000)
+        );
+        // Not in the file: they take no room in it.
+        for (_, pos, end) in &hb {
+            assert_eq!(pos, end);
+        }
+        assert_eq!(d.offset(), hb[1].1);
+    }
+
+    #[test]
     fn truncated_input_is_need_more_at_every_cut() {
         let mut input = fde();
         input.extend(event(EventType::XID, &42u64.to_le_bytes()));

@@ -81,6 +81,126 @@ pub struct Event {
     pub body: EventBody,
 }
 
+impl Event {
+    /// What the event is to a consumer that applies changes: see
+    /// [`EventClass`].
+    pub fn class(&self) -> EventClass<'_> {
+        match &self.body {
+            EventBody::FormatDescription(e) => EventClass::FormatDescription(e),
+            EventBody::Rotate(e) => EventClass::Rotate(e),
+            EventBody::Query(e) => EventClass::Query(e),
+            EventBody::Xid(e) => EventClass::Xid(e),
+            EventBody::TableMap(e) => EventClass::TableMap(e),
+            EventBody::Rows(e) => EventClass::Rows(e),
+            EventBody::RowsQuery(e) => EventClass::RowsQuery(e),
+            EventBody::Gtid(e) => EventClass::Gtid(e),
+            EventBody::PreviousGtids(e) => EventClass::PreviousGtids(e),
+            EventBody::TransactionPayload(e) => EventClass::TransactionPayload(e),
+            EventBody::XaPrepare(e) => EventClass::XaPrepare(e),
+            EventBody::Heartbeat(e) => EventClass::Heartbeat(e),
+            EventBody::IntVar(e) => EventClass::IntVar(e),
+            EventBody::Rand(e) => EventClass::Rand(e),
+            EventBody::UserVar(e) => EventClass::UserVar(e),
+            EventBody::Incident(e) => EventClass::Incident(e),
+            EventBody::Stop => EventClass::Stop,
+            EventBody::MariadbGtid(e) => EventClass::MariadbGtid(e),
+            EventBody::MariadbGtidList(e) => EventClass::MariadbGtidList(e),
+            EventBody::MariadbBinlogCheckpoint(e) => EventClass::MariadbBinlogCheckpoint(e),
+            EventBody::MariadbStartEncryption {
+                scheme,
+                key_version,
+            } => EventClass::MariadbStartEncryption {
+                scheme: *scheme,
+                key_version: *key_version,
+            },
+            EventBody::Other { .. } => {
+                let t = self.header.event_type;
+                if NO_ROW_CHANGE_TYPES.contains(&t) {
+                    EventClass::NoRowChange(t)
+                } else {
+                    EventClass::Uninterpreted(t)
+                }
+            }
+        }
+    }
+}
+
+/// The event types kept as [`EventBody::Other`] that change no row by
+/// their definition: IGNORABLE (an event a replica may skip), VIEW_CHANGE
+/// (a Group Replication membership change, logged in its own transaction)
+/// and TRANSACTION_CONTEXT (Group Replication certification data).
+pub const NO_ROW_CHANGE_TYPES: [EventType; 3] = [
+    EventType::IGNORABLE,
+    EventType::VIEW_CHANGE,
+    EventType::TRANSACTION_CONTEXT,
+];
+
+/// What an event is to a consumer that applies changes: one variant per
+/// kind of [`EventBody`], and [`EventBody::Other`] split by whether its type
+/// can change rows.
+///
+/// Unlike [`EventBody`], this enum is not `#[non_exhaustive]`: a consumer
+/// that matches it without a wildcard arm stops compiling when a kind of
+/// event is added here (and [`Event::class`] matches every body inside this
+/// crate, so a new body cannot be added without a class). That is how the
+/// apply and the stream reader prove they drop no event silently.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum EventClass<'a> {
+    /// FORMAT_DESCRIPTION (or START_EVENT_V3).
+    FormatDescription(&'a FormatDescriptionEvent),
+    /// ROTATE.
+    Rotate(&'a RotateEvent),
+    /// QUERY and QUERY_COMPRESSED.
+    Query(&'a QueryEvent),
+    /// XID.
+    Xid(&'a XidEvent),
+    /// TABLE_MAP.
+    TableMap(&'a Arc<TableMapEvent>),
+    /// Every rows event.
+    Rows(&'a RowsEvent),
+    /// ROWS_QUERY and ANNOTATE_ROWS.
+    RowsQuery(&'a RowsQueryEvent),
+    /// GTID, ANONYMOUS_GTID and GTID_TAGGED.
+    Gtid(&'a GtidEvent),
+    /// PREVIOUS_GTIDS.
+    PreviousGtids(&'a PreviousGtidsEvent),
+    /// TRANSACTION_PAYLOAD.
+    TransactionPayload(&'a TransactionPayloadEvent),
+    /// XA_PREPARE.
+    XaPrepare(&'a XaPrepareEvent),
+    /// HEARTBEAT and HEARTBEAT_V2.
+    Heartbeat(&'a HeartbeatEvent),
+    /// INTVAR.
+    IntVar(&'a IntVarEvent),
+    /// RAND.
+    Rand(&'a RandEvent),
+    /// USER_VAR.
+    UserVar(&'a UserVarEvent),
+    /// INCIDENT.
+    Incident(&'a IncidentEvent),
+    /// STOP.
+    Stop,
+    /// MariaDB GTID.
+    MariadbGtid(&'a MariadbGtidEvent),
+    /// MariaDB GTID_LIST.
+    MariadbGtidList(&'a MariadbGtidListEvent),
+    /// MariaDB BINLOG_CHECKPOINT.
+    MariadbBinlogCheckpoint(&'a BinlogCheckpointEvent),
+    /// MariaDB START_ENCRYPTION.
+    MariadbStartEncryption {
+        /// The encryption scheme.
+        scheme: u8,
+        /// The key version.
+        key_version: u32,
+    },
+    /// An uninterpreted event of one of [`NO_ROW_CHANGE_TYPES`].
+    NoRowChange(EventType),
+    /// Any other uninterpreted event (the old LOAD DATA family, SLAVE,
+    /// pre-GA rows events): it may change rows, so a consumer applying
+    /// changes must stop.
+    Uninterpreted(EventType),
+}
+
 /// The body of an event.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

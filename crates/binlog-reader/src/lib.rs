@@ -119,7 +119,7 @@ mod value;
 
 pub use decoder::{ColumnDescription, Decoder, Step};
 pub use error::{DecodeError, Result};
-pub use event::{Event, EventBody, EventHeader, Limits};
+pub use event::{Event, EventBody, EventClass, EventHeader, Limits};
 pub use file::{FileReader, ReadError};
 pub use stream::{BinlogStreamReader, StreamConfig, StreamError, StreamStart};
 pub use types::{ColumnInfo, ColumnType, EventType, JsonDiff, JsonDiffOperation, Value};

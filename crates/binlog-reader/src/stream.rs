@@ -8,6 +8,14 @@
 //! verifies the CRC32, so a wrong rebuild is caught and not trusted.
 //! mysql_async's own expansion of TRANSACTION_PAYLOAD is not used: its
 //! inner events are checked against ours and dropped.
+//!
+//! Known limit: mysql_async decompresses a TRANSACTION_PAYLOAD whole
+//! (mysql_common's `danger_decompress`, a buffer of the declared
+//! uncompressed size) before it hands the event over, so
+//! [`StreamConfig::limits`] bound this crate's decoding of a payload, and a
+//! payload over them is still refused before any of it is handed out, but
+//! not the driver's own copy. Bounding that needs reading the dump's packets
+//! without mysql_async's `BinlogStream`. The file reader has no such copy.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -19,7 +27,7 @@ use mysql_async::{BinlogStreamRequest, Conn, Opts};
 
 use crate::decoder::{Decoder, Step};
 use crate::error::DecodeError;
-use crate::event::{ChecksumAlg, Event, EventBody};
+use crate::event::{ChecksumAlg, Event, EventBody, EventClass};
 use crate::position::{FilePosition, MariadbGtidPosition};
 use crate::types::EventType;
 
@@ -54,6 +62,11 @@ pub struct StreamConfig {
     pub non_blocking: bool,
     /// Reconnection attempts in a row before giving up.
     pub max_reconnects: u32,
+    /// The decoder's bounds on what one event may allocate: an event or a
+    /// compressed transaction (TRANSACTION_PAYLOAD, decoded whole) over
+    /// them is a [`StreamError::Decode`] naming its position, size and
+    /// limit.
+    pub limits: crate::event::Limits,
 }
 
 impl StreamConfig {
@@ -68,6 +81,7 @@ impl StreamConfig {
             read_timeout: Duration::from_secs(5),
             non_blocking: false,
             max_reconnects: 10,
+            limits: crate::event::Limits::default(),
         }
     }
 }
@@ -240,7 +254,7 @@ impl BinlogStreamReader {
             _ => None,
         };
         let mut r = BinlogStreamReader {
-            decoder: Decoder::for_stream(None, pos, ChecksumAlg::Off),
+            decoder: Decoder::for_stream(None, pos, ChecksumAlg::Off).with_limits(cfg.limits),
             cfg,
             stream: None,
             connection_id: None,
@@ -543,18 +557,48 @@ impl BinlogStreamReader {
 
     /// Keeps the safe position: the end of the last complete transaction.
     fn track(&mut self, e: &Event) {
-        let commit = match &e.body {
+        // Every class is named: a kind of event added to the crate must be
+        // placed here (a transaction boundary or not) before it compiles.
+        let commit = match e.class() {
             // A MariaDB GTID opens an event group: a transaction (no BEGIN
             // follows with capability 4), or one standalone statement. A
             // MySQL GTID opens nothing by itself: BEGIN does.
-            EventBody::MariadbGtid(g) => {
+            EventClass::MariadbGtid(g) => {
                 self.in_transaction = g.flags2 & crate::event::MARIADB_FL_STANDALONE == 0;
                 false
             }
-            EventBody::Query(q) => query_ends_transaction(&q.query, &mut self.in_transaction),
-            EventBody::Xid(_) | EventBody::XaPrepare(_) => true,
-            EventBody::TransactionPayload(_) => true,
-            _ => false,
+            EventClass::Query(q) => query_ends_transaction(&q.query, &mut self.in_transaction),
+            EventClass::Xid(_) | EventClass::XaPrepare(_) => true,
+            // A whole transaction (BEGIN to XID) in one event.
+            EventClass::TransactionPayload(_) => true,
+            // Inside a transaction or between transactions, these never
+            // end one: a GTID (plain, anonymous or tagged) comes before the
+            // transaction it names; rows events, their table maps and
+            // statement texts, and the statement-based INTVAR, RAND and
+            // USER_VAR come before the QUERY or XID that ends it. An
+            // uninterpreted event is handed out and stops the consumer.
+            EventClass::Gtid(_)
+            | EventClass::TableMap(_)
+            | EventClass::Rows(_)
+            | EventClass::RowsQuery(_)
+            | EventClass::IntVar(_)
+            | EventClass::Rand(_)
+            | EventClass::UserVar(_)
+            | EventClass::NoRowChange(_)
+            | EventClass::Uninterpreted(_)
+            | EventClass::Incident(_) => false,
+            // File and stream bookkeeping: a ROTATE moves the safe position
+            // below; the others are not in a transaction and change nothing
+            // (a HEARTBEAT is not in the file, its position is where the
+            // source is, which the safe position never passes).
+            EventClass::FormatDescription(_)
+            | EventClass::Rotate(_)
+            | EventClass::PreviousGtids(_)
+            | EventClass::Heartbeat(_)
+            | EventClass::Stop
+            | EventClass::MariadbGtidList(_)
+            | EventClass::MariadbBinlogCheckpoint(_)
+            | EventClass::MariadbStartEncryption { .. } => false,
         };
         if commit {
             self.in_transaction = false;

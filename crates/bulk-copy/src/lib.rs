@@ -60,8 +60,9 @@ pub mod copy;
 // The entry points and the types their callers hold; the rest is under
 // `base`, `copy` and `apply`.
 pub use apply::{
-    apply_changes, prepare_incremental, reader_server_id, ApplyOptions, ApplyProgress, ApplyReport,
-    ApplySelection, ApplyStatus, HandOff, Heartbeat, OnlineDdlMode, StopSignal,
+    apply_changes, apply_changes_from, prepare_incremental, reader_server_id, ApplyOptions,
+    ApplyProgress, ApplyReport, ApplySelection, ApplySource, ApplyStatus, HandOff, Heartbeat,
+    OnlineDdlMode, RenamedOut, StopSignal,
 };
 pub use base::{
     validate_filter, ColumnMapping, ConflictPolicy, CopyError, KeyStrategy, Progress,

@@ -1274,6 +1274,414 @@ async fn per_object_operation_filters_leave_out_the_kinds_the_task_excludes() {
     dbs.cleanup().await;
 }
 
+/// The tables of database `db` on a server, sorted.
+async fn tables_of(c: &mut mysql_async::Conn, db: &str) -> Vec<String> {
+    c.exec(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = ? \
+         ORDER BY table_name",
+        (db,),
+    )
+    .await
+    .expect("tables")
+}
+
+#[tokio::test]
+async fn l4_renames_into_and_out_of_the_selection_copy_in_keep_out_and_touch_no_other_database() {
+    let dbs = TestDatabases::new("apply_l4").await;
+    let other = format!("{}_o", dbs.name);
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    // The other database exists on both sides (the target's copy empty):
+    // nothing may ever be written into it.
+    for c in [&mut src, &mut tgt] {
+        exec(c, &format!("CREATE DATABASE `{other}`")).await;
+    }
+    for t in [
+        "CREATE TABLE t_out (id INT PRIMARY KEY, v VARCHAR(20))",
+        "CREATE TABLE stays (id INT PRIMARY KEY, v VARCHAR(20))",
+    ] {
+        exec(&mut src, t).await;
+        exec(&mut tgt, t).await;
+    }
+    let rows = "INSERT INTO t_out VALUES (1, 'a'), (2, 'b'); INSERT INTO stays VALUES (1, 's')";
+    exec(&mut src, rows).await;
+    exec(&mut tgt, rows).await;
+    exec(
+        &mut src,
+        &format!(
+            "CREATE TABLE `{other}`.t_in (id INT PRIMARY KEY, v VARCHAR(20));
+             INSERT INTO `{other}`.t_in VALUES (1, 'x'), (2, 'y')"
+        ),
+    )
+    .await;
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let start = hand_off(&dbs, &sel).await;
+    // Out: its last change is applied, then it leaves; in: changes made
+    // before the rename, and the DDL and rows after it but before the
+    // apply reaches it, are all in its copy.
+    exec(
+        &mut src,
+        &format!(
+            "INSERT INTO t_out VALUES (3, 'c');
+             INSERT INTO `{other}`.t_in VALUES (3, 'z');
+             RENAME TABLE t_out TO `{other}`.t_out;
+             INSERT INTO `{other}`.t_out VALUES (4, 'never');
+             RENAME TABLE `{other}`.t_in TO t_in;
+             INSERT INTO t_in VALUES (4, 'w');
+             UPDATE t_in SET v = 'x2' WHERE id = 1;
+             ALTER TABLE t_in ADD COLUMN c INT NOT NULL DEFAULT 7;
+             INSERT INTO t_in VALUES (5, 'v', 8);
+             DELETE FROM t_in WHERE id = 2;
+             TRUNCATE TABLE stays;
+             INSERT INTO stays VALUES (2, 't');
+             CREATE TABLE made AS SELECT id, v FROM stays;
+             INSERT INTO made VALUES (3, 'm');
+             CREATE TABLE `{other}`.elsewhere (k INT PRIMARY KEY);
+             ALTER TABLE `{other}`.elsewhere ADD COLUMN w INT;
+             INSERT INTO `{other}`.elsewhere VALUES (1, 1);
+             DROP TABLE `{other}`.elsewhere"
+        ),
+    )
+    .await;
+    let o = options(&dbs);
+    let r = apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    assert!(
+        r.ddl_skipped
+            .iter()
+            .any(|s| s.contains("t_out") && s.contains("kept")),
+        "{r:?}"
+    );
+    assert!(
+        r.ddl_skipped
+            .iter()
+            .any(|s| s.contains("AlterTable") && s.contains("already in its copy")),
+        "{r:?}"
+    );
+    compare_tables(&mut src, &dbs.name, "t_in", &mut tgt, None, None)
+        .await
+        .assert_equal("t_in, copied in");
+    compare_tables(&mut src, &dbs.name, "stays", &mut tgt, None, None)
+        .await
+        .assert_equal("stays");
+    compare_tables(&mut src, &dbs.name, "made", &mut tgt, None, None)
+        .await
+        .assert_equal("made, by CREATE TABLE ... SELECT");
+    assert!(r.statements_ignored >= 3, "DDL on unselected tables: {r:?}");
+    let kept: Vec<(i32, String)> = tgt
+        .query("SELECT id, v FROM t_out ORDER BY id")
+        .await
+        .expect("t_out");
+    assert_eq!(
+        kept,
+        vec![(1, "a".into()), (2, "b".into()), (3, "c".into())],
+        "kept as it was when renamed out"
+    );
+    assert_eq!(
+        tables_of(&mut tgt, &other).await,
+        Vec::<String>::new(),
+        "nothing written into the unselected database"
+    );
+    // Followed after its copy: rows, DDL, a rename within the selection.
+    exec(
+        &mut src,
+        "INSERT INTO t_in VALUES (6, 'u', 9);
+         ALTER TABLE t_in ADD COLUMN d VARCHAR(5) DEFAULT 'dd';
+         UPDATE t_in SET c = 70, d = 'e' WHERE id = 1;
+         RENAME TABLE t_in TO t_in2;
+         INSERT INTO t_in2 VALUES (7, 't', 10, 'f')",
+    )
+    .await;
+    apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply, second run: {e}"));
+    compare_tables(&mut src, &dbs.name, "t_in2", &mut tgt, None, None)
+        .await
+        .assert_equal("t_in2, followed after its copy");
+    assert_eq!(
+        tables_of(&mut tgt, &dbs.name).await,
+        vec![
+            "made".to_string(),
+            "stays".into(),
+            "t_in2".into(),
+            "t_out".into()
+        ]
+    );
+    assert_eq!(tables_of(&mut tgt, &other).await, Vec::<String>::new());
+    for c in [&mut src, &mut tgt] {
+        exec(c, &format!("DROP DATABASE `{other}`")).await;
+    }
+    dts_test_support::forget_copy_task(&mut tgt, &dbs.name).await;
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn l4_a_single_table_renamed_to_another_database_is_dropped_when_the_task_says_so() {
+    let dbs = TestDatabases::new("apply_l4d").await;
+    let other = format!("{}_o", dbs.name);
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    for c in [&mut src, &mut tgt] {
+        exec(c, &format!("CREATE DATABASE `{other}`")).await;
+    }
+    for t in [
+        "CREATE TABLE a (id INT PRIMARY KEY, v INT)",
+        "CREATE TABLE b (id INT PRIMARY KEY, v INT)",
+    ] {
+        exec(&mut src, t).await;
+        exec(&mut tgt, t).await;
+    }
+    let sel = ApplySelection {
+        tables: vec![
+            TableMapping::same(&dbs.name, "a"),
+            TableMapping::same(&dbs.name, "b"),
+        ],
+        ..ApplySelection::default()
+    };
+    let start = hand_off(&dbs, &sel).await;
+    exec(
+        &mut src,
+        &format!(
+            "INSERT INTO a VALUES (1, 1); INSERT INTO b VALUES (1, 1);
+             RENAME TABLE a TO `{other}`.a, b TO b2;
+             INSERT INTO `{other}`.a VALUES (2, 2); INSERT INTO b2 VALUES (2, 2)"
+        ),
+    )
+    .await;
+    let o = ApplyOptions {
+        renamed_out: bulk_copy::RenamedOut::Drop,
+        ..options(&dbs)
+    };
+    let r = apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    assert_eq!(r.ddl_applied, 1, "{r:?}");
+    assert_eq!(
+        tables_of(&mut tgt, &dbs.name).await,
+        vec!["b2".to_string()],
+        "a dropped, b followed"
+    );
+    assert_eq!(tables_of(&mut tgt, &other).await, Vec::<String>::new());
+    compare_tables(&mut src, &dbs.name, "b2", &mut tgt, None, None)
+        .await
+        .assert_equal("b2");
+    for c in [&mut src, &mut tgt] {
+        exec(c, &format!("DROP DATABASE `{other}`")).await;
+    }
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn l5_a_ddl_the_target_refuses_stops_before_it_until_fixed_or_skipped_and_recorded() {
+    let dbs = TestDatabases::new("apply_l5").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    exec(
+        &mut src,
+        "CREATE TABLE t (id INT PRIMARY KEY, v INT); CREATE TABLE u (id INT PRIMARY KEY, v INT)",
+    )
+    .await;
+    // The target differs: t has a column c already, u an index ix.
+    exec(
+        &mut tgt,
+        "CREATE TABLE t (id INT PRIMARY KEY, v INT, c INT); \
+         CREATE TABLE u (id INT PRIMARY KEY, v INT, KEY ix (v))",
+    )
+    .await;
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let start = hand_off(&dbs, &sel).await;
+    exec(&mut src, "INSERT INTO t VALUES (1, 1)").await;
+    let before_alter = position(&mut src).await;
+    exec(
+        &mut src,
+        "ALTER TABLE t ADD COLUMN c INT NOT NULL DEFAULT 5; INSERT INTO t VALUES (2, 2, 20)",
+    )
+    .await;
+    let o = options(&dbs);
+    let checkpoint = format!(
+        "SELECT CONCAT(binlog_file, ':', binlog_pos) FROM dts_meta.cdc_checkpoint WHERE task = '{}'",
+        dbs.name
+    );
+    // Refused, then refused again by a restart that did not fix it: never
+    // taken for "already done".
+    for run in 1..=2 {
+        let e = apply_to_end(&dbs, &sel, &start, &o)
+            .await
+            .expect_err("the target refuses the ALTER");
+        let msg = e.to_string();
+        assert!(msg.contains("ADD COLUMN c"), "run {run}: {msg}");
+        let at: String = query_one(&mut tgt, &checkpoint).await;
+        assert_eq!(
+            at,
+            before_alter.to_string(),
+            "run {run}: checkpoint just before it"
+        );
+        let rows: Vec<(i32, i32, Option<i32>)> = tgt
+            .query("SELECT id, v, c FROM t ORDER BY id")
+            .await
+            .expect("t");
+        assert_eq!(rows, vec![(1, 1, None)], "run {run}");
+    }
+    // Fixed on the target: the restart applies it and moves on.
+    exec(&mut tgt, "ALTER TABLE t DROP COLUMN c").await;
+    apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .unwrap_or_else(|e| panic!("after the fix: {e}"));
+    compare_tables(&mut src, &dbs.name, "t", &mut tgt, None, None)
+        .await
+        .assert_equal("t after the fix");
+    // Skipped explicitly, and recorded.
+    exec(
+        &mut src,
+        "INSERT INTO u VALUES (1, 1); ALTER TABLE u ADD INDEX ix (v); INSERT INTO u VALUES (2, 2)",
+    )
+    .await;
+    apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .expect_err("the target refuses the index");
+    let r = apply_to_end(
+        &dbs,
+        &sel,
+        &start,
+        &ApplyOptions {
+            skip_failed_ddl: true,
+            ..o.clone()
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("skipping: {e}"));
+    assert!(
+        r.ddl_skipped
+            .iter()
+            .any(|s| s.contains("refused") && s.contains("ADD INDEX")),
+        "{r:?}"
+    );
+    let recorded: i64 = query_one(
+        &mut tgt,
+        &format!(
+            "SELECT COUNT(*) FROM dts_meta.cdc_ddl WHERE task = '{}' AND state = 'skipped' \
+             AND source_statement LIKE '%ADD INDEX ix%'",
+            dbs.name
+        ),
+    )
+    .await;
+    assert_eq!(recorded, 1, "the skip is recorded in the DDL journal");
+    compare_tables(&mut src, &dbs.name, "u", &mut tgt, None, None)
+        .await
+        .assert_equal("u after the skip");
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn l4_a_rename_the_ddl_filter_leaves_out_stops_before_it_naming_the_fix() {
+    use schema_diff::binlog_ddl::DdlKind;
+    let dbs = TestDatabases::new("apply_l4f").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    for c in [&mut src, &mut tgt] {
+        exec(c, "CREATE TABLE r (id INT PRIMARY KEY)").await;
+    }
+    let mut sel = ApplySelection::databases(&[&dbs.name]);
+    sel.operations.push(bulk_copy::apply::Operations {
+        database: dbs.name.clone(),
+        table: None,
+        insert: true,
+        update: true,
+        delete: true,
+        ddl: vec![DdlKind::AlterTable],
+    });
+    let start = hand_off(&dbs, &sel).await;
+    exec(
+        &mut src,
+        "INSERT INTO r VALUES (1); RENAME TABLE r TO r2; INSERT INTO r2 VALUES (2)",
+    )
+    .await;
+    let e = apply_to_end(&dbs, &sel, &start, &options(&dbs))
+        .await
+        .expect_err("a rename the filter leaves out");
+    assert!(e.to_string().contains("rename-table"), "{e}");
+    // The documented way forward: let RENAME TABLE through, start again.
+    sel.operations.clear();
+    apply_to_end(&dbs, &sel, &start, &options(&dbs))
+        .await
+        .unwrap_or_else(|e| panic!("after the fix: {e}"));
+    compare_tables(&mut src, &dbs.name, "r2", &mut tgt, None, None)
+        .await
+        .assert_equal("r2");
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn c4_restarts_right_after_a_ddl_and_after_a_transaction_without_selected_rows_skip_nothing()
+{
+    let dbs = TestDatabases::new("apply_c4").await;
+    let other = format!("{}_o", dbs.name);
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    exec(&mut src, &format!("CREATE DATABASE `{other}`")).await;
+    exec(
+        &mut src,
+        &format!("CREATE TABLE `{other}`.u (id INT PRIMARY KEY)"),
+    )
+    .await;
+    for c in [&mut src, &mut tgt] {
+        exec(c, "CREATE TABLE t (id INT PRIMARY KEY, v INT)").await;
+    }
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let start = hand_off(&dbs, &sel).await;
+    let o = options(&dbs);
+    // Each step ends on a QUERY event: a DDL; a transaction whose rows are
+    // all of an unselected table (for the apply: BEGIN, nothing, COMMIT);
+    // a DDL again. The apply stops right there each time and starts again.
+    let steps = [
+        "INSERT INTO t VALUES (1, 1); ALTER TABLE t ADD COLUMN w INT DEFAULT 9",
+        &format!("BEGIN; INSERT INTO `{other}`.u VALUES (1); COMMIT"),
+        "INSERT INTO t VALUES (2, 2, 2); CREATE INDEX iv ON t (v)",
+        &format!("BEGIN; INSERT INTO `{other}`.u VALUES (2); UPDATE `{other}`.u SET id = 3 WHERE id = 2; COMMIT"),
+        "UPDATE t SET w = 7 WHERE id = 1; INSERT INTO t VALUES (3, 3, 3)",
+    ];
+    let mut runs = 0;
+    for step in steps {
+        exec(&mut src, step).await;
+        // Right after the step's last event (other tests write to the
+        // shared source too: the stop is at this test's own position).
+        let after = position(&mut src).await;
+        let r = apply_changes(
+            &opts(Server::Source, None),
+            &opts(Server::Target, None),
+            &sel,
+            Some(&HandOff {
+                start: start.clone(),
+                overlap_end: None,
+            }),
+            &ApplyOptions {
+                until: Some(after.clone()),
+                ..o.clone()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("after {step}: {e}"));
+        assert_eq!(r.position, Some(after), "stopped right after: {step}");
+        runs += 1;
+    }
+    assert_eq!(runs, 5);
+    compare_tables(&mut src, &dbs.name, "t", &mut tgt, None, None)
+        .await
+        .assert_equal("t");
+    assert_eq!(
+        columns(&mut src, &dbs.name, "t").await,
+        columns(&mut tgt, &dbs.name, "t").await
+    );
+    exec(&mut src, &format!("DROP DATABASE `{other}`")).await;
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
 /// The overlap window of a copy whose tables were read at different binlog
 /// positions (the watermark snapshot): a replayed change may meet a row the
 /// copy read at a later position. Here row 1 already holds `u = 1` on the

@@ -377,3 +377,155 @@ async fn c7_apply_original_ddl_killed_after_the_ghost_alter_and_after_the_swap_e
     exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
     dbs.cleanup().await;
 }
+
+/// C5: `dts apply` killed with SIGKILL while it writes a 50,000-row source
+/// transaction (an insert, then an update of every row) that spans many row
+/// events, on a source that rotates its binary log after every transaction
+/// (`max_binlog_size = 4096`): the target never holds part of one, and the
+/// rerun finishes equal.
+#[tokio::test]
+async fn c5_killed_inside_a_50k_row_transaction_across_rotations_never_keeps_part_of_it() {
+    let dbs = TestDatabases::new("apply_c5").await;
+    let task = dbs.name.clone();
+    let source = dts_test_support::Instance::start(&[
+        "--log-bin=mysql-bin",
+        "--binlog-format=ROW",
+        "--max-binlog-size=4096",
+    ]);
+    let mut src = source.conn().await;
+    let mut tgt = dbs.target().await;
+    exec(
+        &mut src,
+        &format!("CREATE DATABASE `{0}`; USE `{0}`", dbs.name),
+    )
+    .await;
+    let t = "CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(40))";
+    exec(&mut src, t).await;
+    exec(&mut tgt, t).await;
+    let run = |extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_dts"));
+        c.args([
+            "apply",
+            "--source",
+            &source.url(),
+            "--target",
+            &Server::Target.url(),
+            "--database",
+            &dbs.name,
+            "--task",
+            &task,
+        ]);
+        c.args(extra);
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        c
+    };
+    let out = run(&["--prepare"]).output().expect("dts apply --prepare");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (file, pos) = binlog_position(&mut src).await;
+    let start = format!("{file}:{pos}");
+    exec(
+        &mut src,
+        "SET SESSION max_recursive_iterations = 1000000; \
+         INSERT INTO big VALUES (0, 'before'); \
+         BEGIN; INSERT INTO big WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s \
+         WHERE i < 50000) SELECT i, REPEAT('x', 30) FROM s; COMMIT; \
+         INSERT INTO big VALUES (50001, 'between'); \
+         UPDATE big SET v = CONCAT('u', id) WHERE id BETWEEN 1 AND 50000; \
+         INSERT INTO big VALUES (50002, 'after')",
+    )
+    .await;
+    let files: Vec<mysql_async::Row> = src.query("SHOW BINARY LOGS").await.expect("logs");
+    assert!(files.len() >= 3, "rotations: {} files", files.len());
+    // Twice: killed once the target transaction holds 10,000 rows of the
+    // big one, not yet committed.
+    // Rows not yet committed, seen by a dirty read.
+    let rows_in_flight = format!(
+        "SELECT COUNT(*) - 1 + (SELECT COUNT(*) FROM `{}`.big WHERE v LIKE 'u%') FROM `{}`.big",
+        dbs.name, dbs.name
+    );
+    let mut kills = 0;
+    let mut first = true;
+    for _ in 0..2 {
+        let mut c = run(&[
+            "--stop-at-end",
+            "--batch-bytes",
+            "200000",
+            "--max-rows-per-sec",
+            "40000",
+        ]);
+        if first {
+            c.args(["--start", &start]);
+            first = false;
+        }
+        let mut child = c.spawn().expect("dts apply");
+        let mut admin = dts_test_support::connect(Server::Target, None).await;
+        exec(
+            &mut admin,
+            "SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED",
+        )
+        .await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut seen = 0i64;
+        loop {
+            if let Some(st) = child.try_wait().expect("wait") {
+                let mut out = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    use std::io::Read;
+                    e.read_to_string(&mut out).ok();
+                }
+                if let Some(mut e) = child.stdout.take() {
+                    use std::io::Read;
+                    e.read_to_string(&mut out).ok();
+                }
+                eprintln!("run ended by itself ({st}), most rows in flight seen: {seen}: {out}");
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no big transaction seen"
+            );
+            // Inside the insert (1 + some rows), or inside the update.
+            let n: i64 = query_one(&mut admin, &rows_in_flight).await;
+            seen = seen.max(n);
+            if (10_000..45_000).contains(&n) || (50_010..95_000).contains(&n) {
+                child.kill().expect("kill -9");
+                kills += 1;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        child.wait().ok();
+        // Never part of a transaction: 1 or 50,001 rows, and the update
+        // on none or all of them.
+        let (n, updated): (i64, i64) = query_one(
+            &mut tgt,
+            "SELECT COUNT(*), CAST(IFNULL(SUM(v LIKE 'u%'), 0) AS SIGNED) FROM big",
+        )
+        .await;
+        assert!(
+            matches!(n, 0 | 1 | 50_001 | 50_002 | 50_003),
+            "a part of the insert: {n} rows"
+        );
+        assert!(
+            matches!(updated, 0 | 50_000),
+            "a part of the update: {updated} rows"
+        );
+    }
+    assert!(kills >= 1, "a kill landed inside a big transaction");
+    let out = run(&["--stop-at-end"]).output().expect("dts apply");
+    assert!(
+        out.status.success(),
+        "final run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    compare_tables(&mut src, &dbs.name, "big", &mut tgt, None, None)
+        .await
+        .assert_equal("big");
+    let shadow = bulk_copy::apply::shadow_database(&task, &dbs.name);
+    exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{shadow}`")).await;
+    dbs.cleanup().await;
+}

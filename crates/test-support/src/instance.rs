@@ -220,8 +220,40 @@ impl Instance {
         self.dir.join("error.log")
     }
 
+    /// Kills the server with SIGKILL, as a crash would: no shutdown, so
+    /// InnoDB recovers at the next start ([`Instance::start_again`]).
+    ///
+    /// # Panics
+    ///
+    /// When the server's pid cannot be read or `kill` cannot run.
+    pub fn kill9(&mut self) {
+        let pid = std::fs::read_to_string(self.dir.join("mariadbd.pid"))
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            .unwrap_or_else(|| panic!("no pid file in {}", self.dir.display()));
+        let status = Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run kill: {e}"));
+        assert!(status.success(), "kill -9 {pid} failed");
+        if let Some((mut child, stdin)) = self.child.take() {
+            drop(stdin);
+            child.wait().ok();
+        }
+    }
+
+    /// Starts the server again after [`Instance::kill9`], with the same
+    /// options and on the same port, so that clients reconnect to it.
+    pub fn start_again(&mut self) {
+        self.launch_on(self.port);
+    }
+
     fn launch(&mut self) {
-        self.port = free_port();
+        self.launch_on(free_port());
+    }
+
+    fn launch_on(&mut self, port: u16) {
+        self.port = port;
         let d = &self.dir;
         let mut args: Vec<String> = vec!["--no-defaults".into()];
         if is_root() {

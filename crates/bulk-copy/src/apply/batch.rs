@@ -208,12 +208,42 @@ fn conflict(info: &TableInfo, key: &str, at: &str, exists: bool) -> CopyError {
 
 /// Runs a statement and returns its affected (found) rows, refusing any
 /// warning except the one an ENUM's index 0 always gives.
+/// What a statement may hold besides its rows, under the target's
+/// `max_allowed_packet`.
+const PACKET_MARGIN: usize = 1024;
+
+/// The longest statement the target takes ([`TableInfo::max_packet`]).
+fn statement_limit(info: &TableInfo) -> usize {
+    info.max_packet.saturating_sub(PACKET_MARGIN).max(1)
+}
+
+/// A statement too large for the target even with one row (S11): never
+/// cut, never retried.
+fn too_big(info: &TableInfo, len: usize, key: Option<&str>) -> CopyError {
+    CopyError::Table {
+        table: info.source_name(),
+        reason: format!(
+            "a change{} needs a statement of {len} bytes, over the target's max_allowed_packet \
+             ({} bytes): a row that large cannot be written. Raise max_allowed_packet on the \
+             target to at least {} (SET GLOBAL max_allowed_packet = ...; it applies to new \
+             connections), then start the task again: it resumes from its checkpoint",
+            key.map(|k| format!(" of the row {k}..."))
+                .unwrap_or_default(),
+            info.max_packet,
+            (len + PACKET_MARGIN).next_power_of_two()
+        ),
+    }
+}
+
 pub(crate) async fn run(
     conn: &mut Conn,
     info: &TableInfo,
     sql: String,
     enum_zero: bool,
 ) -> Result<u64, CopyError> {
+    if sql.len() > statement_limit(info) {
+        return Err(too_big(info, sql.len(), None));
+    }
     conn.query_drop(&sql).await.map_err(|e| match &e {
         mysql_async::Error::Server(se) if se.code == 1062 => CopyError::Conflict {
             table: info.target.clone(),
@@ -355,9 +385,21 @@ impl Pending {
         let mut sql = String::new();
         let mut enum_zero = false;
         let mut inserted = 0u64;
+        // Statements of about STATEMENT_BYTES, and never over the target's
+        // max_allowed_packet: split down to one row if need be.
+        let limit = statement_limit(&info).min(STATEMENT_BYTES);
         for (tuple, ez) in self.c.final_rows() {
             if tuple.is_empty() {
                 continue;
+            }
+            if !sql.is_empty() && sql.len() + 1 + tuple.len() > limit {
+                run(conn, &info, std::mem::take(&mut sql), enum_zero).await?;
+                enum_zero = false;
+            }
+            let header = 32 + info.target.len() + cols.len();
+            if header + tuple.len() > statement_limit(&info) {
+                let start: String = tuple.chars().take(60).collect();
+                return Err(too_big(&info, header + tuple.len(), Some(&start)));
             }
             if sql.is_empty() {
                 let _ = write!(

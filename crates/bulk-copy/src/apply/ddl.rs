@@ -18,25 +18,27 @@
 //! only then. A statement the target refuses stops the apply before it, with
 //! the checkpoint just before it (L5), unless the task skips failed DDL.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use binlog_reader::event::QueryEvent;
 use binlog_reader::position::FilePosition;
 use binlog_reader::Event;
 use mysql_async::prelude::*;
-use mysql_async::Conn;
+use mysql_async::{Conn, Opts};
 use schema_diff::binlog_ddl::{classify, rewrite_statement, DdlKind, DdlStatement};
 use schema_diff::names::{NameMap, Renames};
 use schema_diff::translate::{DefinerPolicy, TranslateOptions, Translator};
 use schema_diff::version::ServerVersion;
 
 use super::table::{
-    helper_kind, helper_of, helper_tool, shadow_name, shadow_tables, HelperKind, OnlineDdlMode,
-    Routes,
+    helper_kind, helper_of, helper_tool, shadow_name, shadow_tables, ApplySelection, HelperKind,
+    OnlineDdlMode, Route, Routes,
 };
-use super::{failpoint, ApplyOptions};
+use super::{failpoint, ApplyOptions, RenamedOut};
 use crate::base::error::{db_err, CopyError};
-use crate::base::meta_schema::{CDC_CHECKPOINT, CDC_ONLINE_DDL};
+use crate::base::mapping::TableMapping;
+use crate::base::meta_schema::{CDC_CHECKPOINT, CDC_COPIED_IN, CDC_ONLINE_DDL};
+use crate::copy::{copy_tables, CopyOptions, SnapshotMode};
 use server_dialect::quote;
 
 /// A change to the remembered ALTERs of online-DDL tools, committed with
@@ -58,13 +60,16 @@ pub(crate) enum OnlineStep {
 /// statement is handled as usual.
 type OnlineOutcome = Option<(Outcome, Option<String>, Vec<OnlineStep>)>;
 
+/// The words of [`mixed`]'s error that `skip_failed_ddl` recognises.
+const MIXED: &str = "The apply-original-DDL mode cannot split it";
+
 fn mixed(at: &str, sql: &str) -> CopyError {
     CopyError::Binlog {
         at: at.to_string(),
         reason: format!(
             "a statement that names both an online-DDL tool's helper tables and other selected \
-             tables: {}. The apply-original-DDL mode cannot split it; run the task in the \
-             replicate mode, or apply it to the target yourself and skip it",
+             tables: {}. {MIXED}; run the task in the replicate mode, or apply it to the target \
+             yourself and let the task skip DDL it cannot apply (skip_failed_ddl)",
             sql.chars().take(200).collect::<String>()
         ),
     }
@@ -106,6 +111,28 @@ pub(crate) struct Context {
     /// The stored position (with the GTID state) after the statement being
     /// applied, saved with its file position.
     pub(crate) saved_position: Option<String>,
+    /// Positions whose statement the target refused (the shadow took it):
+    /// run again on the target as new, on the shadow as a replay.
+    failed: HashSet<FilePosition>,
+    /// The source and the target, for tables renamed into the selection
+    /// (copied then); no source server for binlog files.
+    source: Option<Opts>,
+    target: Opts,
+    /// Tables renamed into the selection: (the rename's position, the
+    /// snapshot they were copied at), by source name.
+    copied_in: HashMap<(String, String), (FilePosition, Option<FilePosition>)>,
+}
+
+/// One `from TO to` pair of a RENAME TABLE, as the selection sees it.
+enum Move {
+    /// Selected before and after: renamed on the target too.
+    Follow(Route, Route),
+    /// Selected before, not after.
+    Out(Route),
+    /// Not selected before, selected after: copied in.
+    In(Route),
+    /// Selected neither before nor after.
+    Outside,
 }
 
 /// Server errors that mean a DDL already ran (accepted only on replay).
@@ -143,33 +170,80 @@ fn looks_like_ddl(sql: &str) -> bool {
 impl Context {
     pub(crate) async fn new(
         tgt: &mut Conn,
+        (source, target): (Option<&Opts>, &Opts),
         o: &ApplyOptions,
         dbs: Vec<String>,
     ) -> Result<Context, CopyError> {
         let target_version = schema_diff::extract::server_version(tgt)
             .await
             .map_err(CopyError::Schema)?;
-        let rows: Vec<(Vec<u8>, u64)> = tgt
+        let rows: Vec<(Vec<u8>, u64, String)> = tgt
             .exec(
                 format!(
-                    "SELECT binlog_file, binlog_pos FROM {}.`cdc_ddl` WHERE task = ? AND state = 'started'",
+                    "SELECT binlog_file, binlog_pos, state FROM {}.`cdc_ddl` WHERE task = ? \
+                     AND state IN ('started', 'failed')",
                     quote(&o.meta_schema)
                 ),
                 (&o.task,),
             )
             .await
             .map_err(db_err("target", "reading the DDL journal"))?;
+        type CopiedIn = (Vec<u8>, Vec<u8>, Vec<u8>, u64, Option<Vec<u8>>, Option<u64>);
+        let copied: Vec<CopiedIn> = tgt
+            .exec(
+                format!(
+                    "SELECT source_db, source_table, at_file, at_pos, snap_file, snap_pos \
+                     FROM {}.`{CDC_COPIED_IN}` WHERE task = ?",
+                    quote(&o.meta_schema)
+                ),
+                (&o.task,),
+            )
+            .await
+            .map_err(db_err(
+                "target",
+                "reading the tables renamed into the selection",
+            ))?;
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         Ok(Context {
             target_version,
             dbs,
             task: o.task.clone(),
             meta: o.meta_schema.clone(),
             replay: rows
+                .iter()
+                .filter(|r| r.2 == "started")
+                .map(|(f, p, _)| FilePosition::new(String::from_utf8_lossy(f), *p))
+                .collect(),
+            failed: rows
+                .iter()
+                .filter(|r| r.2 == "failed")
+                .map(|(f, p, _)| FilePosition::new(String::from_utf8_lossy(f), *p))
+                .collect(),
+            source: source.cloned(),
+            target: target.clone(),
+            copied_in: copied
                 .into_iter()
-                .map(|(f, p)| FilePosition::new(String::from_utf8_lossy(&f), p))
+                .map(|(d, t, af, ap, sf, sp)| {
+                    (
+                        (text(&d), text(&t)),
+                        (
+                            FilePosition::new(text(&af), ap),
+                            sf.zip(sp).map(|(f, p)| FilePosition::new(text(&f), p)),
+                        ),
+                    )
+                })
                 .collect(),
             saved_position: None,
         })
+    }
+
+    /// The snapshot a table renamed into the selection was copied at, when
+    /// `at` is before it: its DDL there is already in the copy.
+    fn copied_after(&self, db: &str, table: &str, at: &FilePosition) -> Option<&FilePosition> {
+        self.copied_in
+            .get(&(db.to_string(), table.to_string()))
+            .and_then(|(_, snap)| snap.as_ref())
+            .filter(|snap| at < *snap)
     }
 
     fn shadow_names(&self) -> NameMap {
@@ -189,12 +263,76 @@ impl Context {
         let schema = schema_diff::extract::extract_schema(src, &self.dbs)
             .await
             .map_err(CopyError::Schema)?;
+        self.create_shadow_of(&schema, tgt).await
+    }
+
+    /// Creates the shadow databases from the target's current tables of the
+    /// selected databases, read over `schema_conn` (another target
+    /// connection): the source schema when there is no source server to read
+    /// it from (binlog files). The selection's database renames are undone;
+    /// renamed tables or columns cannot be, and are refused.
+    pub(crate) async fn create_shadow_from_target(
+        &self,
+        schema_conn: &mut Conn,
+        tgt: &mut Conn,
+        selection: &ApplySelection,
+    ) -> Result<(), CopyError> {
+        let renamed = selection.tables.iter().find(|t| {
+            t.source_table != t.target_table
+                || t.columns.iter().flatten().any(|c| c.source != c.target)
+        });
+        if let Some(t) = renamed {
+            return Err(CopyError::Table {
+                table: format!("{}.{}", quote(&t.source_db), quote(&t.source_table)),
+                reason: "binlog files have no source server to read the source schema from, so \
+                         it is read from the target, where this table or its columns are \
+                         renamed: record the source schema first (dts apply --prepare-only \
+                         against the source server), or apply without renames"
+                    .into(),
+            });
+        }
+        // Each source database and the target database holding its tables.
+        let mut pairs: Vec<(String, String)> = selection.databases.clone();
+        for t in &selection.tables {
+            if !pairs.iter().any(|p| p.0 == t.source_db) {
+                pairs.push((t.source_db.clone(), t.target_db.clone()));
+            }
+        }
+        let mut schema = schema_diff::model::Schema::default();
+        for (s, t) in &pairs {
+            let mut one =
+                schema_diff::extract::extract_schema(schema_conn, std::slice::from_ref(t))
+                    .await
+                    .map_err(CopyError::Schema)?;
+            schema.server = one.server.take();
+            for mut d in one.databases {
+                d.name = s.clone();
+                // A database of single tables: only those.
+                if !selection.databases.iter().any(|p| p.0 == *s) {
+                    d.tables.retain(|tb| {
+                        selection
+                            .tables
+                            .iter()
+                            .any(|m| m.source_db == *s && m.target_table == tb.name)
+                    });
+                }
+                schema.databases.push(d);
+            }
+        }
+        self.create_shadow_of(&schema, tgt).await
+    }
+
+    async fn create_shadow_of(
+        &self,
+        schema: &schema_diff::model::Schema,
+        tgt: &mut Conn,
+    ) -> Result<(), CopyError> {
         let opts = TranslateOptions {
             target: self.target_version.clone(),
             names: self.shadow_names(),
             definer: DefinerPolicy::Invoker,
         };
-        let tr = Translator::new(&schema, &opts);
+        let tr = Translator::new(schema, &opts);
         for db in &self.dbs {
             let shadow = quote(&shadow_name(&self.task, db));
             for st in [
@@ -324,6 +462,59 @@ impl Context {
         )
         .await
         .map_err(db_err("target", "journaling a DDL"))?;
+        // A table renamed into the selection was created and copied from a
+        // snapshot after this statement: its effect is in the copy.
+        if st.kind != RenameTable {
+            let copied = st.objects.iter().find_map(|ob| {
+                let d = ob.database.as_deref().unwrap_or(default_db);
+                self.copied_after(d, &ob.name, &start)
+                    .map(|snap| (format!("{}.{}", quote(d), quote(&ob.name)), snap.clone()))
+            });
+            if let Some((table, snap)) = copied {
+                self.finish(tgt, &end, &start, Some(None), &[], o).await?;
+                self.replay.remove(&start);
+                return Ok(Outcome::Skipped(format!(
+                    "at {at}: {st_kind:?} of {table} is already in its copy, taken at {snap} when                      it was renamed into the selection",
+                    st_kind = st.kind
+                )));
+            }
+        }
+        if st.kind == RenameTable {
+            // The selection follows a renamed table by its source name; a
+            // target that kept the old name would lose its later changes.
+            let filtered = st.objects.chunks(2).find_map(|pair| {
+                let a = pair.first()?;
+                let d = a.database.as_deref().unwrap_or(default_db);
+                routes.route(d, &a.name)?;
+                selection
+                    .operations_for(d, &a.name)
+                    .filter(|ops| !ops.ddl.contains(&RenameTable))
+                    .map(|_| format!("{}.{}", quote(d), quote(&a.name)))
+            });
+            if let Some(t) = filtered {
+                return Err(CopyError::Table {
+                    table: t,
+                    reason: format!(
+                        "at {at} it is renamed, but the task's DDL filter (its object's ddl \
+                         list, or [incremental] skip_ddl) leaves RENAME TABLE out. The apply \
+                         follows a table by its source name, so a target table left under the \
+                         old name would miss every later change. Let RENAME TABLE through for \
+                         this table (remove rename-table from the filter) and start the task \
+                         again: it resumes at this rename"
+                    ),
+                });
+            }
+        }
+        if st.kind == RenameTable && self.crosses(routes, &st, default_db) {
+            let (outcome, applied) = self
+                .rename_across(tgt, routes, &st, default_db, &start, replay, o)
+                .await?;
+            failpoint("after_ddl");
+            self.finish(tgt, &end, &start, Some(applied.as_deref()), &[], o)
+                .await?;
+            self.replay.remove(&start);
+            return Ok(outcome);
+        }
         let helpers_before = routes.helpers().clone();
         // 3. The shadow.
         let table_ddl = matches!(
@@ -346,7 +537,7 @@ impl Context {
                 tgt,
                 &use_db,
                 &s,
-                replay,
+                replay || self.failed.contains(&start),
                 &format!("keeping the schema at {at}"),
             )
             .await?;
@@ -398,18 +589,42 @@ impl Context {
                 Vec::new(),
             ))
         } else if routes.mode() == OnlineDdlMode::ApplyOriginalDdl {
-            self.original_ddl(
-                tgt,
-                routes,
-                st.kind,
-                &objects,
-                &sql,
-                default_db,
-                &at,
-                replay,
-                &helpers_before,
-            )
-            .await?
+            match self
+                .original_ddl(
+                    tgt,
+                    routes,
+                    st.kind,
+                    &objects,
+                    &sql,
+                    default_db,
+                    &at,
+                    replay,
+                    &helpers_before,
+                )
+                .await
+            {
+                Err(CopyError::Binlog { reason, .. })
+                    if o.skip_failed_ddl && reason.contains(MIXED) =>
+                {
+                    // Applied to the target by the user: the selection
+                    // follows the source's names as usual.
+                    if st.kind == RenameTable {
+                        for pair in objects.chunks(2) {
+                            if let [a, b] = pair {
+                                routes.rename((&a.0, &a.1), (&b.0, &b.1));
+                            }
+                        }
+                    }
+                    Some((
+                        Outcome::Skipped(format!(
+                            "at {at}: {reason}; skipped as the task allows (skip_failed_ddl)"
+                        )),
+                        None,
+                        Vec::new(),
+                    ))
+                }
+                r => r?,
+            }
         } else {
             None
         };
@@ -553,7 +768,22 @@ impl Context {
                         )),
                         None,
                     )),
-                    Err(e) => Err(e),
+                    Err(e) => {
+                        // Not run on the target (the shadow took it): a
+                        // restart runs it there as new, so that a target
+                        // still refusing it is not taken for "already done".
+                        let _ = tgt
+                            .exec_drop(
+                                format!(
+                                    "UPDATE {}.`cdc_ddl` SET state = 'failed' WHERE task = ? \
+                                     AND binlog_file = ? AND binlog_pos = ?",
+                                    quote(&self.meta)
+                                ),
+                                (&self.task, &start.file, start.offset),
+                            )
+                            .await;
+                        Err(e)
+                    }
                 }
             }
             Ok(None) => Ok((Outcome::Ignored, None)),
@@ -564,7 +794,492 @@ impl Context {
         self.finish(tgt, &end, &start, Some(applied.as_deref()), &[], o)
             .await?;
         self.replay.remove(&start);
+        self.failed.remove(&start);
         Ok(outcome)
+    }
+
+    /// The pairs of a RENAME TABLE, each classified against the selection
+    /// as it is when the pair's turn comes (a statement's pairs run in
+    /// order); `routes` ends as the statement leaves it.
+    fn moves(
+        routes: &mut Routes,
+        st: &DdlStatement,
+        default_db: &str,
+    ) -> Vec<((String, String), (String, String), Move)> {
+        let names: Vec<(String, String)> = st
+            .objects
+            .iter()
+            .map(|o| {
+                (
+                    o.database.clone().unwrap_or_else(|| default_db.to_string()),
+                    o.name.clone(),
+                )
+            })
+            .collect();
+        let mut out = Vec::new();
+        for pair in names.chunks(2) {
+            let [a, b] = pair else { continue };
+            let before = routes.route(&a.0, &a.1);
+            routes.rename((&a.0, &a.1), (&b.0, &b.1));
+            let after = routes.route(&b.0, &b.1);
+            let m = match (before, after) {
+                (Some(x), Some(y)) => Move::Follow(x, y),
+                (Some(x), None) => Move::Out(x),
+                (None, Some(y)) => Move::In(y),
+                (None, None) => Move::Outside,
+            };
+            out.push((a.clone(), b.clone(), m));
+        }
+        out
+    }
+
+    /// Whether a RENAME TABLE moves a table into or out of the selection,
+    /// or between a shadowed database and one without a shadow: handled
+    /// pair by pair by [`Context::rename_across`]. Pairs that name an
+    /// online-DDL tool's helper tables inside one database keep the usual
+    /// path (their swaps are handled there).
+    fn crosses(&self, routes: &Routes, st: &DdlStatement, default_db: &str) -> bool {
+        let mut r = routes.clone();
+        Self::moves(&mut r, st, default_db).iter().any(|(a, b, m)| {
+            let helper = a.0 == b.0 && (helper_of(&a.1).is_some() || helper_of(&b.1).is_some());
+            let shadowed = |d: &str| self.dbs.iter().any(|x| x == d);
+            !helper && (matches!(m, Move::Out(_) | Move::In(_)) || shadowed(&a.0) != shadowed(&b.0))
+        })
+    }
+
+    /// The source server, which a table renamed into the selection is
+    /// copied from; binlog files have none.
+    fn source_opts(&self) -> Result<&Opts, CopyError> {
+        self.source.as_ref().ok_or_else(|| CopyError::Unsupported {
+            reason: "a table renamed into the selection must be copied from the source server,                      and this apply reads binlog files: apply these files with the table in the                      selection from the start, or run the task against the server"
+                .into(),
+        })
+    }
+
+    async fn source_conn(&self) -> Result<Conn, CopyError> {
+        Conn::new(self.source_opts()?.clone()).await.map_err(db_err(
+            "source",
+            "connecting for a table renamed into the selection",
+        ))
+    }
+
+    /// Creates `db`.`table` in its shadow from the source's definition now;
+    /// returns the definition (`SHOW CREATE TABLE`), or `None` when the
+    /// source has no such table any more.
+    async fn shadow_from_source(
+        &self,
+        src: &mut Conn,
+        tgt: &mut Conn,
+        db: &str,
+        table: &str,
+    ) -> Result<Option<String>, CopyError> {
+        let schema = schema_diff::extract::extract_schema(src, &[db.to_string()])
+            .await
+            .map_err(CopyError::Schema)?;
+        let Some(t) = schema
+            .database(db)
+            .and_then(|d| d.tables.iter().find(|t| t.name == table))
+        else {
+            return Ok(None);
+        };
+        let opts = TranslateOptions {
+            target: self.target_version.clone(),
+            names: self.shadow_names(),
+            definer: DefinerPolicy::Invoker,
+        };
+        let tr = Translator::new(&schema, &opts);
+        let tt = tr
+            .table(db, t, &mut Vec::new())
+            .map_err(CopyError::Schema)?;
+        let shadow = shadow_name(&self.task, db);
+        self.exec(
+            tgt,
+            &shadow,
+            &format!("DROP TABLE IF EXISTS {}", quote(table)),
+            false,
+            "replacing a table in the shadow schema",
+        )
+        .await?;
+        self.exec(
+            tgt,
+            &shadow,
+            &tt.create,
+            false,
+            &format!(
+                "creating {}.{} in the shadow schema",
+                quote(db),
+                quote(table)
+            ),
+        )
+        .await?;
+        Ok(Some(t.create_sql.clone()))
+    }
+
+    /// A RENAME TABLE that moves tables into or out of the selection, pair
+    /// by pair, in order:
+    /// - the shadow follows the source: a table leaving the shadowed
+    ///   databases is dropped from the shadow (never moved into a database
+    ///   the task does not select), one entering them is created from the
+    ///   source's definition;
+    /// - a selected table renamed within the selection is renamed on the
+    ///   target;
+    /// - one renamed out is kept or dropped on the target as
+    ///   [`ApplyOptions::renamed_out`] says, and no longer followed;
+    /// - one renamed in is created on the target and copied from a
+    ///   snapshot of the source taken now ([`Context::copy_in`]), then
+    ///   followed: its changes before that snapshot are in the copy.
+    #[allow(clippy::too_many_arguments)]
+    async fn rename_across(
+        &mut self,
+        tgt: &mut Conn,
+        routes: &mut Routes,
+        st: &DdlStatement,
+        default_db: &str,
+        start: &FilePosition,
+        replay: bool,
+        o: &ApplyOptions,
+    ) -> Result<(Outcome, Option<String>), CopyError> {
+        let at = start.to_string();
+        let moves = Self::moves(routes, st, default_db);
+        let dbs = self.dbs.clone();
+        let shadowed = |d: &str| dbs.iter().any(|x| x == d);
+        let mut src: Option<Conn> = None;
+        let mut done: Vec<String> = Vec::new();
+        let mut notes: Vec<String> = Vec::new();
+        for (a, b, m) in moves {
+            let qa = format!("{}.{}", quote(&a.0), quote(&a.1));
+            let qb = format!("{}.{}", quote(&b.0), quote(&b.1));
+            // The shadow.
+            match (shadowed(&a.0), shadowed(&b.0)) {
+                (true, true) => {
+                    let s = format!(
+                        "RENAME TABLE {}.{} TO {}.{}",
+                        quote(&shadow_name(&self.task, &a.0)),
+                        quote(&a.1),
+                        quote(&shadow_name(&self.task, &b.0)),
+                        quote(&b.1)
+                    );
+                    self.exec(
+                        tgt,
+                        &self.meta.clone(),
+                        &s,
+                        replay,
+                        &format!("keeping the schema at {at}"),
+                    )
+                    .await?;
+                }
+                (true, false) => {
+                    let s = format!(
+                        "DROP TABLE IF EXISTS {}.{}",
+                        quote(&shadow_name(&self.task, &a.0)),
+                        quote(&a.1)
+                    );
+                    self.exec(
+                        tgt,
+                        &self.meta.clone(),
+                        &s,
+                        replay,
+                        &format!("keeping the schema at {at}"),
+                    )
+                    .await?;
+                }
+                (false, true) if !matches!(m, Move::In(_)) => {
+                    // An unselected table entering a shadowed database:
+                    // its definition, for later renames and helper tables.
+                    if src.is_none() {
+                        src = Some(self.source_conn().await?);
+                    }
+                    if let Some(c) = src.as_mut() {
+                        self.shadow_from_source(c, tgt, &b.0, &b.1).await?;
+                    }
+                }
+                _ => {}
+            }
+            // The target.
+            match m {
+                Move::Follow(x, y) => {
+                    if (x.target_db.as_str(), x.target_table.as_str())
+                        != (y.target_db.as_str(), y.target_table.as_str())
+                    {
+                        let s = format!(
+                            "RENAME TABLE {}.{} TO {}.{}",
+                            quote(&x.target_db),
+                            quote(&x.target_table),
+                            quote(&y.target_db),
+                            quote(&y.target_table)
+                        );
+                        self.exec(
+                            tgt,
+                            &self.meta.clone(),
+                            &s,
+                            replay,
+                            &format!("applying the DDL at {at}"),
+                        )
+                        .await?;
+                        done.push(s);
+                    }
+                }
+                Move::Out(x) => {
+                    let t = format!("{}.{}", quote(&x.target_db), quote(&x.target_table));
+                    match o.renamed_out {
+                        RenamedOut::Drop => {
+                            let s = format!("DROP TABLE IF EXISTS {t}");
+                            self.exec(
+                                tgt,
+                                &self.meta.clone(),
+                                &s,
+                                replay,
+                                &format!("applying the DDL at {at}"),
+                            )
+                            .await?;
+                            notes.push(format!(
+                                "at {at}: {qa} was renamed to {qb}, out of the selection; its \
+                                 target table {t} was dropped (renamed_out = \"drop\")"
+                            ));
+                            done.push(s);
+                        }
+                        RenamedOut::Keep => notes.push(format!(
+                            "at {at}: {qa} was renamed to {qb}, out of the selection; its target \
+                             table {t} is kept as it was and no longer followed (renamed_out = \
+                             \"keep\")"
+                        )),
+                    }
+                }
+                Move::In(y) => {
+                    if src.is_none() {
+                        src = Some(self.source_conn().await?);
+                    }
+                    let Some(c) = src.as_mut() else { continue };
+                    let snap = self
+                        .copy_in(c, tgt, routes, (&a, &b), &y, start, replay)
+                        .await?;
+                    let t = format!("{}.{}", quote(&y.target_db), quote(&y.target_table));
+                    notes.push(format!(
+                        "at {at}: {qa} was renamed to {qb}, into the selection; copied to {t} \
+                         from a snapshot at {snap}, then followed"
+                    ));
+                    done.push(format!("-- {qb} copied to {t} at {snap}"));
+                }
+                Move::Outside => {}
+            }
+        }
+        for n in &notes {
+            tracing::info!("{n}");
+        }
+        let outcome = if done.is_empty() {
+            match notes.first() {
+                Some(n) => Outcome::Skipped(n.clone()),
+                None => Outcome::Ignored,
+            }
+        } else {
+            Outcome::Applied
+        };
+        let journal = (!done.is_empty()).then(|| done.join(";\n"));
+        Ok((outcome, journal))
+    }
+
+    /// A table renamed into the selection at `start` (source `b`, which was
+    /// `a`): created on the target and in the shadow from the source's
+    /// definition, then copied in one transaction from a snapshot taken now
+    /// (its position recorded with the rows, so the apply skips the table's
+    /// changes before it); returns that position. Its state at `start` is
+    /// gone from the source by now, but its state at the snapshot plus the
+    /// changes after it is the same table. Stops, naming what to do, when
+    /// that cannot be exact: the table is gone or changed while copied, the
+    /// target already has a table of that name, or the selection gives it a
+    /// column map.
+    #[allow(clippy::too_many_arguments)]
+    async fn copy_in(
+        &mut self,
+        src: &mut Conn,
+        tgt: &mut Conn,
+        routes: &Routes,
+        (a, b): (&(String, String), &(String, String)),
+        route: &Route,
+        start: &FilePosition,
+        replay: bool,
+    ) -> Result<FilePosition, CopyError> {
+        let qa = format!("{}.{}", quote(&a.0), quote(&a.1));
+        let qb = format!("{}.{}", quote(&b.0), quote(&b.1));
+        let t = format!("{}.{}", quote(&route.target_db), quote(&route.target_table));
+        let stop = |reason: String| CopyError::Table {
+            table: qb.clone(),
+            reason: format!(
+                "at {start} it was renamed from {qa} into the selected objects: {reason}"
+            ),
+        };
+        if route.columns.is_some() {
+            return Err(stop(
+                "the task maps its columns, and the apply cannot create a target table for a \
+                 column map. Create it on the target yourself and start the task again from a \
+                 full copy, or select the table without a column map"
+                    .into(),
+            ));
+        }
+        // Ours from an earlier try of this same rename (a crash), or not.
+        let ours = self
+            .copied_in
+            .get(&(b.0.clone(), b.1.clone()))
+            .is_some_and(|(at, _)| at == start);
+        let exists: Option<u8> = tgt
+            .exec_first(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                (&route.target_db, &route.target_table),
+            )
+            .await
+            .map_err(db_err("target", format!("looking for {t}")))?;
+        if exists.is_some() && !(ours && replay) {
+            return Err(stop(format!(
+                "the target already has a table {t}, which the apply will not overwrite. Drop or \
+                 rename it on the target, then start the task again (it resumes at this rename \
+                 and copies the table)"
+            )));
+        }
+        // Intent first: a crash from here on leaves a table that is ours.
+        tgt.exec_drop(
+            format!(
+                "REPLACE INTO {}.`{CDC_COPIED_IN}` (task, source_db, source_table, at_file, \
+                 at_pos, snap_file, snap_pos) VALUES (?, ?, ?, ?, ?, NULL, NULL)",
+                quote(&self.meta)
+            ),
+            (&self.task, &b.0, &b.1, &start.file, start.offset),
+        )
+        .await
+        .map_err(db_err(
+            "target",
+            "recording a table renamed into the selection",
+        ))?;
+        self.copied_in
+            .insert((b.0.clone(), b.1.clone()), (start.clone(), None));
+        let gone = || {
+            stop(
+                "the source has no such table any more (renamed or dropped since), so its \
+                 state cannot be copied. Start the task again from a full copy"
+                    .to_string(),
+            )
+        };
+        let before = self
+            .shadow_from_source(src, tgt, &b.0, &b.1)
+            .await?
+            .ok_or_else(gone)?;
+        // The target table, under the selection's names.
+        let schema = schema_diff::extract::extract_schema(src, &[b.0.clone()])
+            .await
+            .map_err(CopyError::Schema)?;
+        let table = schema
+            .database(&b.0)
+            .and_then(|d| d.tables.iter().find(|x| x.name == b.1))
+            .ok_or_else(gone)?;
+        let opts = TranslateOptions {
+            target: self.target_version.clone(),
+            names: routes.names_for_route(&b.0, &b.1, route),
+            definer: DefinerPolicy::Invoker,
+        };
+        let tt = Translator::new(&schema, &opts)
+            .table(&b.0, table, &mut Vec::new())
+            .map_err(CopyError::Schema)?;
+        for s in [format!("DROP TABLE IF EXISTS {t}"), tt.create.clone()] {
+            self.exec(
+                tgt,
+                &route.target_db,
+                &s,
+                false,
+                &format!("creating {t}, renamed into the selection at {start}"),
+            )
+            .await?;
+        }
+        crate::base::meta_schema::ensure_copy_tables(tgt, &self.meta).await?;
+        tgt.exec_drop(
+            format!(
+                "DELETE FROM {}.`copy_range` WHERE task = ? AND target_db = ? AND target_table = ?",
+                quote(&self.meta)
+            ),
+            (&self.task, &route.target_db, &route.target_table),
+        )
+        .await
+        .map_err(db_err(
+            "target",
+            "clearing the copy's checkpoint of a table",
+        ))?;
+        let version: String = src
+            .query_first("SELECT VERSION()")
+            .await
+            .map_err(db_err("source", "reading the version"))?
+            .unwrap_or_default();
+        let copy = CopyOptions {
+            task: self.task.clone(),
+            meta_schema: self.meta.clone(),
+            readers: 1,
+            writers: 1,
+            bulk_max_bytes: u64::MAX,
+            // One position for the whole table: MariaDB's snapshot reports
+            // it; elsewhere a brief global read lock (RELOAD).
+            snapshot: if version.to_ascii_lowercase().contains("mariadb") {
+                SnapshotMode::ConsistentSnapshot
+            } else {
+                SnapshotMode::FlushTablesWithReadLock
+            },
+            ..CopyOptions::default()
+        };
+        let mapping = TableMapping {
+            source_db: b.0.clone(),
+            source_table: b.1.clone(),
+            target_db: route.target_db.clone(),
+            target_table: route.target_table.clone(),
+            columns: None,
+            filter: route.filter.clone(),
+        };
+        copy_tables(self.source_opts()?, &self.target, &[mapping], &copy)
+            .await
+            .map_err(|e| stop(format!("copying it failed: {e}")))?;
+        let snap: Option<(Option<Vec<u8>>, Option<u64>)> = tgt
+            .exec_first(
+                format!(
+                    "SELECT snap_file, snap_pos FROM {}.`copy_range` WHERE task = ? AND \
+                     target_db = ? AND target_table = ? AND finished = 1",
+                    quote(&self.meta)
+                ),
+                (&self.task, &route.target_db, &route.target_table),
+            )
+            .await
+            .map_err(db_err("target", "reading the copy's checkpoint"))?;
+        let Some((Some(f), Some(p))) = snap else {
+            return Err(stop(
+                "its copy has no single snapshot position, so its changes cannot be told apart \
+                 from the copy's rows. Start the task again from a full copy"
+                    .into(),
+            ));
+        };
+        let snap = FilePosition::new(String::from_utf8_lossy(&f), p);
+        let after = self
+            .shadow_from_source(src, tgt, &b.0, &b.1)
+            .await?
+            .ok_or_else(gone)?;
+        if after != before {
+            return Err(stop(
+                "its definition changed while it was copied. Start the task again: it resumes \
+                 at this rename and copies the table again"
+                    .into(),
+            ));
+        }
+        tgt.exec_drop(
+            format!(
+                "UPDATE {}.`{CDC_COPIED_IN}` SET snap_file = ?, snap_pos = ? WHERE task = ? \
+                 AND source_db = ? AND source_table = ?",
+                quote(&self.meta)
+            ),
+            (&snap.file, snap.offset, &self.task, &b.0, &b.1),
+        )
+        .await
+        .map_err(db_err(
+            "target",
+            "recording a table renamed into the selection",
+        ))?;
+        self.copied_in.insert(
+            (b.0.clone(), b.1.clone()),
+            (start.clone(), Some(snap.clone())),
+        );
+        Ok(snap)
     }
 
     /// [`OnlineDdlMode::ApplyOriginalDdl`]: what a statement touching an

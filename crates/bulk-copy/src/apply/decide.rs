@@ -1,8 +1,9 @@
 //! The apply's decisions, without I/O: the net effect of a batch's changes
 //! per key ([`Coalesced`]), when the target transaction commits
 //! ([`CommitInputs::commit_due`], [`may_commit`]), when a run is done
-//! ([`done`]) and whether the copy's overlap window is still open
-//! ([`idempotent`]). The `Applier` and the batch writer call these and do
+//! ([`done`]), whether the copy's overlap window is still open
+//! ([`idempotent`]) and what an event costs of the reader's queue
+//! ([`queue_cost`]). The `Applier` and the batch writer call these and do
 //! the I/O; the unit tests below prove the rules without a server, and the
 //! live tests (`tests/apply.rs`) prove them with one.
 
@@ -175,6 +176,21 @@ pub(crate) fn idempotent(committed: &FilePosition, overlap_end: Option<&FilePosi
     overlap_end.is_some_and(|e| committed < e)
 }
 
+/// The permits of the queue's byte budget: `queue_bytes`, at least 1 and
+/// at most what one acquisition can take.
+pub(crate) fn queue_budget(queue_bytes: usize) -> usize {
+    queue_bytes.clamp(1, u32::MAX as usize)
+}
+
+/// What an event costs of the queue's byte budget: its size in the binlog,
+/// at least 1 (artificial events have none) and at most the whole budget
+/// (an event larger than the budget waits for an empty queue instead of
+/// for ever).
+pub(crate) fn queue_cost(pos: u64, end_pos: u64, queue_bytes: usize) -> u32 {
+    let size = end_pos.saturating_sub(pos).max(1);
+    size.min(queue_budget(queue_bytes) as u64) as u32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,6 +360,20 @@ mod tests {
         assert!(done(None, true, None, &c));
         assert!(!done(None, false, None, &c), "no stop and no end: go on");
         assert!(!done(None, false, Some(&p("bin.000002", 4)), &c));
+    }
+
+    #[test]
+    fn an_event_costs_its_binlog_bytes_within_the_budget() {
+        assert_eq!(queue_cost(100, 400, 1 << 20), 300);
+        assert_eq!(queue_cost(100, 100, 1 << 20), 1, "artificial events cost 1");
+        assert_eq!(
+            queue_cost(0, 10 << 20, 4 << 20),
+            4 << 20,
+            "never more than the budget"
+        );
+        assert_eq!(queue_cost(500, 4, 1 << 20), 1, "no underflow");
+        assert_eq!(queue_budget(0), 1);
+        assert_eq!(queue_budget(usize::MAX), u32::MAX as usize);
     }
 
     #[test]

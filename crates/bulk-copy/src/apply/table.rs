@@ -356,23 +356,40 @@ impl Routes {
         }
     }
 
-    /// Follows `RENAME TABLE from TO to` for single-table entries. A
-    /// table renamed to one of its own helper names (an online-DDL tool's
-    /// swap) leaves the entry where it is: the selection is by name.
+    /// Follows `RENAME TABLE from TO to` for single-table entries: inside
+    /// its database, or into a whole selected database, the entry follows
+    /// the table; into another database the table leaves the selection
+    /// (the entry is dropped: nothing is written into a database the task
+    /// does not select). A table renamed to one of its own helper names (an
+    /// online-DDL tool's swap) leaves the entry where it is: the selection
+    /// is by name.
     pub(crate) fn rename(&mut self, from: (&str, &str), to: (&str, &str)) {
         if helper_of(to.1).is_some() || helper_of(from.1).is_some() {
             return;
         }
         let key = (from.0.to_string(), from.1.to_string());
         if let Some(mut r) = self.tables.remove(&key) {
-            if !self.databases.contains_key(to.0) {
-                r.target_table = self.names.table(to.0, to.1);
-            } else {
-                r.target_db = self.databases[to.0].clone();
-                r.target_table = self.names.table(to.0, to.1);
+            if let Some(tdb) = self.databases.get(to.0) {
+                r.target_db = tdb.clone();
+            } else if to.0 != from.0 {
+                return;
             }
+            r.target_table = self.names.table(to.0, to.1);
             self.tables.insert((to.0.to_string(), to.1.to_string()), r);
         }
+    }
+
+    /// The names a table created on the target for `route` takes: the
+    /// selection's renames, with `db`.`table` named as the route says.
+    pub(crate) fn names_for_route(&self, db: &str, table: &str, route: &Route) -> NameMap {
+        NameMap::new(
+            self.renames.clone().database(db, &route.target_db).table(
+                db,
+                table,
+                &route.target_table,
+            ),
+            Default::default(),
+        )
     }
 }
 
@@ -396,6 +413,8 @@ pub(crate) struct TableInfo {
     /// The snapshot position the full copy loaded the whole table at (one
     /// transaction): changes before it are already in the target.
     pub(crate) copied_at: Option<binlog_reader::position::FilePosition>,
+    /// The target's `max_allowed_packet`: no statement may be longer.
+    pub(crate) max_packet: usize,
 }
 
 impl TableInfo {
@@ -560,7 +579,12 @@ pub(crate) async fn load_table(
     } else {
         None
     };
+    let max_packet: Option<u64> = target
+        .query_first("SELECT @@max_allowed_packet")
+        .await
+        .map_err(db_err("target", "reading max_allowed_packet"))?;
     Ok(TableInfo {
+        max_packet: max_packet.map_or(usize::MAX, |p| usize::try_from(p).unwrap_or(usize::MAX)),
         copied_at,
         meta,
         target: target_q,
@@ -633,8 +657,12 @@ pub(crate) fn check_table_map(info: &TableInfo, map: &TableMapEvent) -> Result<(
     for (i, (m, c)) in map.columns.iter().zip(cols).enumerate() {
         let bf = family_of_binlog(m.real_type());
         let sf = family_of_data_type(&c.data_type);
-        // MariaDB logs JSON as a blob, and ENUM/SET as strings in some maps.
-        let compatible = bf == sf || (sf == 7 && bf == 8) || (sf == 6 && bf == 8);
+        // MariaDB logs JSON as a blob, and ENUM/SET as strings in some maps;
+        // MySQL's JSON is a LONGTEXT in a MariaDB shadow (MariaDB's JSON).
+        let compatible = bf == sf
+            || (sf == 7 && bf == 8)
+            || (sf == 6 && bf == 8)
+            || (m.real_type() == ColumnType::JSON && c.data_type == "longtext");
         if !compatible {
             return Err(format!(
                 "column {} (`{}`, {}) has binlog type {:?}; the schema tracked at this position \

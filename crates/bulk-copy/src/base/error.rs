@@ -200,6 +200,11 @@ fn advice(server: &str, error: &mysql_async::Error) -> String {
              writable for the task's account, then run the task again; it resumes from its \
              checkpoint"
         ),
+        1114 | 1021 | 3 => format!(
+            ". The {server} is out of space (a full disk or tablespace) (not retried): free or \
+             add space there, then run the task again; it resumes from its checkpoint, which \
+             never moved past what was written"
+        ),
         1205 | 1213 => format!(
             ". Another session on the {server} held locks the task needed (transient: the \
              apply retries from its checkpoint; this shows once the retries ran out): find that \

@@ -29,7 +29,11 @@
 //! - `cdc_ddl`: the DDL journal (`started` before a DDL runs, `finished` in
 //!   the transaction that saves its position);
 //! - `cdc_online_ddl`: the ALTERs online-DDL tools ran on their ghost
-//!   tables, kept until the swap.
+//!   tables, kept until the swap;
+//! - `cdc_copied_in`: tables a `RENAME TABLE` brought into the selection,
+//!   created on the target by the apply for the rename at (`at_file`,
+//!   `at_pos`) and copied from a snapshot at (`snap_file`, `snap_pos`): the
+//!   DDL and rows of that table before the snapshot are in the copy.
 //!
 //! On the source, only when the task's heartbeat is on: `heartbeat`, one row
 //! per task (see [`heartbeat_statement`]).
@@ -45,6 +49,9 @@ pub(crate) const CDC_CHECKPOINT: &str = "cdc_checkpoint";
 /// The ALTERs online-DDL tools ran on their ghost tables, kept until the
 /// swap.
 pub(crate) const CDC_ONLINE_DDL: &str = "cdc_online_ddl";
+
+/// Tables a RENAME brought into the selection, copied by the apply.
+pub(crate) const CDC_COPIED_IN: &str = "cdc_copied_in";
 
 /// Creates the schema `schema` (unquoted) and the copy's tables, and adds
 /// the columns later versions added to a `copy_range` made by an earlier
@@ -183,6 +190,18 @@ pub(crate) async fn ensure_apply_tables(c: &mut Conn, schema: &str) -> Result<()
                `statement` MEDIUMBLOB NOT NULL,
                `applied` TINYINT NOT NULL DEFAULT 0,
                PRIMARY KEY (`task`, `source_db`, `ghost`, `binlog_file`, `binlog_pos`)
+             ) ENGINE=InnoDB"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {s}.`{CDC_COPIED_IN}` (
+               `task` VARBINARY(255) NOT NULL,
+               `source_db` VARBINARY(255) NOT NULL,
+               `source_table` VARBINARY(255) NOT NULL,
+               `at_file` VARBINARY(512) NOT NULL,
+               `at_pos` BIGINT UNSIGNED NOT NULL,
+               `snap_file` VARBINARY(512) NULL,
+               `snap_pos` BIGINT UNSIGNED NULL,
+               PRIMARY KEY (`task`, `source_db`, `source_table`)
              ) ENGINE=InnoDB"
         ),
     ] {

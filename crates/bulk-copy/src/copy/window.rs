@@ -172,10 +172,23 @@ impl State {
                     return;
                 }
                 if !w.chunks.is_empty() {
-                    w.events.push_back(Arc::new(Held {
-                        at,
-                        changes: r.rows,
-                    }));
+                    // MySQL's partial JSON updates: the whole documents, as
+                    // the apply writes them.
+                    let changes = if r.kind == binlog_reader::event::RowsKind::PartialUpdate {
+                        match crate::apply::resolve_partial_json(&r) {
+                            Ok(whole) => whole.rows,
+                            Err(reason) => {
+                                self.fail(
+                                    &at,
+                                    format!("{}.{}: {reason}", quote(&key.0), quote(&key.1)),
+                                );
+                                return;
+                            }
+                        }
+                    } else {
+                        r.rows
+                    };
+                    w.events.push_back(Arc::new(Held { at, changes }));
                 }
             }
             EventBody::TransactionPayload(p) => {
@@ -587,8 +600,8 @@ impl Drop for Registration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use binlog_reader::event::{QueryEvent, QueryStatusVars};
-    use binlog_reader::EventHeader;
+    use binlog_reader::event::{QueryEvent, QueryStatusVars, RowsEvent, RowsKind, TableMapEvent};
+    use binlog_reader::{ColumnInfo, EventHeader, JsonDiff, JsonDiffOperation, Value};
 
     fn state() -> State {
         State {
@@ -714,5 +727,87 @@ mod tests {
         w.chunks.clear();
         w.prune();
         assert!(w.events.is_empty());
+    }
+
+    /// A PARTIAL_UPDATE_ROWS event of `db`.`t` (id, doc) at `pos`, one row.
+    fn partial(st: &mut State, pos: u64, before: Option<Value>, diffs: Vec<JsonDiff>) {
+        let table = Arc::new(TableMapEvent {
+            table_id: 7,
+            flags: 0,
+            schema: "db".into(),
+            table: "t".into(),
+            columns: vec![ColumnInfo::default(), ColumnInfo::default()],
+            has_optional_metadata: false,
+            primary_key: None,
+        });
+        st.event(Event {
+            file: Some("b.000001".into()),
+            pos,
+            end_pos: pos + 10,
+            header: EventHeader {
+                timestamp: 0,
+                event_type: EventType::PARTIAL_UPDATE_ROWS,
+                server_id: 1,
+                event_length: 10,
+                log_pos: 0,
+                flags: 0,
+            },
+            body: EventBody::Rows(RowsEvent {
+                kind: RowsKind::PartialUpdate,
+                version: 2,
+                compressed: false,
+                table_id: 7,
+                flags: 0,
+                extra_data: Vec::new(),
+                column_count: 2,
+                table,
+                rows: vec![RowChange::Update {
+                    before: vec![Some(Value::Int(1)), before],
+                    after: vec![Some(Value::Int(1)), Some(Value::JsonDiffs(diffs))],
+                }],
+            }),
+        });
+    }
+
+    #[test]
+    fn a_partial_json_update_is_held_as_the_whole_document_or_stops_the_reader() {
+        let mut st = state();
+        st.tables
+            .get_mut(&("db".to_string(), "t".to_string()))
+            .unwrap()
+            .chunks
+            .insert(1, None);
+        let replace = vec![JsonDiff {
+            operation: JsonDiffOperation::Replace,
+            path: "$.a".into(),
+            value: Some("[2]".into()),
+        }];
+        partial(
+            &mut st,
+            100,
+            Some(Value::Json(r#"{"a": 1, "b": true}"#.into())),
+            replace.clone(),
+        );
+        let w = &st.tables[&("db".to_string(), "t".to_string())];
+        let held = w.events.back().expect("held");
+        assert_eq!(
+            held.changes,
+            vec![RowChange::Update {
+                before: vec![
+                    Some(Value::Int(1)),
+                    Some(Value::Json(r#"{"a": 1, "b": true}"#.into()))
+                ],
+                after: vec![
+                    Some(Value::Int(1)),
+                    Some(Value::Json(r#"{"a": [2], "b": true}"#.into()))
+                ],
+            }]
+        );
+        assert!(st.failed.is_none());
+        // No document in the before image (binlog_row_image NOBLOB).
+        partial(&mut st, 110, None, replace);
+        let (at, why) = st.failed.clone().expect("refused");
+        assert_eq!(at, "b.000001:110");
+        assert!(why.contains("binlog_row_value_options=''"), "{why}");
     }
 }

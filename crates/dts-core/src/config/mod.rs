@@ -55,8 +55,8 @@ pub use endpoint::{server_offers_no_tls, Connected, Endpoint, PasswordSource, Tl
 pub use model::{
     AlertOptions, ConflictMode, CutoverOptions, DmlOp, FenceMode, FullOptions, HeartbeatMode,
     HeartbeatOptions, IncrementalOptions, IncrementalStart, Migration, MigrationType, NameCase,
-    ObjectSelection, OnlineDdlMode, PlanConfig, PlanTarget, RetryOptions, RowConflict, Snapshot,
-    TableSelection, TaskConfig, TriggerMethod, VerificationOptions, ALL_DDL, ALL_DML,
+    ObjectSelection, OnlineDdlMode, PlanConfig, PlanTarget, RenamedOut, RetryOptions, RowConflict,
+    Snapshot, TableSelection, TaskConfig, TriggerMethod, VerificationOptions, ALL_DDL, ALL_DML,
 };
 
 /// A task file that cannot be used: where and why.

@@ -145,6 +145,28 @@ impl RowConflict {
     }
 }
 
+/// What happens on the target to a table that `RENAME TABLE` moves out of
+/// the selected objects during incremental migration.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RenamedOut {
+    /// Keep the target table as it was, no longer followed.
+    #[default]
+    Keep,
+    /// Drop the target table.
+    Drop,
+}
+
+impl RenamedOut {
+    /// bulk-copy's choice.
+    pub fn apply(self) -> bulk_copy::RenamedOut {
+        match self {
+            RenamedOut::Keep => bulk_copy::RenamedOut::Keep,
+            RenamedOut::Drop => bulk_copy::RenamedOut::Drop,
+        }
+    }
+}
+
 /// How the full copy's snapshots are taken.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -470,6 +492,9 @@ pub struct IncrementalOptions {
     /// DDL the target refuses, or of a kind the apply does not support, is
     /// skipped and reported instead of stopping the task (default false).
     pub skip_failed_ddl: bool,
+    /// A table renamed out of the selected objects: kept on the target
+    /// (default) or dropped there.
+    pub renamed_out: RenamedOut,
     /// The server id the binlog reader registers with on the source
     /// (distinct from every replica's and every other task's): by default
     /// derived from the task name (`bulk_copy::reader_server_id`).
@@ -487,6 +512,10 @@ pub struct IncrementalOptions {
     /// the target transaction is retried (`None`: the server's setting).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock_wait_timeout_seconds: Option<u64>,
+    /// The largest uncompressed size of a compressed transaction (MySQL's
+    /// TRANSACTION_PAYLOAD) or compressed event (MariaDB) the apply
+    /// accepts, in bytes (default 1 GiB): it holds one decoded whole.
+    pub max_uncompressed_bytes: u64,
 }
 
 /// `[verify]`: the exact verification (`dts verify`, and the check at

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{
     ConflictMode, DmlOp, FenceMode, HeartbeatMode, MigrationType, NameCase, OnlineDdlMode,
-    RowConflict, Snapshot, TlsMode, TriggerMethod,
+    RenamedOut, RowConflict, Snapshot, TlsMode, TriggerMethod,
 };
 
 #[derive(Deserialize, Default)]
@@ -124,11 +124,13 @@ pub(super) struct RawIncremental {
     pub(super) conflict: Option<RowConflict>,
     pub(super) skip_ddl: Option<Vec<DdlKind>>,
     pub(super) skip_failed_ddl: Option<bool>,
+    pub(super) renamed_out: Option<RenamedOut>,
     pub(super) server_id: Option<i64>,
     pub(super) start: Option<String>,
     pub(super) batch_bytes: Option<i64>,
     pub(super) commit_interval_ms: Option<i64>,
     pub(super) lock_wait_timeout_seconds: Option<i64>,
+    pub(super) max_uncompressed_bytes: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]

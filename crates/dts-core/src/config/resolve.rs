@@ -354,6 +354,7 @@ fn incremental(inc: RawIncremental) -> Result<IncrementalOptions, ConfigError> {
             .map(IncrementalStart::parse)
             .transpose()
             .map_err(|e| err("incremental.start", e))?,
+        renamed_out: inc.renamed_out.unwrap_or_default(),
         server_id: ranged(
             "incremental.server_id",
             inc.server_id,
@@ -388,6 +389,13 @@ fn incremental(inc: RawIncremental) -> Result<IncrementalOptions, ConfigError> {
             })
             .transpose()?
             .map(|v| v as u64),
+        max_uncompressed_bytes: ranged(
+            "incremental.max_uncompressed_bytes",
+            inc.max_uncompressed_bytes,
+            1 << 30,
+            1024,
+            1 << 40,
+        )? as u64,
     })
 }
 

@@ -159,8 +159,8 @@ pub(super) fn binlog_checks(task: &TaskConfig, src: &ServerFacts, ctx: &Ctx, out
     }
     if src.on("binlog_transaction_compression") {
         compress.push(
-            "binlog_transaction_compression ON (zstd TRANSACTION_PAYLOAD events, within the \
-             decoder's size limits)",
+            "binlog_transaction_compression ON (zstd TRANSACTION_PAYLOAD events, each decoded \
+             whole: at most [incremental] max_uncompressed_bytes uncompressed)",
         );
     }
     out.push(pass(

@@ -111,8 +111,10 @@ pub(crate) fn apply_options(cfg: &TaskConfig, h: &RunHandles) -> Result<ApplyOpt
         commit_interval: Duration::from_millis(inc.commit_interval_ms),
         conflict: inc.conflict.policy(),
         skip_failed_ddl: inc.skip_failed_ddl,
+        renamed_out: inc.renamed_out.apply(),
         online_ddl,
         lock_wait_timeout: inc.lock_wait_timeout_seconds.map(Duration::from_secs),
+        max_uncompressed_bytes: inc.max_uncompressed_bytes,
         progress: h.apply.clone(),
         stop: h.stop.clone(),
         start_gtid: match &inc.start {
@@ -279,6 +281,8 @@ mod tests {
         let cfg = task(
             "[incremental]\nserver_id = 77\nbatch_bytes = 2048\ncommit_interval_ms = 5\n\
              lock_wait_timeout_seconds = 9\nskip_failed_ddl = true\nconflict = \"ignore\"\n\
+             max_uncompressed_bytes = 4096\n\
+             renamed_out = \"drop\"\n\
              [heartbeat]\ninterval_ms = 250\nschema = \"hb\"\n\
              [online_ddl]\nmode = \"original-ddl-gh-ost\"\n",
         );
@@ -287,9 +291,18 @@ mod tests {
         assert_eq!(o.batch_bytes, 2048);
         assert_eq!(o.commit_interval, Duration::from_millis(5));
         assert_eq!(o.lock_wait_timeout, Some(Duration::from_secs(9)));
+        assert_eq!(o.max_uncompressed_bytes, 4096);
         assert!(o.skip_failed_ddl);
         assert_eq!(o.conflict, bulk_copy::ConflictPolicy::Ignore);
         assert_eq!(o.online_ddl, bulk_copy::OnlineDdlMode::ApplyOriginalDdl);
+        assert_eq!(o.renamed_out, bulk_copy::RenamedOut::Drop);
+        assert_eq!(
+            apply_options(&task(""), &RunHandles::default())
+                .unwrap()
+                .renamed_out,
+            bulk_copy::RenamedOut::Keep,
+            "a table renamed out is kept unless the task file says otherwise"
+        );
         let hb = o.heartbeat.expect("the task file's heartbeat is on");
         assert_eq!(
             (hb.database.as_str(), hb.interval),
