@@ -1782,3 +1782,142 @@ async fn overlap_replay_passes_a_secondary_unique_collision_coalesced() {
 async fn overlap_replay_passes_a_secondary_unique_collision_ordered() {
     overlap_replay_passes_a_secondary_unique_collision(true).await;
 }
+
+/// After every source connection is cut (as a source restart does), the
+/// heartbeat reconnects like the binlog stream: on an idle source its rows
+/// go on being written and read back, so the lag stays measured (before,
+/// the lag climbed forever and `dts cutover` waited at its first step).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_heartbeat_reconnects_after_the_source_connections_are_cut() {
+    let dbs = TestDatabases::new("apply_hb").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    exec(&mut src, "CREATE TABLE t (id INT PRIMARY KEY)").await;
+    exec(&mut tgt, "CREATE TABLE t (id INT PRIMARY KEY)").await;
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let start = hand_off(&dbs, &sel).await;
+    let proxy = dts_test_support::proxy::Proxy::start(opts(Server::Source, None).tcp_port()).await;
+    let source: mysql_async::Opts = mysql_async::OptsBuilder::from_opts(opts(Server::Source, None))
+        .tcp_port(proxy.port)
+        .prefer_socket(false)
+        .into();
+    let progress = ApplyProgress::new();
+    let stop = StopSignal::new();
+    let o = ApplyOptions {
+        progress: progress.clone(),
+        stop: stop.clone(),
+        heartbeat: Some(bulk_copy::Heartbeat {
+            interval: Duration::from_millis(100),
+            ..Default::default()
+        }),
+        ..options(&dbs)
+    };
+    let applier = {
+        let (sel, o) = (sel.clone(), o.clone());
+        tokio::spawn(async move {
+            apply_changes(
+                &source,
+                &opts(Server::Target, None),
+                &sel,
+                Some(&HandOff {
+                    start,
+                    overlap_end: None,
+                }),
+                &o,
+            )
+            .await
+        })
+    };
+    let beat = format!(
+        "SELECT CAST(COALESCE(MAX(ts_us), 0) AS SIGNED) FROM dts_meta.heartbeat WHERE task = '{}'",
+        dbs.name
+    );
+    // Waits until the heartbeat row on the source changes, and the apply
+    // has read heartbeats after that.
+    async fn wait_for_beats(
+        src: &mut mysql_async::Conn,
+        beat: &str,
+        progress: &ApplyProgress,
+        what: &str,
+    ) {
+        let first: i64 = query_one(src, beat).await;
+        let applied = progress.status().transactions;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let now: i64 = query_one(src, beat).await;
+            if now > first && progress.status().transactions > applied + 2 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what}: the heartbeat row stays at {now} (was {first}); applied {:?}",
+                progress.status()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    wait_for_beats(&mut src, &beat, &progress, "before the cut").await;
+    proxy.cut();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    proxy.heal();
+    wait_for_beats(&mut src, &beat, &progress, "after the cut").await;
+    stop.stop();
+    applier
+        .await
+        .expect("apply task")
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    exec(
+        &mut src,
+        &format!("DELETE FROM dts_meta.heartbeat WHERE task = '{}'", dbs.name),
+    )
+    .await;
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}
+
+/// `[migration] definer` governs the views and routines created while
+/// changes are applied, as it does those of the schema migration: with an
+/// account, every DEFINER becomes it and SQL SECURITY is kept.
+#[tokio::test]
+async fn views_and_routines_created_during_the_apply_take_the_definer_rule() {
+    let dbs = TestDatabases::new("apply_definer").await;
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    exec(&mut src, "CREATE TABLE t (id INT PRIMARY KEY)").await;
+    exec(&mut tgt, "CREATE TABLE t (id INT PRIMARY KEY)").await;
+    let sel = ApplySelection::databases(&[&dbs.name]);
+    let start = hand_off(&dbs, &sel).await;
+    exec(
+        &mut src,
+        "CREATE DEFINER = `root`@`localhost` SQL SECURITY DEFINER VIEW v AS SELECT id FROM t;
+         CREATE DEFINER = `root`@`localhost` PROCEDURE p() SQL SECURITY DEFINER SELECT 1;
+         CREATE DEFINER = `root`@`localhost` FUNCTION f() RETURNS INT DETERMINISTIC RETURN 7",
+    )
+    .await;
+    let o = ApplyOptions {
+        definer: schema_diff::translate::DefinerPolicy::Account("`dts_owner`@`%`".into()),
+        ..options(&dbs)
+    };
+    apply_to_end(&dbs, &sel, &start, &o)
+        .await
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+    let definers: String = query_one(
+        &mut tgt,
+        &format!(
+            "SELECT GROUP_CONCAT(x ORDER BY x) FROM (
+               SELECT CONCAT(table_name, ' ', definer, ' ', security_type) x
+                 FROM information_schema.views WHERE table_schema = '{0}'
+               UNION ALL
+               SELECT CONCAT(routine_name, ' ', definer, ' ', security_type)
+                 FROM information_schema.routines WHERE routine_schema = '{0}') s",
+            dbs.name
+        ),
+    )
+    .await;
+    assert_eq!(
+        definers,
+        "f dts_owner@% DEFINER,p dts_owner@% DEFINER,v dts_owner@% DEFINER"
+    );
+    drop_shadow(&dbs).await;
+    dbs.cleanup().await;
+}

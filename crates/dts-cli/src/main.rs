@@ -68,15 +68,19 @@ enum Command {
     /// [precheck] acknowledge, 0 when the task may start.
     Precheck(TaskFileJson),
     /// Run the task: precheck, schema, full copy, foreign keys, then
-    /// incremental migration until stopped or cut over (the offline
-    /// strategy finishes by itself). Run it again to resume.
+    /// incremental migration until stopped (Ctrl-C, SIGTERM, `dts stop`) or
+    /// cut over (the offline strategy finishes by itself). Run it again to
+    /// resume.
     Run(TaskFile),
     /// The task's phase, progress, position and lag (--json: versioned).
     Status(TaskFileJson),
     /// Ask the running task to stop, with its checkpoint flushed.
     Stop(TaskFile),
-    /// Cut over: wait for a small lag, fence the source, drain, create
-    /// triggers and events, align AUTO_INCREMENT, mark the task finished.
+    /// Cut over: refuse a failed task, wait for a small lag, fence the
+    /// source, drain, check the fence held and verify, create triggers and
+    /// events, align AUTO_INCREMENT, mark the task finished; prints how long
+    /// the source was fenced. A failure after the fence makes the source
+    /// writable again and leaves the task failed, resumable with `dts run`.
     Cutover(TaskFile),
     /// Binlog tools.
     Binlog {
@@ -387,8 +391,10 @@ fn position(s: &str) -> Result<dts_core::commands::FilePosition, String> {
 fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DTS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Colour only on a terminal: a file or a pipe gets plain text.
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if std::env::var("DTS_LOG_FORMAT").as_deref() == Ok("json") {
         b.json().init();

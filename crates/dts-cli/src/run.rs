@@ -33,16 +33,31 @@ pub(crate) fn run(path: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode>
     let outcome = rt.block_on(async {
         let stop = h.stop.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            // SIGTERM (a service manager's stop, `kill`) stops like Ctrl-C.
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let mut signal = async || {
+                tokio::select! {
+                    r = tokio::signal::ctrl_c() => r.is_ok().then_some(130),
+                    Some(()) = async {
+                        match term.as_mut() {
+                            Some(t) => t.recv().await,
+                            None => std::future::pending().await,
+                        }
+                    } => Some(143),
+                }
+            };
+            if signal().await.is_some() {
                 eprintln!(
                     "dts: stopping at the next safe point (the checkpoint is kept); \
-                     Ctrl-C again exits at once (every committed chunk and change is kept)"
+                     Ctrl-C or SIGTERM again exits at once (every committed chunk and change \
+                     is kept)"
                 );
                 stop.stop();
             }
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if let Some(code) = signal().await {
                 eprintln!("dts: exiting now; `dts run` resumes from the last checkpoint");
-                std::process::exit(130);
+                std::process::exit(code);
             }
         });
         let ticker = {

@@ -283,3 +283,117 @@ async fn copy_and_a_full_task_take_the_watermark_snapshot() {
     dts_test_support::exec(&mut tgt, &format!("DROP DATABASE IF EXISTS `{other}`")).await;
     dbs.cleanup().await;
 }
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let p = l.local_addr().unwrap().port();
+    drop(l);
+    p
+}
+
+#[test]
+fn config_show_needs_no_password_variable_or_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let var = format!("DTS_NEVER_SET_{}", std::process::id());
+    let p = dir.path().join("secret.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "[source]\nurl = \"mysql://app@db1:3306\"\npassword_env = \"{var}\"\n\
+             [target]\nurl = \"mysql://app@db2:3306\"\npassword_file = \"{}\"\n\
+             [[objects]]\ndatabase = \"shop\"\n",
+            dir.path().join("missing-password-file").display()
+        ),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_dts"))
+        .args(["config", "show", "--config"])
+        .arg(&p)
+        .env_remove(&var)
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains(&format!("password_source = \"env {var}\"")),
+        "{out}"
+    );
+    assert!(out.contains("missing-password-file"), "{out}");
+    // Commands that connect still demand them.
+    let o = Command::new(env!("CARGO_BIN_EXE_dts"))
+        .args(["status", "--config"])
+        .arg(&p)
+        .env_remove(&var)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains(&var), "{}", text(&o));
+}
+
+#[test]
+fn a_refused_connection_names_host_port_and_the_fix_and_logs_to_a_file_carry_no_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port();
+    let p = dir.path().join("refused.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "[source]\nurl = \"{}\"\n[target]\nurl = \"mysql://root@127.0.0.1:{port}\"\n\
+             [[objects]]\ndatabase = \"shop\"\n",
+            Server::Source.url()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("log")).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_dts"))
+        .args(["run", "--config"])
+        .arg(&p)
+        .env("DTS_LOG", "trace")
+        .stderr(log)
+        .output()
+        .unwrap();
+    let err = std::fs::read_to_string(dir.path().join("log")).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let last = err.lines().last().unwrap_or("");
+    assert!(
+        last.contains(&format!("connecting to 127.0.0.1:{port} on the target")),
+        "{last}"
+    );
+    assert!(last.contains("[target] url in the task file"), "{last}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+
+    // A log line (the alert command of a failed task cannot run), to a file.
+    let p = dir.path().join("alert.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\n\
+             [[objects]]\ndatabase = \"dtst_never_{}\"\n\
+             [alert]\ncommand = [\"{}\"]\n",
+            Server::Source.url(),
+            Server::Target.url(),
+            std::process::id(),
+            dir.path().join("no-such-command").display()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("log2")).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_dts"))
+        .args(["run", "--config"])
+        .arg(&p)
+        .env("DTS_LOG", "warn")
+        .stderr(log)
+        .output()
+        .unwrap();
+    let err = std::fs::read_to_string(dir.path().join("log2")).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("WARN") && err.contains("the alert command could not run"),
+        "a log line: {err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "no colour codes in a file: {err:?}"
+    );
+}

@@ -594,3 +594,120 @@ async fn n3_a_target_cut_off_for_seconds_is_retried_and_the_task_ends_exact() {
     assert_equal(&dbs).await;
     cleanup(dbs).await;
 }
+
+/// `dts status --json` until `f` holds (two minutes at most).
+async fn wait_for_status(config: &std::path::Path, f: impl Fn(&serde_json::Value) -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let out = dts(&["status", "--json"], config)
+            .output()
+            .expect("dts status");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        if f(&v) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "status: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn sigterm_stops_dts_run_like_ctrl_c_and_status_says_stopped_when_no_run_holds_the_task() {
+    let dbs = TestDatabases::new("task_term").await;
+    setup(&dbs).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = task_file(dir.path(), &dbs.name, "");
+    let mut cmd = dts(&["run"], &config);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let run = Running::spawn(cmd);
+    wait_for_phase(&config, "incremental").await;
+    let pid = run.0.as_ref().expect("a child").id();
+    let kill = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(kill.success());
+    let out = run.wait();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "a clean stop, not 143: {text}");
+    assert!(text.contains("stopped at phase incremental"), "{text}");
+    let st = dts(&["status", "--json"], &config)
+        .output()
+        .expect("dts status");
+    let v: serde_json::Value = serde_json::from_slice(&st.stdout).expect("json");
+    assert_eq!(v["state"]["state"], "stopped", "{v}");
+    assert_eq!(v["running"], false, "{v}");
+    // A run killed outright leaves "running" recorded; no run holds the
+    // task, so status says stopped.
+    let mut cmd = dts(&["run"], &config);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut run = Running::spawn(cmd);
+    wait_for_status(&config, |v| v["running"] == true).await;
+    if let Some(c) = run.0.as_mut() {
+        c.kill().expect("SIGKILL");
+        c.wait().ok();
+    }
+    wait_for_status(&config, |v| v["running"] == false).await;
+    let st = dts(&["status"], &config).output().expect("dts status");
+    let text = String::from_utf8_lossy(&st.stdout);
+    assert!(text.contains("stopped"), "{text}");
+    assert!(!text.contains("running"), "{text}");
+    cleanup(dbs).await;
+}
+
+#[tokio::test]
+async fn a_dml_failure_is_retried_for_retry_other_minutes_then_the_task_fails_with_it() {
+    let dbs = TestDatabases::new("task_other").await;
+    setup(&dbs).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = task_file(
+        dir.path(),
+        &dbs.name,
+        "[retry]\nother_minutes = 1\nconnection_minutes = 10\n",
+    );
+    let mut cmd = dts(&["run"], &config);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let run = Running::spawn(cmd);
+    wait_for_phase(&config, "incremental").await;
+    // A row the source updates is missing on the target: a key conflict,
+    // which stays until someone fixes the target.
+    let mut tgt = dbs.target().await;
+    exec(&mut tgt, "DELETE FROM customer WHERE id = 5").await;
+    let mut src = dbs.source().await;
+    let started = std::time::Instant::now();
+    exec(
+        &mut src,
+        "UPDATE customer SET name = 'conflict' WHERE id = 5",
+    )
+    .await;
+    let out = run.wait();
+    let elapsed = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let retries = err
+        .lines()
+        .filter(|l| l.contains("retrying in") && l.contains("(retry window 1 min)"))
+        .count();
+    assert!(retries >= 3, "retried within the window: {err}");
+    assert!(
+        elapsed >= Duration::from_secs(60),
+        "the window is one minute; failed after {elapsed:?}: {err}"
+    );
+    let st = dts(&["status", "--json"], &config)
+        .output()
+        .expect("dts status");
+    let v: serde_json::Value = serde_json::from_slice(&st.stdout).expect("json");
+    assert_eq!(v["state"]["state"], "failed", "{v}");
+    assert!(
+        v["state"]["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("key conflict"),
+        "{v}"
+    );
+    cleanup(dbs).await;
+}

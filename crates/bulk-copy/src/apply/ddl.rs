@@ -167,6 +167,9 @@ fn looks_like_ddl(sql: &str) -> bool {
     )
 }
 
+/// A table's (database, name).
+type TableName = (String, String);
+
 impl Context {
     pub(crate) async fn new(
         tgt: &mut Conn,
@@ -738,7 +741,7 @@ impl Context {
                 let opts = TranslateOptions {
                     target: self.target_version.clone(),
                     names: routes.names().clone(),
-                    definer: DefinerPolicy::Invoker,
+                    definer: o.definer.clone(),
                 };
                 let s = rewrite_statement(&sql, default_db, &opts).map_err(CopyError::Schema)?;
                 let use_db = if routes.whole_database(default_db) {
@@ -805,7 +808,7 @@ impl Context {
         routes: &mut Routes,
         st: &DdlStatement,
         default_db: &str,
-    ) -> Vec<((String, String), (String, String), Move)> {
+    ) -> Vec<(TableName, TableName, Move)> {
         let names: Vec<(String, String)> = st
             .objects
             .iter()
@@ -1163,7 +1166,7 @@ impl Context {
             .await?
             .ok_or_else(gone)?;
         // The target table, under the selection's names.
-        let schema = schema_diff::extract::extract_schema(src, &[b.0.clone()])
+        let schema = schema_diff::extract::extract_schema(src, std::slice::from_ref(&b.0))
             .await
             .map_err(CopyError::Schema)?;
         let table = schema

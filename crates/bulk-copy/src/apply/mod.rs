@@ -308,6 +308,11 @@ pub struct ApplyOptions {
     /// What happens on the target to a table `RENAME TABLE` moves out of
     /// the selection (into a database the task does not select).
     pub renamed_out: RenamedOut,
+    /// The DEFINER rule for the views and routines created or changed on
+    /// the target while changes are applied (the task's `[migration]
+    /// definer`, as the schema migration uses it): removed with SQL
+    /// SECURITY INVOKER (the default), or replaced by an account.
+    pub definer: schema_diff::translate::DefinerPolicy,
     /// Row and byte limits, changeable while running.
     pub throttle: Throttle,
     /// The status, readable while running.
@@ -392,6 +397,7 @@ impl Default for ApplyOptions {
             skip_failed_ddl: false,
             online_ddl: OnlineDdlMode::Replicate,
             renamed_out: RenamedOut::Keep,
+            definer: schema_diff::translate::DefinerPolicy::Invoker,
             throttle: Throttle::default(),
             progress: ApplyProgress::new(),
             stop: StopSignal::new(),
@@ -451,10 +457,24 @@ async fn start_heartbeat(
     let sql = format!(
         "REPLACE INTO {t} (task, ts_us) VALUES (?, CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS UNSIGNED))"
     );
+    // A failed write drops the connection and the next beat reconnects, as
+    // the binlog stream does: after a source restart or a network cut the
+    // heartbeat goes on (else, on an idle source, the lag climbs forever).
+    let source = source.clone();
     Ok(tokio::spawn(async move {
+        let mut conn = Some(c);
         loop {
-            if let Err(e) = c.exec_drop(&sql, (&task,)).await {
-                tracing::warn!(error = %e, "heartbeat write failed");
+            if conn.is_none() {
+                match Conn::new(source.clone()).await {
+                    Ok(c) => conn = Some(c),
+                    Err(e) => tracing::warn!(error = %e, "heartbeat: reconnecting failed"),
+                }
+            }
+            if let Some(c) = conn.as_mut() {
+                if let Err(e) = c.exec_drop(&sql, (&task,)).await {
+                    tracing::warn!(error = %e, "heartbeat write failed; reconnecting");
+                    conn = None;
+                }
             }
             tokio::time::sleep(interval).await;
         }

@@ -22,7 +22,7 @@ pub enum CopyError {
         error: mysql_async::Error,
     },
     /// A table cannot be copied, applied or compared as it is.
-    #[error("table {table}: {reason}")]
+    #[error("{}", table_reason(.table, .reason))]
     Table {
         /// The table, as `db`.`name` (or the database, `db`, when a
         /// statement names no table).
@@ -185,6 +185,17 @@ impl CopyError {
     }
 }
 
+/// `table T: reason`, or the reason alone when no table is known (never
+/// `table : ...` or `table ?: ...`).
+fn table_reason(table: &str, reason: &str) -> String {
+    let t = table.trim();
+    if t.is_empty() || matches!(t, "?" | "`?`" | "``" | "``.``" | "`?`.`?`") {
+        reason.to_string()
+    } else {
+        format!("table {t}: {reason}")
+    }
+}
+
 /// What to do about a server error that retrying does not cure.
 fn advice(server: &str, error: &mysql_async::Error) -> String {
     let mysql_async::Error::Server(e) = error else {
@@ -274,6 +285,27 @@ mod tests {
         );
         assert!(server(1290).to_string().contains("read-only"));
         assert!(!server(1146).to_string().contains("privilege"));
+    }
+
+    #[test]
+    fn a_table_error_without_a_table_reads_as_its_reason_alone() {
+        for table in ["", "?", "`?`", "``", " "] {
+            let m = CopyError::Table {
+                table: table.into(),
+                reason: "at b.000001:4: a statement the apply does not support".into(),
+            }
+            .to_string();
+            assert_eq!(
+                m, "at b.000001:4: a statement the apply does not support",
+                "{table:?}"
+            );
+        }
+        let m = CopyError::Table {
+            table: "`d`.`t`".into(),
+            reason: "no key".into(),
+        }
+        .to_string();
+        assert_eq!(m, "table `d`.`t`: no key");
     }
 
     #[test]

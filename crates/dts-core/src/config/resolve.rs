@@ -52,6 +52,27 @@ impl TaskConfig {
     pub fn from_toml(text: &str, default_task: Option<&str>) -> Result<TaskConfig, ConfigError> {
         resolve(parse(text)?, default_task)
     }
+
+    /// [`TaskConfig::from_file`] for what connects to nothing (`dts config
+    /// show`): `password_env` and `password_file` are checked as written
+    /// but neither read nor required to exist; the passwords are `None`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] naming the file, the key and what is allowed.
+    pub fn from_file_without_secrets(path: &Path) -> Result<TaskConfig, ConfigError> {
+        let with_file = |mut e: ConfigError| {
+            e.file = Some(path.to_path_buf());
+            e
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| with_file(err("(file)", format!("cannot read the task file: {e}"))))?;
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .map(str::to_string);
+        resolve_with(parse(&text).map_err(with_file)?, stem.as_deref(), false).map_err(with_file)
+    }
 }
 
 /// The file as written, from its text; errors name the key path and the
@@ -84,9 +105,19 @@ pub(super) fn parse(text: &str) -> Result<RawTask, ConfigError> {
 /// called in the file's order so that the first error found is always the
 /// same one.
 pub(super) fn resolve(raw: RawTask, default_task: Option<&str>) -> Result<TaskConfig, ConfigError> {
+    resolve_with(raw, default_task, true)
+}
+
+/// [`resolve`], reading the passwords (`password_env`, `password_file`)
+/// only when `secrets` is set.
+fn resolve_with(
+    raw: RawTask,
+    default_task: Option<&str>,
+    secrets: bool,
+) -> Result<TaskConfig, ConfigError> {
     let task = task_name(raw.task, default_task)?;
-    let source = endpoint("source", required_endpoint("source", raw.source)?)?;
-    let target = endpoint("target", required_endpoint("target", raw.target)?)?;
+    let source = endpoint_with("source", required_endpoint("source", raw.source)?, secrets)?;
+    let target = endpoint_with("target", required_endpoint("target", raw.target)?, secrets)?;
     let migration = migration(raw.migration)?;
     let objects = objects(raw.objects)?;
     let full = full(raw.full)?;
@@ -621,6 +652,10 @@ pub(super) fn split_password(url: &str) -> (String, Option<String>) {
 }
 
 pub(super) fn endpoint(key: &str, raw: RawEndpoint) -> Result<Endpoint, ConfigError> {
+    endpoint_with(key, raw, true)
+}
+
+fn endpoint_with(key: &str, raw: RawEndpoint, secrets: bool) -> Result<Endpoint, ConfigError> {
     let parse_url = |url: &str| {
         mysql_async::Opts::from_url(url).map_err(|e| {
             err(
@@ -684,6 +719,10 @@ pub(super) fn endpoint(key: &str, raw: RawEndpoint) -> Result<Endpoint, ConfigEr
     }
     let (password_source, password) = if let Some(p) = url_password {
         (PasswordSource::Url, Some(Secret::new(p)))
+    } else if let (Some(var), false) = (&raw.password_env, secrets) {
+        (PasswordSource::Env(var.clone()), None)
+    } else if let (Some(path), false) = (&raw.password_file, secrets) {
+        (PasswordSource::File(path.clone()), None)
     } else if let Some(var) = raw.password_env {
         let value = std::env::var(&var).map_err(|_| {
             err(

@@ -2,6 +2,8 @@
 //! primary, in seven reported steps, each its own function and each
 //! idempotent (a rerun continues).
 
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use binlog_reader::position::FilePosition;
@@ -12,7 +14,8 @@ use schema_diff::plan::Phase as PlanPhase;
 
 use crate::config::{FenceMode, TaskConfig};
 
-use super::error::{db, TaskError};
+use super::cutover_fence::{fence, forget, record_objects, undo};
+use super::error::{connect, db, TaskError};
 use super::handles::{Reporter, RunHandles};
 use super::options::{drain_options, selection, verify_options};
 use super::phase::Phase;
@@ -20,18 +23,27 @@ use super::plan::{run_statements, selected_schema, the_plan};
 use super::sql::{master_position, quote};
 use super::status::task_status;
 use super::store::{request_stop, Store, TaskState};
+use super::verify_hook::CheckpointApplied;
 
 /// Cuts over (see the module documentation of the CLI's `dts cutover`):
-/// waits for the lag to fall under the threshold, fences the source, stops
-/// the running apply, drains to the source's final position, creates the
-/// deferred triggers and events, aligns AUTO_INCREMENT counters, marks the
-/// task finished, and optionally revokes the task account's writes on the
-/// target. Each step is reported.
+/// refuses a failed task; waits for the lag to fall under the threshold
+/// (for a task no run holds, the lag is measured against the source's
+/// current position, and a lag over it refuses); fences the source, stops
+/// the running apply, drains to the source's final position, checks that
+/// the fence held, verifies, creates the deferred triggers and events,
+/// aligns AUTO_INCREMENT counters, marks the task finished, and optionally
+/// revokes the task account's writes on the target. Each step is reported,
+/// and so is how long the source was fenced.
+///
+/// A failure after the fence takes the cut-over back (see
+/// [`super::cutover_fence`]): the source writable again, the task back to
+/// incremental migration and marked failed with the error, which `dts
+/// status` shows. When that cannot be done, the first line reported and
+/// the error both say so, with the statement that does it.
 ///
 /// # Errors
 ///
-/// [`TaskError`] naming the step; a rerun continues (every step is
-/// idempotent).
+/// [`TaskError`] naming the step.
 pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> {
     let report = &h.report;
     // With candidates in `[source] url`, the writable one (after a
@@ -40,29 +52,136 @@ pub async fn cutover(cfg: &TaskConfig, h: &RunHandles) -> Result<(), TaskError> 
     let target = cfg.target.connect_opts().await;
     let mut store = Store::open(&target, &cfg.target.meta_schema, &cfg.task).await?;
     let state = state_to_cut_over(cfg, &mut store).await?;
-    wait_for_lag(cfg, report, &state).await?;
-    let mut src = Conn::new(source.clone())
-        .await
-        .map_err(db("source", "connecting"))?;
+    let mut src = connect("source", &source).await?;
+    let online = if state.phase == Phase::Incremental {
+        wait_for_lag(cfg, report, &mut src).await?;
+        verify_online(cfg, h, &source, &target, &mut src).await?
+    } else {
+        report("1/7 an earlier cut-over stopped half-way: continuing it");
+        None
+    };
     store.set_phase(Phase::Cutover).await?;
-    fence(cfg, report, &mut src).await?;
-    let fin = master_position(&mut src).await?;
-    let (sel, tables) = drain(cfg, h, &source, &target, &mut store, &mut src, fin).await?;
-    let mut tgt = Conn::new(target.clone())
-        .await
-        .map_err(db("target", "connecting"))?;
-    verify(cfg, h, report, &source, &target, &tables).await?;
-    triggers_and_events(cfg, report, &mut src, &mut tgt).await?;
-    align_auto_increment(report, &mut src, &mut tgt, &tables).await?;
-    finish(cfg, report, &mut store, &mut tgt, &sel).await?;
+    let fenced = async {
+        stop_the_run(cfg, report, &mut store, &target).await?;
+        fence(cfg, report, &mut store, &mut src).await
+    };
+    let fenced_at = Instant::now();
+    if let Err(e) = fenced.await {
+        // Nothing is fenced: the task is as it was (its run stopped).
+        if state.phase == Phase::Incremental {
+            let _ = store.set_phase(Phase::Incremental).await;
+        }
+        return Err(e);
+    }
+    match fenced_steps(
+        cfg,
+        h,
+        &source,
+        &target,
+        &mut store,
+        &mut src,
+        online.as_ref(),
+    )
+    .await
+    {
+        Ok(()) => {
+            report(&format!(
+                "the source was fenced for {:.2} s (from the fence to the task finished)",
+                fenced_at.elapsed().as_secs_f64()
+            ));
+        }
+        Err(e) => return Err(back_out(cfg, report, &source, &target, &mut store, e).await),
+    }
+    let _ = forget(cfg, &mut store).await;
     if cfg.cutover.revoke_target_writes {
+        let mut tgt = connect("target", &target).await?;
         revoke_target_writes(cfg, report, &mut tgt).await?;
     }
     Ok(())
 }
 
-/// The task's state, when it may be cut over: incremental migration runs,
-/// or an earlier cut-over stopped half-way.
+/// Steps 3 to 7, with the source fenced.
+async fn fenced_steps(
+    cfg: &TaskConfig,
+    h: &RunHandles,
+    source: &Opts,
+    target: &Opts,
+    store: &mut Store,
+    src: &mut Conn,
+    online: Option<&Online>,
+) -> Result<(), TaskError> {
+    let report = &h.report;
+    let fin = master_position(src).await?;
+    let (sel, tables) = drain(cfg, h, source, target, store, src, fin.clone()).await?;
+    let mut tgt = connect("target", target).await?;
+    let to_verify = match online {
+        Some(o) => changed_since(src, &tables, o, &fin).await?,
+        None => tables.clone(),
+    };
+    verify(cfg, h, report, source, target, &to_verify, src, &fin).await?;
+    record_objects(cfg, store).await?;
+    triggers_and_events(cfg, report, src, &mut tgt).await?;
+    align_auto_increment(report, src, &mut tgt, &tables).await?;
+    finish(cfg, report, store, &mut tgt, &sel).await
+}
+
+/// After a failure with the source fenced: takes the cut-over back, records
+/// the failure in the task state, and returns the error to show, which
+/// says what state the source is in.
+async fn back_out(
+    cfg: &TaskConfig,
+    report: &Reporter,
+    source: &Opts,
+    target: &Opts,
+    store: &mut Store,
+    e: TaskError,
+) -> TaskError {
+    report(&format!("the cut-over failed: {e}"));
+    match undo(cfg, report, source, target, store).await {
+        Ok(line) => {
+            report(&format!("  taken back: {line}"));
+            let msg = format!(
+                "the cut-over failed: {e}. It was taken back: {line}, and the task is back to \
+                 incremental migration. Fix the cause, run `dts run` again, then `dts cutover`"
+            );
+            let _ = store.set_state_again(target, "failed", Some(&msg)).await;
+            TaskError::Other(msg)
+        }
+        Err(line) => {
+            report(&format!("  NOT taken back: {line}"));
+            let msg = format!("the cut-over failed: {e}. NOT taken back: {line}");
+            let _ = store.set_state_again(target, "failed", Some(&msg)).await;
+            TaskError::Other(msg)
+        }
+    }
+}
+
+/// What `dts run` does with a task whose cut-over was interrupted (C10:
+/// killed after the fence): takes it back, so that the source takes writes
+/// again and the task follows it, instead of leaving it fenced while the
+/// target is not the primary. `dts cutover` instead completes it.
+pub(super) async fn take_back_interrupted(
+    cfg: &TaskConfig,
+    report: &Reporter,
+    source: &Opts,
+    target: &Opts,
+    store: &mut Store,
+) -> Result<(), TaskError> {
+    report("an earlier cut-over did not finish: taking it back");
+    match undo(cfg, report, source, target, store).await {
+        Ok(line) => {
+            report(&format!("  {line}; back to incremental migration"));
+            Ok(())
+        }
+        Err(line) => Err(TaskError::Other(format!(
+            "an earlier cut-over did not finish and could not be taken back: {line}"
+        ))),
+    }
+}
+
+/// The task's state, when it may be cut over: incremental migration runs
+/// (or is stopped) and has not failed, or an earlier cut-over stopped
+/// half-way.
 async fn state_to_cut_over(cfg: &TaskConfig, store: &mut Store) -> Result<TaskState, TaskError> {
     let state = store.state().await?.ok_or_else(|| {
         TaskError::Other(format!(
@@ -80,84 +199,273 @@ async fn state_to_cut_over(cfg: &TaskConfig, store: &mut Store) -> Result<TaskSt
             state.phase.as_str()
         )));
     }
+    if state.phase == Phase::Incremental && state.state == "failed" {
+        return Err(failed(cfg, &state));
+    }
     Ok(state)
 }
 
-/// Step 1: waits (an hour at most) until the lag, as the running apply reports
-/// it, is under `cutover.max_lag_seconds`; not when no run holds the task or
-/// an earlier cut-over already fenced the source.
+fn failed(cfg: &TaskConfig, state: &TaskState) -> TaskError {
+    TaskError::Other(format!(
+        "task {:?} has failed, so it cannot be cut over (nothing was fenced): {}. Fix the cause, \
+         run `dts run` again until the lag is small, then `dts cutover`",
+        cfg.task,
+        state.error.as_deref().unwrap_or("no error was recorded")
+    ))
+}
+
+/// Step 1: waits (an hour at most) until the lag is under
+/// `cutover.max_lag_seconds`. When no run holds the task, waiting cannot
+/// help: the lag is measured against the source's current position (none
+/// when the checkpoint is there, else the age of the last applied event)
+/// and a lag over the threshold refuses. A task that fails meanwhile
+/// refuses too.
 async fn wait_for_lag(
     cfg: &TaskConfig,
     report: &Reporter,
-    state: &TaskState,
+    src: &mut Conn,
 ) -> Result<(), TaskError> {
     let max = cfg.cutover.max_lag_seconds;
     report(&format!("1/7 waiting until the lag is under {max} s"));
     let deadline = Instant::now() + Duration::from_secs(3600);
     loop {
         let st = task_status(cfg).await?;
-        let lag = st.incremental.as_ref().and_then(|i| i.lag_seconds);
-        if state.phase == Phase::Cutover || !st.running || lag.is_some_and(|l| l <= max) {
-            report(&format!(
-                "  lag {}",
-                lag.map(|l| format!("{l} s"))
-                    .unwrap_or_else(|| "unknown".into())
-            ));
+        let state = st.state.clone().unwrap_or_default();
+        if state.state == "failed" {
+            return Err(failed(cfg, &state));
+        }
+        let now = master_position(src).await?;
+        let at = st
+            .incremental
+            .as_ref()
+            .map(|i| i.position.clone())
+            .or_else(|| state.start.as_ref().map(|s| s.to_string()));
+        let lag = if at.as_deref() == Some(now.to_string().as_str()) {
+            Some(0)
+        } else {
+            st.incremental.as_ref().and_then(|i| i.lag_seconds)
+        };
+        let shown = lag
+            .map(|l| format!("{l} s"))
+            .unwrap_or_else(|| "unknown".into());
+        if lag.is_some_and(|l| l <= max) {
+            report(&format!("  lag {shown}"));
             return Ok(());
         }
+        if !st.running {
+            return Err(TaskError::Other(format!(
+                "task {:?} is not running and its lag is {shown} (checkpoint {}, the source is \
+                 at {now}), over cutover.max_lag_seconds = {max}; nothing was fenced. Run `dts \
+                 run` until the lag is small, then `dts cutover`",
+                cfg.task,
+                at.as_deref().unwrap_or("none")
+            )));
+        }
         if Instant::now() > deadline {
-            return Err(TaskError::Other(
-                "the lag stayed over the threshold for an hour".into(),
-            ));
+            return Err(TaskError::Other(format!(
+                "the lag stayed over cutover.max_lag_seconds = {max} for an hour (last {shown}); \
+                 nothing was fenced"
+            )));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
-/// Step 2: stops the source from taking writes, as `cutover.fence` says.
-async fn fence(cfg: &TaskConfig, report: &Reporter, src: &mut Conn) -> Result<(), TaskError> {
-    match cfg.cutover.fence {
-        FenceMode::ReadOnly => {
-            // MySQL's super_read_only also stops accounts with SUPER, which
-            // read_only lets write; MariaDB has only read_only.
-            let version = server_dialect::server_version(src)
-                .await
-                .map_err(|e| match e {
-                    server_dialect::DialectError::Query { what, error } => TaskError::Database {
-                        server: "source",
-                        what,
-                        error,
-                    },
-                    other => TaskError::Other(format!("the source: {other}")),
-                })?;
-            let dialect = server_dialect::Dialect::new(version);
-            let fence = dialect.fence_statement();
-            report(&format!("2/7 fencing the source: {fence}"));
-            src.query_drop(fence).await.map_err(db(
-                "source",
-                format!(
-                    "fencing the source with {fence} (needs {}; on a managed service set the \
-                     read-only parameter in its console and use fence = \"none\")",
-                    dialect.fence_privilege()
-                ),
-            ))?;
-        }
-        FenceMode::Sql => {
-            let sql = cfg.cutover.fence_sql.clone().unwrap_or_default();
-            report(&format!("2/7 fencing the source: {sql}"));
-            src.query_drop(&sql)
-                .await
-                .map_err(db("source", "running cutover.fence_sql"))?;
-        }
-        FenceMode::None => {
-            report("2/7 not fencing the source (fence = \"none\"): stop the writers yourself")
-        }
-    }
-    Ok(())
+/// What online verification before the fence left to verify under it.
+struct Online {
+    /// The source's position before the online verification read anything:
+    /// a table no change after it touched is verified already.
+    from: FilePosition,
+    /// Tables with rows that kept changing (unsettled), verified again.
+    unsettled: HashSet<(String, String)>,
 }
 
-/// Step 3: stops the running apply, takes the task's lease (two minutes at
-/// most), and applies the source's binlog up to `fin`, its final position.
+/// Part of step 1, while a run applies changes: verifies every table online
+/// (rows in flight re-checked once the checkpoint has passed them, never
+/// reported), so that under the fence only what changed since is verified
+/// and the fenced time does not grow with the data. A confirmed difference
+/// stops the cut-over before anything is fenced. `None` when no run holds
+/// the task (then every table is verified under the fence).
+async fn verify_online(
+    cfg: &TaskConfig,
+    h: &RunHandles,
+    source: &Opts,
+    target: &Opts,
+    src: &mut Conn,
+) -> Result<Option<Online>, TaskError> {
+    let report = &h.report;
+    if !task_status(cfg).await?.running {
+        report("  no run applies changes: every table is verified with the source fenced");
+        return Ok(None);
+    }
+    let from = master_position(src).await?;
+    let schema = selected_schema(&cfg.objects, src).await?;
+    let (_, tables) = selection(cfg, &schema)?;
+    report(&format!(
+        "  verifying {} tables online before the fence (from the source's position {from})",
+        tables.len()
+    ));
+    let started = Instant::now();
+    let mut o = verify_options(cfg, h);
+    o.online = Some(row_verify::OnlineOptions {
+        applied: Some(Arc::new(CheckpointApplied::new(cfg, target.clone()))
+            as Arc<dyn row_verify::AppliedPosition>),
+        ..row_verify::OnlineOptions::default()
+    });
+    let v = row_verify::verify_tables(source, target, &tables, &o).await?;
+    let differing: Vec<String> = v
+        .tables
+        .iter()
+        .filter(|t| t.missing + t.extra + t.different > 0)
+        .map(|t| {
+            format!(
+                "{}: {} missing, {} extra, {} different",
+                t.target, t.missing, t.extra, t.different
+            )
+        })
+        .collect();
+    if !differing.is_empty() {
+        return Err(TaskError::Other(format!(
+            "verified online, the target differs from the source: {}; nothing was fenced. Run \
+             `dts verify --config FILE --online --repair print` to see the rows and the \
+             statements that fix them, then `dts cutover` again",
+            differing.join("; ")
+        )));
+    }
+    let unsettled: HashSet<(String, String)> = tables
+        .iter()
+        .filter(|t| {
+            let name = format!("{}.{}", quote(&t.source_db), quote(&t.source_table));
+            v.tables.iter().any(|r| r.source == name && r.unsettled > 0)
+        })
+        .map(|t| (t.source_db.clone(), t.source_table.clone()))
+        .collect();
+    report(&format!(
+        "  {} tables equal online ({} rows, {:.1} s){}",
+        v.tables.len(),
+        v.tables.iter().map(|t| t.source_rows).sum::<u64>(),
+        started.elapsed().as_secs_f64(),
+        if unsettled.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} with rows still changing, verified again",
+                unsettled.len()
+            )
+        }
+    ));
+    Ok(Some(Online { from, unsettled }))
+}
+
+/// The tables to verify under the fence after an online verification: those
+/// the source's binlog changed between `o.from` and `fin` (its row events'
+/// table maps, from `SHOW BINLOG EVENTS`), and those left unsettled; every
+/// table when a statement other than a transaction's BEGIN or COMMIT was
+/// logged meanwhile (a DDL may change any table).
+async fn changed_since(
+    src: &mut Conn,
+    tables: &[TableMapping],
+    o: &Online,
+    fin: &FilePosition,
+) -> Result<Vec<TableMapping>, TaskError> {
+    let files: Vec<String> = src
+        .query_map("SHOW BINARY LOGS", |row: mysql_async::Row| {
+            row.get::<String, _>(0).unwrap_or_default()
+        })
+        .await
+        .map_err(db("source", "listing the binlog files"))?;
+    let mut changed: HashSet<String> = HashSet::new();
+    for f in files
+        .iter()
+        .filter(|f| **f >= o.from.file && **f <= fin.file)
+    {
+        let from = if *f == o.from.file { o.from.offset } else { 4 };
+        let events: Vec<(u64, String, String)> = src
+            .exec_map(
+                format!(
+                    "SHOW BINLOG EVENTS IN '{}' FROM {from}",
+                    f.replace('\'', "''")
+                ),
+                (),
+                |row: mysql_async::Row| {
+                    (
+                        row.get::<u64, _>(1).unwrap_or_default(),
+                        row.get::<String, _>(2).unwrap_or_default(),
+                        row.get::<String, _>(5).unwrap_or_default(),
+                    )
+                },
+            )
+            .await
+            .map_err(db(
+                "source",
+                "reading the binlog events since the online verification",
+            ))?;
+        for (pos, kind, info) in events {
+            if *f == fin.file && pos >= fin.offset {
+                break;
+            }
+            match kind.as_str() {
+                "Table_map" => {
+                    if let Some(name) = info.split_once('(').and_then(|(_, r)| r.strip_suffix(')'))
+                    {
+                        changed.insert(name.to_string());
+                    }
+                }
+                "Query" => {
+                    let q = info.trim_start_matches("use ").to_ascii_uppercase();
+                    let body = q.rsplit("; ").next().unwrap_or(&q).trim().to_string();
+                    if !(body.starts_with("BEGIN")
+                        || body.starts_with("COMMIT")
+                        || body.starts_with("XA ")
+                        || body.starts_with("SAVEPOINT")
+                        || body.starts_with("ROLLBACK TO"))
+                    {
+                        return Ok(tables.to_vec());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(tables
+        .iter()
+        .filter(|t| {
+            changed.contains(&format!("{}.{}", t.source_db, t.source_table))
+                || o.unsettled
+                    .contains(&(t.source_db.clone(), t.source_table.clone()))
+        })
+        .cloned()
+        .collect())
+}
+
+/// Before the fence: stops the running apply (its checkpoint flushed, its
+/// heartbeat no longer written to the source) and takes the task's lease,
+/// two minutes at most; the drain then applies what is left with the source
+/// fenced.
+async fn stop_the_run(
+    cfg: &TaskConfig,
+    report: &Reporter,
+    store: &mut Store,
+    target: &Opts,
+) -> Result<(), TaskError> {
+    if task_status(cfg).await?.running {
+        report("  stopping the running apply (its checkpoint flushed)");
+    }
+    request_stop(cfg).await?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        match store.lease(target).await {
+            Ok(()) => return Ok(()),
+            Err(TaskError::Running { .. }) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Step 3: with the run stopped and the lease held ([`stop_the_run`]),
+/// applies the source's binlog up to `fin`, its final position.
 /// Returns the selection and the tables, for the steps that follow.
 async fn drain(
     cfg: &TaskConfig,
@@ -172,17 +480,6 @@ async fn drain(
     report(&format!(
         "3/7 draining to the source's final position {fin}"
     ));
-    request_stop(cfg).await?;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        match store.lease(target).await {
-            Ok(()) => break,
-            Err(TaskError::Running { .. }) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(300)).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
     let schema = selected_schema(&cfg.objects, src).await?;
     let (sel, tables) = selection(cfg, &schema)?;
     let o = drain_options(cfg, h, fin.clone())?;
@@ -196,8 +493,11 @@ async fn drain(
     Ok((sel, tables))
 }
 
-/// Step 4: with the source fenced and drained, compares every table on exact
-/// bytes; a difference stops the cut-over (the source stays fenced).
+/// Step 4: with the source fenced and drained, checks that the fence held
+/// (the source's binlog has not moved past `fin`), then compares every
+/// table on exact bytes; a difference or a source that took writes stops
+/// the cut-over (which is then taken back).
+#[allow(clippy::too_many_arguments)]
 async fn verify(
     cfg: &TaskConfig,
     h: &RunHandles,
@@ -205,8 +505,13 @@ async fn verify(
     source: &Opts,
     target: &Opts,
     tables: &[TableMapping],
+    src: &mut Conn,
+    fin: &FilePosition,
 ) -> Result<(), TaskError> {
-    report("4/7 verifying every table on exact bytes");
+    report(&format!(
+        "4/7 verifying on exact bytes the {} tables changed since the online verification (or all)",
+        tables.len()
+    ));
     let v = row_verify::verify_tables(source, target, tables, &verify_options(cfg, h)).await?;
     let differing: Vec<String> = v
         .tables
@@ -219,20 +524,60 @@ async fn verify(
             )
         })
         .collect();
+    let now = master_position(src).await?;
+    if now != *fin {
+        return Err(fence_did_not_hold(cfg, fin, &now, &differing));
+    }
     if !differing.is_empty() {
         return Err(TaskError::Other(format!(
             "after draining, the target differs from the source: {}. Run `dts verify --config \
              FILE --repair print` to see the rows and the statements that fix them, then `dts \
-             cutover` again; the source stays fenced",
+             run` and `dts cutover` again",
             differing.join("; ")
         )));
     }
     report(&format!(
-        "  {} tables equal ({} rows)",
+        "  {} tables equal ({} rows) with the source fenced",
         v.tables.len(),
         v.tables.iter().map(|t| t.source_rows).sum::<u64>()
     ));
     Ok(())
+}
+
+/// The error when the source took writes after it was fenced.
+fn fence_did_not_hold(
+    cfg: &TaskConfig,
+    fin: &FilePosition,
+    now: &FilePosition,
+    differing: &[String],
+) -> TaskError {
+    let why = match cfg.cutover.fence {
+        FenceMode::ReadOnly => {
+            "read_only does not stop accounts with SUPER or READ_ONLY ADMIN (on MariaDB, which \
+             has no super_read_only; on MySQL before 5.7.8), nor events run by such a definer, \
+             nor a replication thread writing into the source. Find the writers in SHOW \
+             PROCESSLIST (and the events in information_schema.events), stop them or connect \
+             them with an account without those privileges, then run `dts run` and `dts \
+             cutover` again"
+        }
+        FenceMode::Sql => {
+            "cutover.fence_sql did not stop every writer: make it stop them all (or stop them \
+             yourself), then run `dts run` and `dts cutover` again"
+        }
+        FenceMode::None => {
+            "with fence = \"none\" the writers must be stopped before `dts cutover`: stop them \
+             all, then run `dts run` and `dts cutover` again"
+        }
+    };
+    TaskError::Other(format!(
+        "the fence did not hold: the source took writes after it was fenced (its binlog moved \
+         from {fin} to {now}){}, so the target would miss them. {why}",
+        if differing.is_empty() {
+            String::new()
+        } else {
+            format!("; the target differs: {}", differing.join("; "))
+        }
+    ))
 }
 
 /// Step 5: creates the triggers and events, deferred until no replicated row can

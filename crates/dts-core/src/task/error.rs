@@ -24,7 +24,7 @@ pub enum TaskError {
     #[error("task {0:?} has finished (cut over); it does not run again. Use another task name for a new migration")]
     Finished(String),
     /// A database call failed.
-    #[error("{what} on the {server}: {error}")]
+    #[error("{what} on the {server}: {error}{}", unreachable_advice(.server, .error))]
     Database {
         /// `source` or `target`.
         server: &'static str,
@@ -68,18 +68,60 @@ impl TaskError {
         }
     }
 
-    /// Another error that may pass (a deadlock, a lock wait timeout; retried
-    /// for `retry.other_minutes`).
+    /// Another error that may pass, retried for `retry.other_minutes` as
+    /// the reference product retries "other" errors: a deadlock, a lock
+    /// wait timeout, and the failures of DDL and DML statements (a
+    /// statement the target refuses, a key conflict), which someone may
+    /// fix on the target meanwhile. Not: a missing privilege or a
+    /// read-only server (the advice says "not retried"), nor anything about
+    /// the task itself (its configuration, checkpoint, binlog, precheck).
     pub(super) fn is_transient(&self) -> bool {
+        let statement_failed = |e: &mysql_async::Error| {
+            matches!(e, mysql_async::Error::Server(s)
+                if !matches!(s.code, 1044 | 1045 | 1142 | 1143 | 1227 | 1370 | 1290 | 1836))
+        };
         match self {
-            TaskError::Data(e) => e.is_retryable(),
-            TaskError::Database {
-                error: mysql_async::Error::Server(s),
-                ..
-            } => matches!(s.code, 1205 | 1213),
+            TaskError::Data(e) if e.is_retryable() => true,
+            TaskError::Data(CopyError::Database { error, .. }) => statement_failed(error),
+            TaskError::Data(CopyError::Conflict { .. }) => true,
+            TaskError::Database { error, .. } => statement_failed(error),
             _ => false,
         }
     }
+}
+
+/// What to do when a server cannot be reached (nothing listens, no route,
+/// a timeout): the address is in the error's `what`.
+fn unreachable_advice(server: &str, error: &mysql_async::Error) -> String {
+    match error {
+        mysql_async::Error::Io(_) | mysql_async::Error::Driver(_) => format!(
+            ". Is the {server} running and reachable at that address? Start it (or open the \
+             network path), or fix [{server}] url in the task file"
+        ),
+        _ => String::new(),
+    }
+}
+
+/// Connects to `server` (`source` or `target`); the error names the host
+/// and port and what to do.
+pub(crate) async fn connect(
+    server: &'static str,
+    opts: &mysql_async::Opts,
+) -> Result<mysql_async::Conn, TaskError> {
+    mysql_async::Conn::new(opts.clone())
+        .await
+        .map_err(|error| TaskError::Database {
+            server,
+            what: match opts.socket() {
+                Some(s) if opts.prefer_socket() => format!("connecting to {s}"),
+                _ => format!(
+                    "connecting to {}:{}",
+                    opts.ip_or_hostname(),
+                    opts.tcp_port()
+                ),
+            },
+            error,
+        })
 }
 
 /// Maps a driver error to [`TaskError::Database`] naming the server and what

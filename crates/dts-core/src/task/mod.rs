@@ -18,20 +18,24 @@
 //! run's connection closes.
 //!
 //! Errors are retried as the task's `[retry]` windows say: connection
-//! failures with capped backoff for `connection_minutes`, other possibly
-//! transient failures (deadlocks, lock waits) for `other_minutes`; then the
-//! task is marked failed with its checkpoint intact and a message saying how
-//! to resume.
+//! failures with capped backoff for `connection_minutes`, other failures
+//! that may pass (deadlocks, lock waits, DDL and DML statements the target
+//! refused, key conflicts) for `other_minutes`; then the task is marked
+//! failed with its checkpoint intact and a message saying how to resume.
+//! A run that finds a cut-over interrupted after its fence takes it back
+//! (see `cutover_fence`).
 //!
 //! The files of this module: `phase` (the phases, as stored), `store` (the
 //! state and the lease), `run` (the phases in order, one function each, and
 //! the retries), `options` (every library option the config makes), `plan`
 //! (the schema migration), `cutover` (its steps, one function each),
+//! `cutover_fence` (the fence, its record, and taking a cut-over back),
 //! `status` (`dts status`), `verify_hook` (online verification's view of the
 //! checkpoint), `handles` (what a run shares with its caller), `error` and
 //! `sql` (quoting, the binlog position).
 
 mod cutover;
+mod cutover_fence;
 pub(crate) mod error;
 mod handles;
 pub(crate) mod options;

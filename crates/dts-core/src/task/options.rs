@@ -113,6 +113,7 @@ pub(crate) fn apply_options(cfg: &TaskConfig, h: &RunHandles) -> Result<ApplyOpt
         skip_failed_ddl: inc.skip_failed_ddl,
         renamed_out: inc.renamed_out.apply(),
         online_ddl,
+        definer: cfg.migration.definer_policy(),
         lock_wait_timeout: inc.lock_wait_timeout_seconds.map(Duration::from_secs),
         max_uncompressed_bytes: inc.max_uncompressed_bytes,
         progress: h.apply.clone(),

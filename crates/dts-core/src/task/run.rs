@@ -13,7 +13,7 @@ use schema_diff::plan::{Phase as PlanPhase, Plan};
 
 use crate::config::{IncrementalStart, MigrationType, TaskConfig};
 
-use super::error::{db, TaskError};
+use super::error::{connect, TaskError};
 use super::handles::RunHandles;
 use super::options::{apply_options, copy_options, selection};
 use super::phase::Phase;
@@ -179,12 +179,8 @@ async fn run_phases(
     let state = store.state().await?.unwrap_or_default();
     let mut phase = state.phase;
     let types = &cfg.migration;
-    let mut src = Conn::new(source.clone())
-        .await
-        .map_err(db("source", "connecting"))?;
-    let mut tgt = Conn::new(target.clone())
-        .await
-        .map_err(db("target", "connecting"))?;
+    let mut src = connect("source", source).await?;
+    let mut tgt = connect("target", target).await?;
     if phase == Phase::Precheck {
         precheck(cfg, h).await?;
         phase = advance(store, Phase::Schema).await?;
@@ -243,6 +239,12 @@ async fn run_phases(
     if phase == Phase::Cutover && !types.has(MigrationType::Incremental) {
         finish_offline(cfg, h, store, &mut tgt, &p).await?;
         return Ok(RunOutcome::Finished);
+    }
+    if phase == Phase::Cutover {
+        // A cut-over stopped half-way (C10): the source may be fenced while
+        // the target is not the primary. Take it back and follow the source.
+        super::cutover::take_back_interrupted(cfg, &h.report, source, target, store).await?;
+        phase = Phase::Incremental;
     }
     if phase == Phase::Incremental {
         incremental(cfg, h, source, target, store, &sel).await?;

@@ -2,11 +2,10 @@
 //! progress per table and the incremental checkpoint with its lag.
 
 use mysql_async::prelude::*;
-use mysql_async::Conn;
 
 use crate::config::TaskConfig;
 
-use super::error::{db, TaskError};
+use super::error::{connect, db, TaskError};
 use super::sql::quote;
 use super::store::{lock_name, read_state, TaskState};
 
@@ -73,9 +72,7 @@ pub struct IncrementalStatus {
 /// When the target cannot be reached.
 pub async fn task_status(cfg: &TaskConfig) -> Result<TaskStatus, TaskError> {
     let target = cfg.target.connect_opts().await;
-    let mut c = Conn::new(target)
-        .await
-        .map_err(db("target", "connecting"))?;
+    let mut c = connect("target", &target).await?;
     let meta = &cfg.target.meta_schema;
     let state = read_state(&mut c, meta, &cfg.task).await?;
     let name = lock_name(meta, &cfg.task);
@@ -83,11 +80,18 @@ pub async fn task_status(cfg: &TaskConfig) -> Result<TaskStatus, TaskError> {
         .exec_first("SELECT IS_FREE_LOCK(?)", (name,))
         .await
         .map_err(db("target", "reading the lease"))?;
+    let running = free.flatten() == Some(0);
+    let mut state = state;
+    if let Some(s) = state.as_mut().filter(|s| s.state == "running" && !running) {
+        // No run holds the task: the run that recorded "running" is gone
+        // (killed, or its host lost).
+        s.state = "stopped".into();
+    }
     let mut st = TaskStatus {
         schema_version: 1,
         task: cfg.task.clone(),
         state,
-        running: free.flatten() == Some(0),
+        running,
         ..TaskStatus::default()
     };
     let has = |t: &'static str| {

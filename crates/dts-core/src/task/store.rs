@@ -13,7 +13,7 @@ use mysql_async::{Conn, Opts};
 
 use crate::config::TaskConfig;
 
-use super::error::{db, TaskError};
+use super::error::{connect, db, TaskError};
 use super::phase::Phase;
 use super::sql::quote;
 
@@ -53,9 +53,7 @@ impl Drop for Store {
 
 impl Store {
     pub(super) async fn open(target: &Opts, meta: &str, task: &str) -> Result<Store, TaskError> {
-        let mut conn = Conn::new(target.clone())
-            .await
-            .map_err(db("target", "connecting"))?;
+        let mut conn = connect("target", target).await?;
         let m = quote(meta);
         conn.query_drop(format!(
             "CREATE DATABASE IF NOT EXISTS {m}; CREATE TABLE IF NOT EXISTS {m}.`task_state` (
@@ -355,9 +353,7 @@ pub(super) async fn read_state(
 /// When the target cannot be reached.
 pub async fn request_stop(cfg: &TaskConfig) -> Result<bool, TaskError> {
     let target = cfg.target.connect_opts().await;
-    let mut c = Conn::new(target)
-        .await
-        .map_err(db("target", "connecting"))?;
+    let mut c = connect("target", &target).await?;
     if read_state(&mut c, &cfg.target.meta_schema, &cfg.task)
         .await?
         .is_none()
