@@ -301,7 +301,12 @@ impl BinlogStreamReader {
     }
 
     async fn open(&mut self) -> Result<(), mysql_async::Error> {
-        let mut conn = Conn::new(self.cfg.opts.clone()).await?;
+        // Events come as packets as long as the event (up to 1 GiB, the
+        // servers' ceiling), whatever the source's max_allowed_packet, which
+        // the client would otherwise take as its limit.
+        let opts = mysql_async::OptsBuilder::from_opts(self.cfg.opts.clone())
+            .max_allowed_packet(Some(1 << 30));
+        let mut conn = Conn::new(opts).await?;
         let version = server_dialect::server_version(&mut conn)
             .await
             .map_err(|e| match e {

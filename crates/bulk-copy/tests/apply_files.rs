@@ -145,12 +145,15 @@ async fn binlog_files_apply_in_order_with_their_ddl_and_a_rerun_resumes_exactly_
     let sel = ApplySelection::databases(&[&dbs.name]);
     let o = options(&dbs);
 
-    // The first run stops inside the second file.
+    // The first run stops inside the second file, with a queue of a few
+    // bytes: the file reader and the applier take turns (the byte budget
+    // holds for files too).
     let first = apply(
         &paths,
         &sel,
         &ApplyOptions {
             until: Some(mid.clone()),
+            queue_bytes: 64,
             ..o.clone()
         },
     )

@@ -14,8 +14,16 @@ use dts_core::task::RunHandles;
 use crate::{line, runtime, ApplyArgs};
 
 pub(crate) fn run(args: &ApplyArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let files = !args.binlog_file.is_empty();
     let mut c = CommandLine {
-        source: args.source.server(&args.tls),
+        // Binlog files stand in for the source server, which is never
+        // connected to: the task's source is the target's address then, so
+        // that the task resolves (--source is refused with --binlog-file).
+        source: if files {
+            args.target.server(&args.tls)
+        } else {
+            args.source.server(&args.tls)
+        },
         target: args.target.server(&args.tls),
         conflict: args.conflict,
         max_rows_per_sec: args.rows.max_rows_per_sec,
@@ -39,6 +47,7 @@ pub(crate) fn run(args: &ApplyArgs, out: &mut impl Write) -> anyhow::Result<Exit
         overlap_end: args.overlap_end.clone(),
         until: args.until.clone(),
         stop_at_end: args.stop_at_end,
+        binlog_files: args.binlog_file.clone(),
     };
     let h = RunHandles::default();
     let outcome = runtime()?.block_on(async {

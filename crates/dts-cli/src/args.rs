@@ -164,3 +164,36 @@ impl TaskName {
         c.meta_schema.clone_from(&self.meta_schema);
     }
 }
+
+/// Arguments of `dts throttle`.
+#[derive(Args, Debug)]
+pub(crate) struct ThrottleArgs {
+    #[command(flatten)]
+    pub(crate) file: TaskFile,
+    /// Rows per second for the full copy and the incremental apply (0: no
+    /// limit).
+    #[arg(long, value_name = "N")]
+    pub(crate) rows_per_sec: Option<f64>,
+    /// Bytes per second for the full copy and the incremental apply (0: no
+    /// limit).
+    #[arg(long, value_name = "N")]
+    pub(crate) bytes_per_sec: Option<f64>,
+    /// Queries per second: the full copy's SELECT chunks and the apply's
+    /// rows events (0: no limit).
+    #[arg(long, value_name = "N")]
+    pub(crate) queries_per_sec: Option<f64>,
+    /// Back to the task file's limits (before any limit given here).
+    #[arg(long)]
+    pub(crate) reset: bool,
+}
+
+/// Arguments of `dts run`.
+#[derive(Args, Debug)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) file: TaskFile,
+    /// Plain progress lines instead of progress bars, also on a terminal
+    /// (they are plain lines anyway when standard error is not one).
+    #[arg(long)]
+    pub(crate) no_progress: bool,
+}

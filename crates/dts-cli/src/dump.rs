@@ -25,7 +25,7 @@ pub(crate) fn run(args: &DumpArgs, out: &mut impl Write) -> anyhow::Result<ExitC
     };
     let from = match server {
         Some(source) => DumpSource::Server {
-            source,
+            source: Box::new(source),
             start_file: args.start_file.clone(),
             start_pos: args.start_pos,
             stop_at_end: !args.stop_never,

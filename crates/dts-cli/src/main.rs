@@ -24,14 +24,19 @@ use dts_core::config::{NameCase, OnlineDdlMode, RowConflict, Snapshot};
 
 mod apply;
 mod args;
+mod control;
 mod copy;
 mod dump;
+mod progress;
 mod run;
 mod schema;
 mod task;
 mod verify;
 
-use args::{RowLimit, Selection, Source, Target, TaskFile, TaskFileJson, TaskName, Tls};
+use args::{
+    RowLimit, RunArgs, Selection, Source, Target, TaskFile, TaskFileJson, TaskName, ThrottleArgs,
+    Tls,
+};
 
 /// Live MySQL and MariaDB migration, exact and resumable.
 #[derive(Parser, Debug)]
@@ -70,12 +75,26 @@ enum Command {
     /// Run the task: precheck, schema, full copy, foreign keys, then
     /// incremental migration until stopped (Ctrl-C, SIGTERM, `dts stop`) or
     /// cut over (the offline strategy finishes by itself). Run it again to
-    /// resume.
-    Run(TaskFile),
+    /// resume. On a terminal, progress bars per table and for the lag
+    /// (--no-progress: lines).
+    Run(RunArgs),
     /// The task's phase, progress, position and lag (--json: versioned).
     Status(TaskFileJson),
     /// Ask the running task to stop, with its checkpoint flushed.
     Stop(TaskFile),
+    /// Change the running task's rate limits (full copy and incremental),
+    /// through its metadata schema; they replace the task file's until
+    /// `--reset`. Without a limit, shows them.
+    Throttle(ThrottleArgs),
+    /// Hold the task's full copy and incremental apply (they go on with
+    /// `dts resume`); a task paused while it does not run starts paused.
+    Pause(TaskFile),
+    /// Let a paused task go on.
+    Resume(TaskFile),
+    /// Remove what the task left: its rows in the metadata schema, its
+    /// shadow schemas, its heartbeat row (and the heartbeat table once no
+    /// task uses it). Refused while the task runs.
+    Release(TaskFile),
     /// Cut over: refuse a failed task, wait for a small lag, fence the
     /// source, drain, check the fence held and verify, create triggers and
     /// events, align AUTO_INCREMENT, mark the task finished; prints how long
@@ -179,6 +198,12 @@ pub(crate) struct CopyArgs {
 /// Arguments of `dts apply`.
 #[derive(Args, Debug)]
 pub(crate) struct ApplyArgs {
+    /// Apply these binlog files instead of the source server's binlog
+    /// (repeatable, or several after one --binlog-file): taken in binlog
+    /// order, from the task's checkpoint on, until the last one ends. The
+    /// files must continue each other and the checkpoint; a rerun resumes.
+    #[arg(long, value_name = "PATH", num_args = 1.., conflicts_with_all = ["source", "prepare", "heartbeat_ms", "stop_at_end"])]
+    pub(crate) binlog_file: Vec<PathBuf>,
     #[command(flatten)]
     pub(crate) source: Source,
     #[command(flatten)]
@@ -307,6 +332,11 @@ pub(crate) struct VerifyArgs {
     /// Print progress to stderr every second.
     #[arg(long)]
     pub(crate) progress: bool,
+    /// Compare definitions instead of rows: the target's tables, indexes,
+    /// views, routines, triggers and events against the source's as the
+    /// task's schema migration translates them; print each difference.
+    #[arg(long, conflicts_with_all = ["sample", "seed", "repair", "online", "rechecks", "recheck_delay", "parallel", "chunk_rows", "max_listed", "progress", "max_rows_per_sec"])]
+    pub(crate) schema: bool,
 }
 
 /// Arguments of `dts schema plan`.
@@ -422,9 +452,13 @@ fn main() -> ExitCode {
             command: ConfigCommand::Show(args),
         } => task::show(&args.file.config, args.json, &mut out),
         Command::Precheck(args) => task::precheck(&args.file.config, args.json, &mut out),
-        Command::Run(args) => run::run(&args.config, &mut out),
+        Command::Run(args) => run::run(&args.file.config, args.no_progress, &mut out),
         Command::Status(args) => run::status(&args.file.config, args.json, &mut out),
         Command::Stop(args) => run::stop(&args.config, &mut out),
+        Command::Throttle(args) => control::throttle(&args, &mut out),
+        Command::Pause(args) => control::pause(&args.config, true, &mut out),
+        Command::Resume(args) => control::pause(&args.config, false, &mut out),
+        Command::Release(args) => control::release(&args.config, &mut out),
         Command::Cutover(args) => run::cut_over(&args.config, &mut out),
     };
     let flushed = out.flush().map_err(anyhow::Error::from);

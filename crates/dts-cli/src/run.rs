@@ -26,10 +26,28 @@ fn handles() -> RunHandles {
 
 /// `dts run`: runs the task until it finishes (offline), is stopped (Ctrl-C,
 /// `dts stop`) or cut over.
-pub(crate) fn run(path: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(
+    path: &Path,
+    no_progress: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
     let cfg = load(path)?;
     let rt = runtime()?;
-    let h = handles();
+    // Bars on a terminal, unless asked for lines; the run's own lines then
+    // print above the bars.
+    let bars = (!no_progress && std::io::stderr().is_terminal()).then(crate::progress::area);
+    let h = match &bars {
+        Some(mp) => {
+            let mp = mp.clone();
+            RunHandles {
+                report: Arc::new(move |s: &str| {
+                    let _ = mp.println(format!("dts: {s}"));
+                }),
+                ..RunHandles::default()
+            }
+        }
+        None => handles(),
+    };
     let outcome = rt.block_on(async {
         let stop = h.stop.clone();
         tokio::spawn(async move {
@@ -60,7 +78,9 @@ pub(crate) fn run(path: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode>
                 std::process::exit(code);
             }
         });
-        let ticker = {
+        let ticker = if let Some(mp) = &bars {
+            crate::progress::spawn(mp.clone(), h.copy.clone(), h.apply.clone())
+        } else {
             let (copy, apply) = (h.copy.clone(), h.apply.clone());
             let tty = std::io::stderr().is_terminal();
             tokio::spawn(async move {

@@ -165,7 +165,7 @@ async fn metrics(port: u16) -> Vec<(String, String)> {
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .expect("the metrics endpoint answers");
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .await
         .expect("request");
     let mut body = String::new();

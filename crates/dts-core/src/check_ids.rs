@@ -39,6 +39,7 @@ checks! {
     "source.server_id" => "a server with server_id 0 does not serve binlog readers",
     "source.gtid_mode" => "GTIDs let the task resume on another server of the source's cluster after a failover",
     "source.binlog_retention" => "binlogs purged before they are read make the task fail; the reference product asks for 7 days (full + incremental) or more than 24 hours (incremental only)",
+    "source.binlog_archive" => "the archive of purged binlogs is read only when the task needs it, possibly days later: an unreadable or empty directory must show now",
     "source.privileges" => "the source account must read the selected objects and the binlog, and take the snapshot the way the copy takes it",
     "source.privileges_excessive" => "an account with more privileges than the task needs turns a leaked password or a bug into damage",
     "target.privileges" => "the target account must create and write the mapped objects and the metadata schema",

@@ -1,20 +1,26 @@
 //! The Prometheus `/metrics` endpoint of a run, and the lag/failure alert.
 //!
-//! The endpoint is a tiny HTTP/1.1 server on the `[metrics] listen`
-//! address: `GET /metrics` answers the text exposition format, anything else
-//! 404. The alert runs `[alert] command` (argv, no shell) with `DTS_ALERT`
-//! set to the message, and/or POSTs the message as JSON to an `http://`
-//! `[alert] webhook`, when the lag passes `lag_threshold_seconds` (once per
-//! crossing) or the task fails.
+//! The endpoint is an HTTP server (axum on hyper) on the `[metrics] listen`
+//! address: `GET /metrics` answers the OpenMetrics text exposition written
+//! by `prometheus-client`, anything else 404. The alert runs `[alert]
+//! command` (argv, no shell) with `DTS_ALERT` set to the message, and/or
+//! POSTs the message as JSON to an `http://` or `https://` `[alert]
+//! webhook` (reqwest with rustls; connect and request timeouts, three
+//! tries), when the lag passes `lag_threshold_seconds` (once per crossing)
+//! or the task fails.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
 use crate::config::AlertOptions;
-
 /// What the endpoint shows of a run, read at each request. A plain
 /// snapshot, so that this module knows nothing of how a task runs.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -46,87 +52,97 @@ pub struct RunCounters {
     pub source_switches: u64,
 }
 
-/// The metrics text of a run.
+/// The content type of the exposition (OpenMetrics text, which Prometheus
+/// reads).
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// A label value as the exposition writes it: backslash, double quote and
+/// newline escaped (prometheus-client 0.23 writes label values as given).
+fn label_value(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The metrics text of a run: each metric labelled with the task, the
+/// counters named `..._total`, `dts_phase` with the phase as a label.
 pub fn render(task: &str, c: &RunCounters) -> String {
-    let phase = &c.phase;
-    let t = task.replace('\\', "\\\\").replace('"', "\\\"");
-    let mut s = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
-        s.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{{task=\"{t}\"}} {value}\n"
-        ));
+    let mut r = Registry::with_labels(
+        [(
+            std::borrow::Cow::Borrowed("task"),
+            std::borrow::Cow::Owned(label_value(task)),
+        )]
+        .into_iter(),
+    );
+    let mut counter = |name: &str, help: &str, value: u64| {
+        let m = Counter::<u64>::default();
+        m.inc_by(value);
+        r.register(name, help, m);
     };
-    metric(
-        "dts_rows_copied_total",
-        "counter",
+    counter(
+        "dts_rows_copied",
         "Rows copied by the full copy in this run.",
-        c.rows_copied.to_string(),
+        c.rows_copied,
     );
-    metric(
-        "dts_bytes_copied_total",
-        "counter",
+    counter(
+        "dts_bytes_copied",
         "Bytes copied by the full copy in this run.",
-        c.bytes_copied.to_string(),
+        c.bytes_copied,
     );
-    metric(
-        "dts_rows_applied_total",
-        "counter",
+    counter(
+        "dts_rows_applied",
         "Row changes applied by incremental migration (since the task began).",
-        c.rows_applied.to_string(),
+        c.rows_applied,
     );
-    metric(
-        "dts_transactions_applied_total",
-        "counter",
+    counter(
+        "dts_transactions_applied",
         "Source transactions applied (since the task began).",
-        c.transactions_applied.to_string(),
+        c.transactions_applied,
     );
-    metric(
-        "dts_lag_seconds",
-        "gauge",
-        "How far the target is behind the source (NaN before the first applied event).",
-        c.lag
-            .map(|l| format!("{:.3}", l.as_secs_f64()))
-            .unwrap_or_else(|| "NaN".into()),
-    );
-    metric(
-        "dts_conflicts_total",
-        "counter",
+    counter(
+        "dts_conflicts",
         "Row changes whose key conflicted (overwritten or skipped by policy).",
-        c.conflicts.to_string(),
+        c.conflicts,
     );
-    metric(
-        "dts_retries_total",
-        "counter",
-        "Restarts after transient errors.",
-        c.retries.to_string(),
-    );
-    metric(
-        "dts_errors_total",
-        "counter",
-        "Errors met (retried or not).",
-        c.errors.to_string(),
-    );
-    metric(
-        "dts_source_switches_total",
-        "counter",
+    counter("dts_retries", "Restarts after transient errors.", c.retries);
+    counter("dts_errors", "Errors met (retried or not).", c.errors);
+    counter(
+        "dts_source_switches",
         "Times incremental migration moved to another source server (failovers).",
-        c.source_switches.to_string(),
+        c.source_switches,
+    );
+    let lag = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+    lag.set(c.lag.map_or(f64::NAN, |l| l.as_secs_f64()));
+    r.register(
+        "dts_lag_seconds",
+        "How far the target is behind the source (NaN before the first applied event).",
+        lag,
     );
     if let Some(server) = &c.source_server {
-        let esc = |v: &str| {
-            v.replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('\n', "\\n")
-        };
-        s.push_str(&format!(
-            "# HELP dts_source_info The source server incremental migration reads from, and the GTID state of its checkpoint.\n# TYPE dts_source_info gauge\ndts_source_info{{task=\"{t}\",server=\"{}\",gtid=\"{}\"}} 1\n",
-            esc(server),
-            esc(c.gtid_state.as_deref().unwrap_or(""))
-        ));
+        let info = Family::<Vec<(String, String)>, Gauge>::default();
+        info.get_or_create(&vec![
+            ("server".into(), label_value(server)),
+            (
+                "gtid".into(),
+                label_value(c.gtid_state.as_deref().unwrap_or("")),
+            ),
+        ])
+        .set(1);
+        r.register(
+            "dts_source_info",
+            "The source server incremental migration reads from, and the GTID state of its \
+             checkpoint.",
+            info,
+        );
     }
-    s.push_str(&format!(
-        "# HELP dts_phase The phase the task is in.\n# TYPE dts_phase gauge\ndts_phase{{task=\"{t}\",phase=\"{phase}\"}} 1\n"
-    ));
+    let phase = Family::<Vec<(String, String)>, Gauge>::default();
+    phase
+        .get_or_create(&vec![("phase".into(), label_value(&c.phase))])
+        .set(1);
+    r.register("dts_phase", "The phase the task is in.", phase);
+    let mut s = String::new();
+    // Writing into a String cannot fail.
+    let _ = encode(&mut s, &r);
     s
 }
 
@@ -144,35 +160,22 @@ pub async fn serve<F>(
 where
     F: Fn() -> RunCounters + Send + Sync + 'static,
 {
-    let read = std::sync::Arc::new(read);
+    use axum::http::{header, StatusCode};
+    use axum::routing::get;
+    let read = Arc::new(read);
     let listener = TcpListener::bind(addr).await?;
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let body = render(&task, &read());
+                async move { ([(header::CONTENT_TYPE, CONTENT_TYPE)], body) }
+            }),
+        )
+        .fallback(|| async { (StatusCode::NOT_FOUND, "only GET /metrics is served\n") });
     Ok(tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                continue;
-            };
-            let (task, read) = (task.clone(), read.clone());
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 4096];
-                let n =
-                    match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await {
-                        Ok(Ok(n)) => n,
-                        _ => return,
-                    };
-                let req = String::from_utf8_lossy(&buf[..n]);
-                let ok = req.starts_with("GET /metrics ") || req.starts_with("GET /metrics?");
-                let (status, body) = if ok {
-                    ("200 OK", render(&task, &read()))
-                } else {
-                    ("404 Not Found", "only GET /metrics is served\n".to_string())
-                };
-                let resp = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = sock.write_all(resp.as_bytes()).await;
-                let _ = sock.shutdown().await;
-            });
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "the metrics endpoint stopped");
         }
     }))
 }
@@ -193,34 +196,49 @@ pub async fn alert(a: &AlertOptions, task: &str, message: &str) {
         }
     }
     if let Some(url) = &a.webhook {
-        if let Err(e) = post(url, &text).await {
+        if let Err(e) = post(url, &text, WEBHOOK_TRIES).await {
             tracing::warn!(error = %e, "the alert webhook failed");
         }
     }
 }
 
-async fn post(url: &str, text: &str) -> std::io::Result<()> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        std::io::Error::other("only http:// webhooks are supported; put a relay in front of https")
-    })?;
-    let (hostport, path) = rest
-        .split_once('/')
-        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+/// How often a webhook post is tried.
+const WEBHOOK_TRIES: u32 = 3;
+
+/// Posts `{"text": text}` to `url`: 5 s to connect, 10 s for the whole
+/// request, tried `tries` times (2 s, then 4 s apart) on a connection
+/// error, a timeout or a 5xx answer; any other answer is final.
+pub(crate) async fn post(url: &str, text: &str, tries: u32) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(10))
+        .user_agent(concat!("dts/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot make the webhook client: {e}"))?;
     let body = serde_json::json!({ "text": text }).to_string();
-    let mut s = tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio::net::TcpStream::connect(hostport),
-    )
-    .await
-    .map_err(|_| std::io::Error::other("connecting timed out"))??;
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await?;
-    let mut sink = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut sink)).await;
-    Ok(())
+    let mut last = String::new();
+    for attempt in 0..tries.max(1) {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_secs(2u64 << (attempt - 1).min(4))).await;
+        }
+        let r = client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.clone())
+            .send()
+            .await;
+        match r {
+            Ok(resp) if resp.status().is_success() => return Ok(()),
+            Ok(resp) if resp.status().is_server_error() => {
+                last = format!("{url} answered {}", resp.status());
+            }
+            Ok(resp) => return Err(format!("{url} answered {}", resp.status())),
+            // A URL reqwest cannot use (no scheme, an unknown one) is final.
+            Err(e) if e.is_builder() => return Err(format!("{url}: {e}")),
+            Err(e) => last = format!("{url}: {e}"),
+        }
+    }
+    Err(format!("{last} (tried {} times)", tries.max(1)))
 }
 
 /// Watches the lag, as `lag` reads it: alerts once each time it passes the
@@ -284,5 +302,153 @@ mod tests {
             text.contains("dts_phase{task=\"shop \\\"eu\\\"\",phase=\"incremental\"} 1\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn render_shows_the_source_server_and_its_switches() {
+        let c = RunCounters {
+            phase: "incremental".into(),
+            source_server: Some("mariadb server_id 2 at db2:3306".into()),
+            gtid_state: Some("0-2-17".into()),
+            source_switches: 1,
+            ..RunCounters::default()
+        };
+        let text = render("shop", &c);
+        assert!(
+            text.contains("dts_source_switches_total{task=\"shop\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "dts_source_info{task=\"shop\",server=\"mariadb server_id 2 at db2:3306\",gtid=\"0-2-17\"} 1\n"
+            ),
+            "{text}"
+        );
+        let none = render("shop", &RunCounters::default());
+        assert!(!none.contains("dts_source_info{"), "{none}");
+    }
+
+    /// A local HTTP server that answers POSTs with the statuses given in
+    /// turn (the last one for all later requests) and records the bodies.
+    async fn webhook_server(statuses: Vec<u16>) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+        use axum::http::StatusCode;
+        let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post({
+                let seen = seen.clone();
+                move |body: String| {
+                    let mut g = seen.lock().expect("lock");
+                    g.push(body);
+                    let status = statuses[(g.len() - 1).min(statuses.len() - 1)];
+                    async move { StatusCode::from_u16(status).expect("status") }
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{addr}/hook"), seen)
+    }
+
+    #[tokio::test]
+    async fn the_webhook_receives_the_message_as_json() {
+        let (url, seen) = webhook_server(vec![200]).await;
+        let a = AlertOptions {
+            lag_threshold_seconds: 0,
+            command: None,
+            webhook: Some(url),
+        };
+        alert(&a, "shop", "the lag is 9 s").await;
+        let bodies = seen.lock().expect("lock").clone();
+        assert_eq!(bodies.len(), 1, "{bodies:?}");
+        let v: serde_json::Value = serde_json::from_str(&bodies[0]).expect("json");
+        assert_eq!(v["text"], "dts task \"shop\": the lag is 9 s");
+    }
+
+    #[tokio::test]
+    async fn the_webhook_is_tried_again_after_a_server_error_and_not_after_a_client_error() {
+        let (url, seen) = webhook_server(vec![503, 200]).await;
+        post(&url, "x", 3).await.expect("the second try succeeds");
+        assert_eq!(seen.lock().expect("lock").len(), 2);
+
+        let (url, seen) = webhook_server(vec![404]).await;
+        let e = post(&url, "x", 3).await.expect_err("a 404 is final");
+        assert!(e.contains("404"), "{e}");
+        assert_eq!(seen.lock().expect("lock").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_webhook_fails_after_its_tries_with_the_url() {
+        // A port that was free a moment ago: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let url = format!("http://127.0.0.1:{port}/hook");
+        let e = post(&url, "x", 1).await.expect_err("nothing listens");
+        assert!(e.contains(&url), "{e}");
+    }
+
+    #[tokio::test]
+    async fn an_https_webhook_speaks_tls() {
+        use tokio::io::AsyncReadExt;
+        // A plain TCP listener sees what the client sends first: for https,
+        // a TLS handshake record (content type 22), not an HTTP request.
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let first = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let mut b = [0u8; 3];
+            s.read_exact(&mut b).await.expect("read");
+            b
+        });
+        let e = post(&format!("https://{addr}/hook"), "x", 1)
+            .await
+            .expect_err("the listener never answers the handshake");
+        assert!(e.contains("https://"), "{e}");
+        let b = first.await.expect("join");
+        assert_eq!(b[0], 22, "a TLS handshake record: {b:?}");
+        assert_eq!(b[1], 3, "TLS major version 3: {b:?}");
+    }
+
+    #[tokio::test]
+    async fn the_endpoint_answers_metrics_and_404_elsewhere() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let h = serve(addr, "t".into(), || RunCounters {
+            phase: "full".into(),
+            rows_copied: 42,
+            ..RunCounters::default()
+        })
+        .await
+        .expect("serve");
+        let c = reqwest::Client::new();
+        let r = c
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.headers()[reqwest::header::CONTENT_TYPE],
+            CONTENT_TYPE,
+            "content type"
+        );
+        let body = r.text().await.expect("body");
+        assert!(
+            body.contains("dts_rows_copied_total{task=\"t\"} 42\n"),
+            "{body}"
+        );
+        let r = c
+            .get(format!("http://{addr}/other"))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), 404);
+        h.abort();
     }
 }

@@ -466,3 +466,23 @@ fn each_task_reads_the_binlog_with_a_server_id_of_its_own_unless_given() {
     .unwrap();
     assert_eq!(given.incremental.server_id, 4242);
 }
+
+#[test]
+fn binlog_archive_is_a_source_key() {
+    let t = parse(&MINIMAL.replace(
+        "url = \"mysql://root@127.0.0.1:3307\"",
+        "url = \"mysql://root@127.0.0.1:3307\"\nbinlog_archive = \"/backup/binlogs\"",
+    ))
+    .unwrap();
+    assert_eq!(
+        t.source.binlog_archive.as_deref(),
+        Some(std::path::Path::new("/backup/binlogs"))
+    );
+    assert!(t.to_toml().contains("binlog_archive = \"/backup/binlogs\""));
+    assert_eq!(parse(MINIMAL).unwrap().source.binlog_archive, None);
+    let e = error(&MINIMAL.replace(
+        "url = \"mysql://root@127.0.0.1:3308\"",
+        "url = \"mysql://root@127.0.0.1:3308\"\nbinlog_archive = \"/x\"",
+    ));
+    assert!(e.to_string().contains("target.binlog_archive"), "{e}");
+}

@@ -126,11 +126,11 @@ use binlog_reader::position::FilePosition;
 use bulk_copy::base::error::dialect_err;
 use bulk_copy::base::error::{db_err, CopyError};
 use bulk_copy::base::filter::{rename_filter_columns, validate_filter};
-use bulk_copy::base::keyset::{range_condition, split};
+use bulk_copy::base::keyset::{key_param, range_condition_with, split, KeyBound};
 use bulk_copy::base::mapping::TableMapping;
 use bulk_copy::base::meta::{load_table_meta_on, KeyStrategy, TableMeta};
 use bulk_copy::base::progress::{Progress, TableState};
-use bulk_copy::base::session::connect;
+use bulk_copy::base::session::{connect, connect_reading};
 use bulk_copy::base::throttle::Throttle;
 use server_dialect::{quote, ServerVersion};
 
@@ -287,6 +287,9 @@ struct Side {
     filter: Option<String>,
     /// The key columns, quoted.
     key_names: Vec<String>,
+    /// How each key column's bound is sent (`keyset::key_param`): in the
+    /// column's type, character set and collation.
+    key_params: Vec<KeyBound>,
 }
 
 impl Side {
@@ -384,7 +387,7 @@ pub async fn verify_tables(
     options: &VerifyOptions,
 ) -> Result<VerifyReport, CopyError> {
     let mut src = connect(source, "source").await?;
-    let mut tgt = connect(target, "target").await?;
+    let mut tgt = connect_reading(target, "target").await?;
     let source_version = match options.online {
         Some(_) => Some(
             server_dialect::server_version(&mut src)
@@ -422,7 +425,7 @@ pub async fn verify_tables(
                 }
                 if pair.is_none() {
                     let s = connect(&source, "source").await;
-                    let t = connect(&target, "target").await;
+                    let t = connect_reading(&target, "target").await;
                     match (s, t) {
                         (Ok(s), Ok(t)) => pair = Some((s, t)),
                         (Err(e), _) | (_, Err(e)) => {
@@ -703,6 +706,7 @@ async fn prepare(
             select: format!("SELECT {} FROM {table}", list.join(", ")),
             expr: hash::row_expr(&cols),
             key_names: key.iter().map(|&k| cols[k].quoted.clone()).collect(),
+            key_params: key.iter().map(|&k| key_param(&cols[k].meta)).collect(),
             table,
             cols,
             filter,
@@ -717,8 +721,10 @@ async fn prepare(
         })
         .collect();
     let width = sm.avg_row_length.max(1);
-    let chunk_rows = (options.chunk_bytes as u64 / width)
-        .clamp(100, options.chunk_rows.max(100) as u64) as usize;
+    // By bytes: a chunk of 16 MB rows is one row (a range that differs is
+    // read row by row into memory).
+    let chunk_rows =
+        (options.chunk_bytes as u64 / width).clamp(1, options.chunk_rows.max(1) as u64) as usize;
     let method = if key.is_empty() {
         CompareMethod::Multiset
     } else {
@@ -881,8 +887,9 @@ async fn plan(
         if shared.failed.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let (cond, params) = range_condition(
+        let (cond, params) = range_condition_with(
             &p.src.key_names,
+            &p.src.key_params,
             p.src.filter.as_deref(),
             last.as_deref(),
             None,
@@ -936,14 +943,16 @@ async fn range(
         if shared.failed.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let (sc, sp) = range_condition(
+        let (sc, sp) = range_condition_with(
             &p.src.key_names,
+            &p.src.key_params,
             p.src.filter.as_deref(),
             after.as_deref(),
             hi.as_deref(),
         );
-        let (tc, tp) = range_condition(
+        let (tc, tp) = range_condition_with(
             &p.tgt.key_names,
+            &p.tgt.key_params,
             p.tgt.filter.as_deref(),
             after.as_deref(),
             hi.as_deref(),

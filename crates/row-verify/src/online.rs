@@ -31,9 +31,14 @@ async fn rows_by_key(
         let mut ors = Vec::with_capacity(batch.len());
         let mut params = Vec::new();
         for k in batch {
-            let ands: Vec<String> = side.key_names.iter().map(|n| format!("{n} = ?")).collect();
+            let ands: Vec<String> = side
+                .key_names
+                .iter()
+                .zip(&side.key_params)
+                .map(|(n, b)| format!("{n} = {}", b.placeholder))
+                .collect();
             ors.push(format!("({})", ands.join(" AND ")));
-            params.extend(k.iter().cloned());
+            params.extend(k.iter().zip(&side.key_params).map(|(v, b)| b.bind(v)));
         }
         let mut sql = format!("{} WHERE ", side.select);
         if let Some(f) = &side.filter {

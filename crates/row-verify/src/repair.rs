@@ -376,6 +376,7 @@ mod tests {
                 unsigned: false,
                 binary_length: 0,
                 collation: None,
+                numeric_scale: 0,
             },
             charset: cs.map(str::to_string),
         }

@@ -848,3 +848,68 @@ async fn d11_values_that_concatenate_alike_still_differ() {
     }
     dbs.cleanup().await;
 }
+
+/// D9 with a latin1 key (German collation, high bytes) over the utf8mb4
+/// session, and DECIMAL and BIT(64) keys past a double's precision: the
+/// ranges' bounds are compared as the server orders the keys, so every
+/// range is read, each row once, and a damaged row is found.
+#[tokio::test]
+async fn d9_latin1_decimal_and_bit_keys_are_compared_in_their_own_type_and_collation() {
+    let dbs = TestDatabases::new("verify_typed_keys").await;
+    let ddl = [
+        "CREATE TABLE l (k VARCHAR(20) CHARACTER SET latin1 COLLATE latin1_german2_ci NOT NULL \
+         PRIMARY KEY, v INT)",
+        "CREATE TABLE d (k DECIMAL(30,10) NOT NULL PRIMARY KEY, v INT)",
+        "CREATE TABLE b (k BIT(64) NOT NULL PRIMARY KEY, v INT)",
+    ];
+    let mut src = dbs.source().await;
+    let mut tgt = dbs.target().await;
+    exec(&mut src, "SET SESSION max_recursive_iterations = 1000000").await;
+    for d in ddl {
+        exec(&mut src, d).await;
+        exec(&mut tgt, d).await;
+    }
+    let seq = |t: &str, select: &str| {
+        format!(
+            "INSERT INTO {t} WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s \
+             WHERE i < 1000) {select} FROM s"
+        )
+    };
+    exec(
+        &mut src,
+        &seq(
+            "l",
+            "SELECT CONCAT(ELT(1 + i % 6, 'a', _latin1 0xE4, 'ae', _latin1 0xF6, 'z', \
+             _latin1 0xDF), i), i",
+        ),
+    )
+    .await;
+    exec(
+        &mut src,
+        &seq(
+            "d",
+            "SELECT 12345678901234567890.0000000000 + i * 0.0000000001, i",
+        ),
+    )
+    .await;
+    exec(&mut src, &seq("b", "SELECT 18446744073709551615 - i, i")).await;
+    let tables: Vec<TableMapping> = ["l", "d", "b"]
+        .iter()
+        .map(|t| TableMapping::same(&dbs.name, t))
+        .collect();
+    copy(&dbs, &tables).await;
+    let report = verify(&tables, &small_chunks()).await;
+    assert!(report.is_equal(), "{report}");
+    for t in &report.tables {
+        assert_eq!((t.source_rows, t.target_rows), (1000, 1000), "{report}");
+        assert!(t.chunks >= 3, "{report}");
+    }
+    for t in ["l", "d", "b"] {
+        exec(&mut tgt, &format!("UPDATE {t} SET v = -1 WHERE v = 500")).await;
+    }
+    let report = verify(&tables, &small_chunks()).await;
+    for t in &report.tables {
+        assert_eq!(t.different, 1, "{report}");
+    }
+    dbs.cleanup().await;
+}

@@ -351,6 +351,28 @@ pub fn rewrite_statement(
             }
         }
     }
+    // Collations the target does not have (MySQL 8's utf8mb4_0900_* on
+    // MariaDB, MariaDB's uca1400 ones on MySQL): the one translation maps
+    // them, after COLLATE (or COLLATE =) only.
+    for (k, t) in toks.iter().enumerate() {
+        let prev = |n: usize| k.checked_sub(n).and_then(|p| toks.get(p));
+        let after_collate = prev(1).is_some_and(|p| p.is_kw("COLLATE"))
+            || (prev(1).map(|p| &p.token) == Some(&Token::Eq)
+                && prev(2).is_some_and(|p| p.is_kw("COLLATE")));
+        if !after_collate {
+            continue;
+        }
+        let name = match &t.token {
+            Token::Word(w) => w.value.clone(),
+            Token::SingleQuotedString(v) | Token::DoubleQuotedString(v) => v.clone(),
+            _ => continue,
+        };
+        if let Some(new) = crate::translate::map_collation(&name, &opts.target) {
+            if !new.eq_ignore_ascii_case(&name) {
+                rw.replace(t.span.clone(), new);
+            }
+        }
+    }
     if opts.definer == DefinerPolicy::Invoker && matches!(st.kind, CreateView | AlterView) {
         let vpos = toks.iter().position(|t| t.is_kw("VIEW"));
         let sec = toks.iter().position(|t| t.is_kw("SECURITY"));
@@ -523,6 +545,27 @@ mod tests {
                 "{sql}"
             );
         }
+    }
+
+    #[test]
+    fn maps_collations_the_target_lacks_after_collate_only() {
+        let opts = |target: &str| TranslateOptions {
+            target: ServerVersion::parse(target).unwrap(),
+            names: NameMap::new(Renames::default(), crate::CasePolicy::Keep),
+            definer: DefinerPolicy::Invoker,
+        };
+        let sql = "CREATE TABLE `utf8mb4_0900_ai_ci` (a VARCHAR(5) CHARACTER SET utf8mb4 \
+                   COLLATE utf8mb4_0900_ai_ci, b TEXT COLLATE 'utf8mb4_0900_bin', \
+                   c CHAR(1) DEFAULT 'utf8mb4_0900_ai_ci') COLLATE=utf8mb4_0900_as_cs";
+        let out = rewrite_statement(sql, "d", &opts("10.11.6-MariaDB")).unwrap();
+        assert_eq!(
+            out,
+            "CREATE TABLE `utf8mb4_0900_ai_ci` (a VARCHAR(5) CHARACTER SET utf8mb4 \
+             COLLATE utf8mb4_uca1400_nopad_ai_ci, b TEXT COLLATE utf8mb4_nopad_bin, \
+             c CHAR(1) DEFAULT 'utf8mb4_0900_ai_ci') COLLATE=utf8mb4_uca1400_nopad_as_cs"
+        );
+        // A MySQL 8 target keeps them.
+        assert_eq!(rewrite_statement(sql, "d", &opts("8.0.36")).unwrap(), sql);
     }
 
     #[test]

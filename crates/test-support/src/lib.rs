@@ -31,6 +31,7 @@ use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts, OptsBuilder, Value};
 
 pub mod bank;
+pub mod delay;
 pub mod instance;
 pub mod mysql_binlog;
 pub mod package;

@@ -203,18 +203,23 @@ pub(crate) fn read(
     limits: binlog_reader::Limits,
     tx: Feed,
 ) {
-    if let Err(e) = read_inner(files, from, server_id, limits, &tx) {
+    if let Err(e) = read_files(files, from, server_id, limits, &tx) {
         let _ = tx.blocking_send(Err(e));
     }
 }
 
-fn read_inner(
+/// How the files read ended: the last file's name, and the file its ROTATE
+/// named, if it ended with one. `None` when the receiver went away first.
+pub(crate) type LastFile = Option<(String, Option<String>)>;
+
+/// [`read`], returning how the files ended instead of sending the error.
+pub(crate) fn read_files(
     files: Vec<(String, PathBuf)>,
     from: FilePosition,
     server_id: u64,
     limits: binlog_reader::Limits,
     tx: &Feed,
-) -> Result<(), CopyError> {
+) -> Result<LastFile, CopyError> {
     // The name of the file before, and the file its ROTATE named.
     let mut prev: Option<(String, Option<String>)> = None;
     for (name, path) in files {
@@ -285,7 +290,7 @@ fn read_inner(
                 }
             }
             if !tx.blocking_send(Ok(ev)) {
-                return Ok(());
+                return Ok(None);
             }
         }
         if !reached && skip_to != Some(end) {
@@ -293,7 +298,104 @@ fn read_inner(
         }
         prev = Some((name, rotated_to));
     }
-    Ok(())
+    Ok(prev)
+}
+
+/// What an archive of binlog files adds to a server: the archived files
+/// from the checkpoint's file up to the first file the server still has
+/// (`live`), where the stream takes over at offset 4.
+#[derive(Debug)]
+pub(crate) struct Bridge {
+    /// The archived files to read, in order.
+    pub(crate) files: Vec<(String, PathBuf)>,
+    /// The server's first file after them.
+    pub(crate) live: String,
+}
+
+/// The name the server gives the file after `name` (the number plus one,
+/// at least as many digits).
+fn successor_name(name: &str) -> Option<String> {
+    let (base, n) = name.rsplit_once('.')?;
+    let v: u128 = n.parse().ok()?;
+    Some(format!(
+        "{base}.{:0width$}",
+        v.checked_add(1)?,
+        width = n.len()
+    ))
+}
+
+/// The binlog files in `dir` of the series of `like`, in order.
+fn archive_files(dir: &Path, like: &str) -> Result<Vec<(String, PathBuf)>, CopyError> {
+    let rd = std::fs::read_dir(dir).map_err(|e| CopyError::Unsupported {
+        reason: format!(
+            "the binlog archive {} cannot be read: {e}. Fix [source] binlog_archive",
+            dir.display()
+        ),
+    })?;
+    let mut v = Vec::new();
+    for e in rd {
+        let e = e.map_err(|e| CopyError::Unsupported {
+            reason: format!("listing the binlog archive {}: {e}", dir.display()),
+        })?;
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if has_number(&name) && compare_binlog_file_names(&name, like).is_some() {
+            v.push((name, e.path()));
+        }
+    }
+    v.sort_by(|a, b| compare_binlog_file_names(&a.0, &b.0).unwrap_or(Ordering::Equal));
+    Ok(v)
+}
+
+/// What to read from the archive in `dir` for a checkpoint at `from` when
+/// the server has the binlog files `on_server` (`SHOW BINARY LOGS`, in
+/// order): `None` when the server still has the checkpoint's file.
+///
+/// # Errors
+///
+/// [`CopyError::BinlogPurged`] naming the first file that is neither on
+/// the server nor in the archive.
+pub(crate) fn bridge(
+    dir: &Path,
+    from: &FilePosition,
+    on_server: &[String],
+) -> Result<Option<Bridge>, CopyError> {
+    if on_server.contains(&from.file) {
+        return Ok(None);
+    }
+    let available = match (on_server.first(), on_server.last()) {
+        (Some(a), Some(b)) => format!("{a} to {b}"),
+        _ => "no binary logs".into(),
+    };
+    let missing = |file: &str| CopyError::BinlogPurged {
+        position: FilePosition::new(file, if file == from.file { from.offset } else { 4 }),
+        available: format!(
+            "{available}, and the binlog archive {} does not have it either",
+            dir.display()
+        ),
+    };
+    let Some(live) = on_server
+        .iter()
+        .find(|n| compare_binlog_file_names(n, &from.file) == Some(Ordering::Greater))
+        .cloned()
+    else {
+        return Err(missing(&from.file));
+    };
+    let archived = archive_files(dir, &from.file)?;
+    let mut files = Vec::new();
+    let mut want = from.file.clone();
+    while want != live {
+        match archived.iter().find(|(n, _)| *n == want) {
+            Some(f) => files.push(f.clone()),
+            None => return Err(missing(&want)),
+        }
+        want = match successor_name(&want) {
+            Some(n) if compare_binlog_file_names(&n, &live) != Some(Ordering::Greater) => n,
+            _ => return Err(missing(&live)),
+        };
+    }
+    Ok(Some(Bridge { files, live }))
 }
 
 fn not_a_boundary(name: &str, offset: u64) -> CopyError {
@@ -332,6 +434,35 @@ mod tests {
         // Everything applied already: nothing to read.
         let done = FilePosition::new("b.1000001", 4);
         assert!(plan("t", &given, &done).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_archive_bridges_from_the_checkpoint_to_the_first_file_on_the_server() {
+        let dir = std::env::temp_dir().join(format!("dts-bridge-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for n in ["b.999998", "b.999999", "b.index", "other.000001"] {
+            std::fs::write(dir.join(n), b"").unwrap();
+        }
+        let server = ["b.1000000".to_string(), "b.1000001".to_string()];
+        let from = FilePosition::new("b.999998", 500);
+        let b = bridge(&dir, &from, &server).unwrap().unwrap();
+        assert_eq!(names(&b.files), ["b.999998", "b.999999"]);
+        assert_eq!(b.live, "b.1000000");
+        // On the server still: no bridge.
+        let on = FilePosition::new("b.1000000", 4);
+        assert!(bridge(&dir, &on, &server).unwrap().is_none());
+        // A file missing from both.
+        let from = FilePosition::new("b.999997", 900);
+        let e = bridge(&dir, &from, &server).unwrap_err().to_string();
+        assert!(
+            e.contains("b.999997") && e.contains("b.1000000 to b.1000001"),
+            "{e}"
+        );
+        std::fs::remove_file(dir.join("b.999999")).unwrap();
+        let from = FilePosition::new("b.999998", 500);
+        let e = bridge(&dir, &from, &server).unwrap_err().to_string();
+        assert!(e.contains("b.999999 "), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -215,6 +215,7 @@ mod tests {
             unsigned,
             binary_length: 0,
             collation: None,
+            numeric_scale: 0,
         }
     }
 

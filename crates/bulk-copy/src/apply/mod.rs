@@ -126,6 +126,28 @@ pub enum ApplySource {
     /// else the target's tables of the selected databases, then follows the
     /// DDL the files hold.
     Files(Vec<PathBuf>),
+    /// The source server's binlog, and a directory of its binlog files
+    /// that it purged (a backup's archived binlogs): when the checkpoint's
+    /// file is no longer on the server, the archived files are read from
+    /// the checkpoint on (in order, each continuing the one before), up to
+    /// the first file the server still has (`SHOW BINARY LOGS`), where the
+    /// server's stream takes over. A file missing from both stops the apply
+    /// before anything is read ([`CopyError::BinlogPurged`], naming it).
+    Archive {
+        /// The source server.
+        server: Opts,
+        /// The directory of archived binlog files.
+        dir: PathBuf,
+    },
+}
+
+impl ApplySource {
+    fn server(&self) -> Option<&Opts> {
+        match self {
+            ApplySource::Server(o) | ApplySource::Archive { server: o, .. } => Some(o),
+            ApplySource::Files(_) => None,
+        }
+    }
 }
 
 /// Asks a running apply to stop at the next transaction boundary, with its
@@ -313,7 +335,8 @@ pub struct ApplyOptions {
     /// definer`, as the schema migration uses it): removed with SQL
     /// SECURITY INVOKER (the default), or replaced by an account.
     pub definer: schema_diff::translate::DefinerPolicy,
-    /// Row and byte limits, changeable while running.
+    /// Limits on rows events (queries), rows and bytes per second, and a
+    /// pause, changeable while running.
     pub throttle: Throttle,
     /// The status, readable while running.
     pub progress: ApplyProgress,
@@ -516,7 +539,7 @@ pub async fn prepare_incremental(
 ) -> Result<(), CopyError> {
     let mut tgt = connect_applier(target, o.lock_wait_timeout).await?;
     meta_schema::ensure_apply_tables(&mut tgt, &o.meta_schema).await?;
-    let mut src = Conn::new(source.clone())
+    let mut src = Conn::new(crate::base::session::reading(source))
         .await
         .map_err(db_err("source", "connecting"))?;
     let server = source::identify(&mut src).await?;
@@ -859,33 +882,7 @@ pub async fn apply_changes_from(
 
 /// The source's binlog files, to refuse a start inside a purged one.
 async fn check_not_purged(src: &mut Conn, start: &FilePosition) -> Result<(), CopyError> {
-    let logs: Vec<mysql_async::Row> = src
-        .query("SHOW BINARY LOGS")
-        .await
-        .map_err(db_err("source", "listing the binary logs"))?;
-    let sizes: Vec<(String, Option<u64>)> = logs
-        .into_iter()
-        .filter_map(|r| Some((r.get::<String, _>(0)?, r.get::<u64, _>(1))))
-        .collect();
-    let names: Vec<String> = sizes.iter().map(|s| s.0.clone()).collect();
-    // A position past the end of its file: the source lost events it had
-    // logged (a crash without sync_binlog = 1, a RESET MASTER, a restored
-    // backup). Waiting would never bring them back (C8).
-    if let Some((_, Some(size))) = sizes.iter().find(|s| s.0 == start.file) {
-        if start.offset > *size {
-            return Err(CopyError::Binlog {
-                at: start.to_string(),
-                reason: format!(
-                    "the task's position is past the end of the source's binary log {} ({size} \
-                     bytes): the source no longer has events it had logged and the target \
-                     applied (a crash without sync_binlog = 1, RESET MASTER, or a restored \
-                     backup). The target may hold changes the source lost; start the task \
-                     again from a full copy",
-                    start.file
-                ),
-            });
-        }
-    }
+    let names = binary_logs(src).await?;
     if !names.contains(&start.file) {
         return Err(CopyError::BinlogPurged {
             position: start.clone(),
@@ -921,8 +918,8 @@ async fn run_once(
     let mut tgt = connect_applier(target, o.lock_wait_timeout).await?;
     meta_schema::ensure_apply_tables(&mut tgt, &o.meta_schema).await?;
     let checkpoint = read_checkpoint(&mut tgt, o).await?;
-    // The source server (chosen among the task's URLs, see `source`), or
-    // the first of the binlog files (in order).
+    // The source server (chosen among the task's URLs, see `source`), the
+    // archive's server, or the first of the binlog files (in order).
     let (mut server, first_file) = match source {
         ApplySource::Server(opts) => {
             let urls: Vec<Opts> = std::iter::once(opts.clone())
@@ -938,6 +935,10 @@ async fn run_once(
             .await?;
             (Some(chosen), None)
         }
+        // Failover among the task's URLs is for `ApplySource::Server` only:
+        // the archive bridges one server's binlog series by file position,
+        // so the apply reads from the archive's server and no other.
+        ApplySource::Archive { server: opts, .. } => (Some(source::probe(opts).await?), None),
         ApplySource::Files(paths) => (None, files::in_order(paths)?.into_iter().next()),
     };
     let identity = server.as_ref().map(|s| s.identity);
@@ -957,6 +958,17 @@ async fn run_once(
     .await?;
     let mut switched = false;
     let (saved, start, gtid) = match (checkpoint, server.as_mut()) {
+        // An archive's server that is not the checkpoint's: no failover
+        // (see above), the checkpoint is another source's.
+        (Some(s), Some(srv))
+            if matches!(source, ApplySource::Archive { .. }) && !s.same_server(&srv.identity) =>
+        {
+            return Err(CopyError::OtherSource {
+                task: o.task.clone(),
+                checkpoint_server_id: s.server_id,
+                server_id,
+            });
+        }
         // Binlog files: by file position, as written.
         (Some(s), None) => {
             if s.server_id != server_id {
@@ -1037,8 +1049,25 @@ async fn run_once(
                             });
                         }
                     }
-                    check_not_purged(&mut srv.conn, &h.start).await?;
-                    let g = source::gtid_state_at(&mut srv.conn, &srv.identity, &h.start).await?;
+                    let purged = match source {
+                        // A purged file is read from the archive; refused
+                        // here when neither has it.
+                        ApplySource::Archive { dir, .. } => {
+                            files::bridge(dir, &h.start, &binary_logs(&mut srv.conn).await?)?
+                                .is_some()
+                        }
+                        _ => {
+                            check_not_purged(&mut srv.conn, &h.start).await?;
+                            false
+                        }
+                    };
+                    // The server has no GTID state at a file it purged: the
+                    // tracker learns it from the archived files' events.
+                    let g = if purged {
+                        GtidState::None
+                    } else {
+                        source::gtid_state_at(&mut srv.conn, &srv.identity, &h.start).await?
+                    };
                     (Start::File(h.start.clone()), g, Some(h.start.clone()))
                 }
                 _ => {
@@ -1097,13 +1126,19 @@ async fn run_once(
             (saved, start, gtid)
         }
     };
-    let files = match (source, server.as_mut(), &start) {
-        (ApplySource::Files(paths), _, _) => Some(files::plan(&o.task, paths, &saved.position)?),
+    let (files, bridge) = match (source, server.as_mut(), &start) {
+        (ApplySource::Files(paths), _, _) => {
+            (Some(files::plan(&o.task, paths, &saved.position)?), None)
+        }
+        (ApplySource::Archive { dir, .. }, Some(srv), Start::File(at)) => (
+            None,
+            files::bridge(dir, at, &binary_logs(&mut srv.conn).await?)?,
+        ),
         (ApplySource::Server(_), Some(srv), Start::File(at)) => {
             check_not_purged(&mut srv.conn, at).await?;
-            None
+            (None, None)
         }
-        _ => None,
+        _ => (None, None),
     };
     if let Some(srv) = &server {
         let (described, g) = (srv.describe(), gtid_text(&gtid));
@@ -1137,24 +1172,25 @@ async fn run_once(
     };
     // Silence after which the source counts as stalled (N2): the stream's
     // read timeout; binlog files never stall.
-    let (reader_task, heartbeat_task, stall_after) = match (source, files) {
-        (ApplySource::Files(_), files) => {
+    let limits = binlog_reader::Limits {
+        max_uncompressed_size: o.max_uncompressed_bytes,
+        ..binlog_reader::Limits::default()
+    };
+    let (reader_task, heartbeat_task, stall_after) = match (source.server(), files, bridge) {
+        (None, files, _) => {
             let (files, from) = (files.unwrap_or_default(), saved.position.clone());
             o.progress
                 .update(|s| s.target_connection_id = Some(tgt.id()));
-            let limits = binlog_reader::Limits {
-                max_uncompressed_size: o.max_uncompressed_bytes,
-                ..binlog_reader::Limits::default()
-            };
             let t = tokio::task::spawn_blocking(move || {
                 files::read(files, from, server_id, limits, tx)
             });
             (t, None, Duration::MAX)
         }
-        (ApplySource::Server(_), _) => {
+        (Some(_), _, bridge) => {
+            // The server chosen among the task's URLs, or the archive's.
             let opts = source_opts
                 .clone()
-                .unwrap_or_else(|| Opts::from(mysql_async::OptsBuilder::default()));
+                .ok_or_else(|| CopyError::Internal("a server source without a server".into()))?;
             let stream_start = match start {
                 Start::File(at) => StreamStart::File(Some(at.file), at.offset),
                 Start::Gtid(GtidState::Mariadb(p)) => StreamStart::MariadbGtid(p),
@@ -1165,7 +1201,20 @@ async fn run_once(
                     ))
                 }
             };
-            let (t, stall_after) = spawn_stream_reader(&opts, stream_start, o, tx).await?;
+            let (t, stall_after) = match bridge {
+                None => spawn_stream_reader(&opts, stream_start, o, tx).await?,
+                // Archived files from the checkpoint (always a file
+                // position here), then the server's stream.
+                Some(b) => spawn_bridge_reader(
+                    opts.clone(),
+                    b,
+                    saved.position.clone(),
+                    server_id,
+                    limits,
+                    o,
+                    tx,
+                ),
+            };
             o.progress
                 .update(|s| s.target_connection_id = Some(tgt.id()));
             let heartbeat_task = match &o.heartbeat {
@@ -1219,6 +1268,11 @@ async fn run_once(
         stalled: false,
     };
     let r = a.run().await;
+    // A file reader runs on a blocking thread, which abort() does not stop:
+    // closing the budget and the queue makes its next send fail, so it ends
+    // whatever it waited for.
+    a.budget.close();
+    a.rx.close();
     reader_task.abort();
     if let Some(h) = heartbeat_task {
         h.abort();
@@ -1229,7 +1283,6 @@ async fn run_once(
     r
 }
 
-/// Streams the server's binlog from `from` into `tx`.
 /// The readers' end of the queue to the applier. An event waits for room in
 /// the queue's byte budget (`ApplyOptions::queue_bytes`), which the applier
 /// gives back once it has handled the event, so what is queued stays
@@ -1274,12 +1327,19 @@ impl Feed {
     }
 }
 
-async fn spawn_stream_reader(
-    source: &Opts,
-    start: StreamStart,
-    o: &ApplyOptions,
-    tx: Feed,
-) -> Result<(tokio::task::JoinHandle<()>, Duration), CopyError> {
+/// The source's binlog files (`SHOW BINARY LOGS`), in order.
+async fn binary_logs(src: &mut Conn) -> Result<Vec<String>, CopyError> {
+    let logs: Vec<mysql_async::Row> = src
+        .query("SHOW BINARY LOGS")
+        .await
+        .map_err(db_err("source", "listing the binary logs"))?;
+    Ok(logs
+        .into_iter()
+        .filter_map(|r| r.get::<String, _>(0))
+        .collect())
+}
+
+fn stream_config(source: &Opts, start: StreamStart, o: &ApplyOptions) -> StreamConfig {
     let mut cfg = StreamConfig::new(source.clone(), o.server_id, start);
     cfg.non_blocking = o.stop_at_end;
     if !o.failover_sources.is_empty() {
@@ -1287,31 +1347,120 @@ async fn spawn_stream_reader(
         cfg.max_reconnects = 3;
     }
     cfg.limits.max_uncompressed_size = o.max_uncompressed_bytes;
+    cfg
+}
+
+/// Streams the server's binlog from `start` into `tx`.
+async fn spawn_stream_reader(
+    source: &Opts,
+    start: StreamStart,
+    o: &ApplyOptions,
+    tx: Feed,
+) -> Result<(tokio::task::JoinHandle<()>, Duration), CopyError> {
+    let cfg = stream_config(source, start, o);
     let stall_after = cfg.read_timeout;
-    let mut reader = BinlogStreamReader::connect(cfg)
+    let reader = BinlogStreamReader::connect(cfg)
         .await
         .map_err(CopyError::from)?;
-    let progress = o.progress.clone();
+    let task = tokio::spawn(forward_stream(reader, o.progress.clone(), tx));
+    Ok((task, stall_after))
+}
+
+/// Hands the stream's events to `tx` until it ends, fails, or the applier
+/// goes away.
+async fn forward_stream(mut reader: BinlogStreamReader, progress: ApplyProgress, tx: Feed) {
+    let mut id = None;
+    loop {
+        if reader.connection_id() != id {
+            id = reader.connection_id();
+            progress.update(|s| s.source_connection_id = id);
+        }
+        let r = reader.next().await;
+        let done = !matches!(r, Ok(Some(_)));
+        let item = match r {
+            Ok(Some(e)) => Ok(e),
+            Ok(None) => break,
+            Err(e) => Err(stream_error(e)),
+        };
+        if !tx.send(item).await || done {
+            break;
+        }
+    }
+}
+
+/// Reads the archived files of `b` from `from` on into `tx`, then, when the
+/// last of them rotates to the server's first file, the server's stream
+/// from there.
+fn spawn_bridge_reader(
+    source: Opts,
+    b: files::Bridge,
+    from: FilePosition,
+    server_id: u64,
+    limits: binlog_reader::Limits,
+    o: &ApplyOptions,
+    tx: Feed,
+) -> (tokio::task::JoinHandle<()>, Duration) {
+    let o = o.clone();
+    let stall_after = stream_config(
+        &source,
+        StreamStart::File(Some(from.file.clone()), from.offset),
+        &o,
+    )
+    .read_timeout;
     let task = tokio::spawn(async move {
-        let mut id = None;
-        loop {
-            if reader.connection_id() != id {
-                id = reader.connection_id();
-                progress.update(|s| s.source_connection_id = id);
+        let live = b.live.clone();
+        let tx = Arc::new(tx);
+        let files_tx = tx.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            files::read_files(b.files, from, server_id, limits, &files_tx)
+        })
+        .await;
+        let last = match read {
+            Ok(Ok(Some(last))) => last,
+            // The applier went away.
+            Ok(Ok(None)) => return,
+            Ok(Err(e)) => {
+                tx.send(Err(e)).await;
+                return;
             }
-            let r = reader.next().await;
-            let done = !matches!(r, Ok(Some(_)));
-            let item = match r {
-                Ok(Some(e)) => Ok(e),
-                Ok(None) => break,
-                Err(e) => Err(stream_error(e)),
-            };
-            if !tx.send(item).await || done {
-                break;
+            Err(e) => {
+                tx.send(Err(CopyError::Internal(format!(
+                    "reading the binlog archive: {e}"
+                ))))
+                .await;
+                return;
+            }
+        };
+        if last.1.as_deref() != Some(live.as_str()) {
+            tx.send(Err(CopyError::Binlog {
+                at: last.0.clone(),
+                reason: format!(
+                    "the last archived file before the source's first binlog file {live} {}: \
+                     the archive does not lead to the source's binlog. Add the missing files \
+                     to [source] binlog_archive",
+                    match &last.1 {
+                        Some(n) => format!("rotates to {n}"),
+                        None => "ends without a ROTATE".into(),
+                    }
+                ),
+            }))
+            .await;
+            return;
+        }
+        tracing::info!(file = %live, "binlog archive read: switching to the source's stream");
+        let cfg = stream_config(&source, StreamStart::File(Some(live), 4), &o);
+        match BinlogStreamReader::connect(cfg).await {
+            Ok(reader) => {
+                if let Ok(tx) = Arc::try_unwrap(tx) {
+                    forward_stream(reader, o.progress.clone(), tx).await;
+                }
+            }
+            Err(e) => {
+                tx.send(Err(CopyError::from(e))).await;
             }
         }
     });
-    Ok((task, stall_after))
+    (task, stall_after)
 }
 
 struct Applier<'a> {
@@ -2118,10 +2267,11 @@ impl Applier<'_> {
                 self.o.progress.waiting_since(Some(self.last_event_time));
             }
         }
-        // Rows and the bytes of the event carrying them (MB/s limits).
+        // One query per rows event applied, its rows and the bytes of the
+        // event carrying them (queries, rows and MB/s limits).
         self.o
             .throttle
-            .acquire(0, n, if n > 0 { event_bytes } else { 0 })
+            .acquire(u64::from(n > 0), n, if n > 0 { event_bytes } else { 0 })
             .await;
         self.rows_uncommitted += n;
         if info.ordered {

@@ -64,7 +64,9 @@ pub(crate) fn server_key(id: &SourceIdentity) -> String {
 /// Connects to `opts` and reads which server answers there.
 pub(crate) async fn probe(opts: &Opts) -> Result<Server, CopyError> {
     let where_ = address(opts);
-    let mut conn = Conn::new(opts.clone())
+    // A source connection reads rows of any length (the shadow's schema,
+    // the DDL's rows): see `session::reading`.
+    let mut conn = Conn::new(crate::base::session::reading(opts))
         .await
         .map_err(db_err("source", format!("connecting to {where_}")))?;
     let identity = identify(&mut conn).await?;

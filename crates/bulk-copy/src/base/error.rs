@@ -71,8 +71,10 @@ pub enum CopyError {
     /// from the source.
     #[error(
         "the binlog file {} where incremental migration must resume is not on the source any \
-         more (it has {available}). Changes after {position} are lost to this task: raise the \
-         source's binlog retention and start the task again from a full copy",
+         more (it has {available}). Changes after {position} are lost to this task unless the \
+         purged binlog files were kept (a backup's binlogs): name the directory holding them in \
+         [source] binlog_archive. Otherwise raise the source's binlog retention and start the \
+         task again from a full copy",
         .position.file
     )]
     BinlogPurged {

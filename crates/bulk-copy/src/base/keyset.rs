@@ -1,9 +1,95 @@
 //! Keyset ranges: the `WHERE` clause that reads a key range in key order
 //! (never OFFSET), and arithmetic boundaries splitting an integer key's
-//! span. The copy reads its chunks with them, verification compares its
-//! ranges with them.
+//! span (verification's; the copy finds its split points on the source,
+//! see `copy/plan.rs`). The copy reads its chunks with them, verification
+//! compares its ranges with them.
+//!
+//! A bound is a key as the server returned it, sent back as a parameter.
+//! Where the server would compare that parameter differently from the way
+//! it orders the column, [`key_param`] wraps it, so that every comparison
+//! is the server's own, in the column's type and collation (never in
+//! Rust): a DECIMAL bound is cast to DECIMAL and a BIT one to an unsigned
+//! integer, so that neither is compared through DOUBLE (a BIT column
+//! against a string parameter is, on MariaDB 10.11, which loses the bits
+//! past 2^53; the manuals give DOUBLE for a DECIMAL against a string too),
+//! and a string in the
+//! column's character set and collation, sent as hexadecimal text (the
+//! server would replace the bytes of, say, a latin1 value that are not
+//! valid in the connection's utf8mb4, and refuse to compare a latin1 column
+//! with a utf8mb4 parameter). ENUM and SET keys are read as their numbers (`col + 0`),
+//! the order their index sorts in.
 
 use mysql_async::Value;
+
+use crate::base::meta::ColumnMeta;
+
+/// How a keyset bound of one key column is sent: its placeholder
+/// expression, and whether the value is sent as hexadecimal text (which
+/// the expression decodes). A string in another character set than the
+/// connection's is: the server would check a parameter's bytes against the
+/// connection's character set and replace what is not valid there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyBound {
+    /// The expression the `?` is in.
+    pub placeholder: String,
+    /// The value is sent as hexadecimal text.
+    pub hex: bool,
+}
+
+impl KeyBound {
+    /// A bound sent as it is, in a plain `?`.
+    pub fn plain() -> Self {
+        KeyBound {
+            placeholder: "?".into(),
+            hex: false,
+        }
+    }
+
+    /// The parameter to send for the key value `v`.
+    pub fn bind(&self, v: &Value) -> Value {
+        match v {
+            Value::Bytes(b) if self.hex => {
+                let mut h = Vec::with_capacity(b.len() * 2);
+                for x in b {
+                    h.extend_from_slice(format!("{x:02X}").as_bytes());
+                }
+                Value::Bytes(h)
+            }
+            v => v.clone(),
+        }
+    }
+}
+
+/// How a keyset bound of column `c` is sent (see the module
+/// documentation).
+pub fn key_param(c: &ColumnMeta) -> KeyBound {
+    let (placeholder, hex) = match c.data_type.as_str() {
+        "decimal" => (
+            format!("CAST(? AS DECIMAL(65, {}))", c.numeric_scale.min(30)),
+            false,
+        ),
+        "bit" => ("CAST(CONV(HEX(?), 16, 10) AS UNSIGNED)".into(), false),
+        "enum" | "set" => ("?".into(), false),
+        _ => match &c.collation {
+            Some((cs, coll)) if plain_word(cs) && plain_word(coll) => {
+                (format!("CONVERT(UNHEX(?) USING {cs}) COLLATE {coll}"), true)
+            }
+            _ => ("?".into(), false),
+        },
+    };
+    KeyBound { placeholder, hex }
+}
+
+/// Whether a key column of this type is read as its number (`col + 0`) for
+/// the keyset: ENUM and SET, which sort by index and bitmask.
+pub fn key_read_as_number(c: &ColumnMeta) -> bool {
+    matches!(c.data_type.as_str(), "enum" | "set")
+}
+
+/// A character set or collation name that can be written unquoted.
+fn plain_word(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
 
 /// `n - 1` boundaries splitting `[lo, hi]` into `n` ranges of equal width,
 /// each a range's inclusive upper bound, strictly below `hi` and without
@@ -49,6 +135,19 @@ pub fn range_condition(
     after: Option<&[Value]>,
     hi: Option<&[Value]>,
 ) -> (String, Vec<Value>) {
+    let plain = vec![KeyBound::plain(); keys.len()];
+    range_condition_with(keys, &plain, filter, after, hi)
+}
+
+/// [`range_condition`] with each key column's bound sent its own way
+/// (`bounds`, one per key column: see [`key_param`]).
+pub fn range_condition_with(
+    keys: &[String],
+    bounds: &[KeyBound],
+    filter: Option<&str>,
+    after: Option<&[Value]>,
+    hi: Option<&[Value]>,
+) -> (String, Vec<Value>) {
     let mut parts = Vec::new();
     let mut params = Vec::new();
     if let Some(f) = filter {
@@ -61,12 +160,12 @@ pub fn range_condition(
         for i in 0..keys.len() {
             let mut ands = Vec::new();
             for j in 0..i {
-                ands.push(format!("{} = ?", keys[j]));
-                params.push(vals[j].clone());
+                ands.push(format!("{} = {}", keys[j], bounds[j].placeholder));
+                params.push(bounds[j].bind(&vals[j]));
             }
             let o = if i + 1 == keys.len() { op_last } else { op };
-            ands.push(format!("{} {o} ?", keys[i]));
-            params.push(vals[i].clone());
+            ands.push(format!("{} {o} {}", keys[i], bounds[i].placeholder));
+            params.push(bounds[i].bind(&vals[i]));
             ors.push(format!("({})", ands.join(" AND ")));
         }
         format!("({})", ors.join(" OR "))

@@ -31,6 +31,10 @@ pub struct ColumnMeta {
     pub binary_length: u64,
     /// The character set and collation of a text column.
     pub collation: Option<(String, String)>,
+    /// The scale (digits after the point) of a DECIMAL column, else 0: a
+    /// keyset bound is cast to it, so that the server compares decimals,
+    /// never doubles.
+    pub numeric_scale: u8,
 }
 
 /// How a table is read.
@@ -114,11 +118,12 @@ pub async fn load_table_meta_on(
         Option<u64>,
         Option<String>,
         Option<String>,
+        Option<u64>,
     );
     let rows: Vec<ColumnRow> = conn
         .exec(
             "SELECT column_name, data_type, datetime_precision, extra, is_nullable, column_type,
-                    character_octet_length, character_set_name, collation_name
+                    character_octet_length, character_set_name, collation_name, numeric_scale
              FROM information_schema.columns
              WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
             (db, table),
@@ -134,19 +139,26 @@ pub async fn load_table_meta_on(
     let columns: Vec<ColumnMeta> = rows
         .into_iter()
         .map(
-            |(name, data_type, fsp, extra, nullable, column_type, octets, cs, coll)| ColumnMeta {
-                collation: cs.zip(coll),
-                binary_length: if data_type.eq_ignore_ascii_case("binary") {
-                    octets.unwrap_or(0)
-                } else {
-                    0
-                },
-                name,
-                data_type: data_type.to_ascii_lowercase(),
-                fsp: fsp.and_then(|f| u8::try_from(f).ok()).unwrap_or(0),
-                generated: extra.to_ascii_uppercase().contains("GENERATED"),
-                nullable: nullable == "YES",
-                unsigned: column_type.to_ascii_lowercase().contains("unsigned"),
+            |(name, data_type, fsp, extra, nullable, column_type, octets, cs, coll, scale)| {
+                ColumnMeta {
+                    collation: cs.zip(coll),
+                    numeric_scale: if data_type.eq_ignore_ascii_case("decimal") {
+                        scale.and_then(|s| u8::try_from(s).ok()).unwrap_or(0)
+                    } else {
+                        0
+                    },
+                    binary_length: if data_type.eq_ignore_ascii_case("binary") {
+                        octets.unwrap_or(0)
+                    } else {
+                        0
+                    },
+                    name,
+                    data_type: data_type.to_ascii_lowercase(),
+                    fsp: fsp.and_then(|f| u8::try_from(f).ok()).unwrap_or(0),
+                    generated: extra.to_ascii_uppercase().contains("GENERATED"),
+                    nullable: nullable == "YES",
+                    unsigned: column_type.to_ascii_lowercase().contains("unsigned"),
+                }
             },
         )
         .collect();

@@ -53,6 +53,19 @@ pub(crate) const CDC_ONLINE_DDL: &str = "cdc_online_ddl";
 /// Tables a RENAME brought into the selection, copied by the apply.
 pub(crate) const CDC_COPIED_IN: &str = "cdc_copied_in";
 
+/// Every table of the metadata schema defined here, each keyed by the
+/// task's name in its `task` column: what `dts release` clears of a task.
+pub const TASK_TABLES: &[&str] = &[
+    "copy_range",
+    "copy_snapshot",
+    "copy_index",
+    CDC_CHECKPOINT,
+    "cdc_prepared",
+    "cdc_ddl",
+    CDC_ONLINE_DDL,
+    CDC_COPIED_IN,
+];
+
 /// Creates the schema `schema` (unquoted) and the copy's tables, and adds
 /// the columns later versions added to a `copy_range` made by an earlier
 /// one.
@@ -281,4 +294,32 @@ pub(crate) fn heartbeat_statement(db: &str, table: &str) -> String {
         quote(db),
         quote(table)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_tables_lists_every_table_created_here() {
+        let src = include_str!("meta_schema.rs");
+        let marker = concat!("CREATE TABLE IF NOT EXISTS {s}", ".`");
+        let mut n = 0;
+        for part in src.split(marker).skip(1) {
+            let name = part.split('`').next().expect("a name");
+            let name = match name {
+                "{CDC_CHECKPOINT}" => CDC_CHECKPOINT,
+                "{CDC_ONLINE_DDL}" => CDC_ONLINE_DDL,
+                "{CDC_COPIED_IN}" => CDC_COPIED_IN,
+                n => n,
+            };
+            assert!(TASK_TABLES.contains(&name), "{name} is not in TASK_TABLES");
+            n += 1;
+        }
+        assert_eq!(
+            n,
+            TASK_TABLES.len(),
+            "TASK_TABLES lists a table never created"
+        );
+    }
 }

@@ -37,14 +37,48 @@ const APPLY_SESSION: &str =
 const READER_SESSION: &str = "SET SESSION net_write_timeout = 3600; \
      SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ";
 
+/// The largest packet a connection that reads rows accepts (1 GiB, the
+/// servers' ceiling for `max_allowed_packet`). A server sends a row longer
+/// than its own `max_allowed_packet` (LOAD DATA stores such rows, and a
+/// table may hold several long values under the limit each), and the
+/// client would refuse it at the server's size. The client also cuts what
+/// it sends at this size, so a connection that sends rows (a loader, the
+/// applier) keeps the server's.
+pub const READ_PACKET_BYTES: usize = 1 << 30;
+
+/// `opts` for a connection that reads rows: see [`READ_PACKET_BYTES`].
+pub fn reading(opts: &Opts) -> Opts {
+    OptsBuilder::from_opts(opts.clone())
+        .max_allowed_packet(Some(READ_PACKET_BYTES))
+        .into()
+}
+
 /// Opens a connection with [`SESSION`]; `server` (`source` or `target`)
-/// names it in errors.
+/// names it in errors. A source connection reads rows of any length
+/// ([`READ_PACKET_BYTES`]).
 ///
 /// # Errors
 ///
 /// [`CopyError::Database`] when the connection or the settings fail.
 pub async fn connect(opts: &Opts, server: &'static str) -> Result<Conn, CopyError> {
-    let mut c = Conn::new(opts.clone())
+    if server == "source" {
+        return connect_reading(opts, server).await;
+    }
+    open(opts.clone(), server).await
+}
+
+/// [`connect`] for a connection that reads rows of any length from either
+/// server and sends no rows ([`READ_PACKET_BYTES`]): verification's.
+///
+/// # Errors
+///
+/// As [`connect`].
+pub async fn connect_reading(opts: &Opts, server: &'static str) -> Result<Conn, CopyError> {
+    open(reading(opts), server).await
+}
+
+async fn open(opts: Opts, server: &'static str) -> Result<Conn, CopyError> {
+    let mut c = Conn::new(opts)
         .await
         .map_err(db_err(server, "connecting"))?;
     c.query_drop(SESSION)

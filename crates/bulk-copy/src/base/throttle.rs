@@ -7,6 +7,10 @@
 //! large buffer goes out at once and the next one waits for it to be "paid";
 //! over any long run the rate is the limit. Changing a limit takes effect on
 //! the next request.
+//!
+//! A throttle can also be paused: requests then wait (checking every 100
+//! ms) until it is resumed, so the work using it makes no progress past the
+//! requests already granted.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,6 +35,8 @@ pub struct Throttle {
 #[derive(Debug, Default)]
 struct State {
     limits: ThrottleLimits,
+    /// Requests wait while this is set.
+    paused: bool,
     /// The virtual clock of each dimension: queries, rows, bytes.
     clock: [Option<Instant>; 3],
 }
@@ -64,8 +70,23 @@ impl Throttle {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).limits
     }
 
-    /// Waits until `queries`, `rows` and `bytes` may be spent, and spends them.
+    /// Pauses (`true`) or resumes (`false`) the work: while paused, every
+    /// request waits.
+    pub fn set_paused(&self, paused: bool) {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).paused = paused;
+    }
+
+    /// Whether the throttle is paused.
+    pub fn is_paused(&self) -> bool {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).paused
+    }
+
+    /// Waits while the throttle is paused, then until `queries`, `rows` and
+    /// `bytes` may be spent, and spends them.
     pub async fn acquire(&self, queries: u64, rows: u64, bytes: u64) {
+        while self.is_paused() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         let wait = self.reserve(Instant::now(), [queries, rows, bytes]);
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
@@ -178,5 +199,28 @@ mod tests {
         let now = Instant::now();
         assert_eq!(t.reserve(now, [5, 5, 5]), Duration::ZERO);
         assert_eq!(t.reserve(now, [5, 5, 5]), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn a_paused_throttle_holds_requests_until_resumed() {
+        let t = Throttle::default();
+        t.set_paused(true);
+        assert!(t.is_paused());
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let j = tokio::spawn({
+            let (t, done) = (t.clone(), done.clone());
+            async move {
+                t.acquire(1, 1, 1).await;
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !done.load(std::sync::atomic::Ordering::SeqCst),
+            "a request went through a paused throttle"
+        );
+        t.set_paused(false);
+        j.await.expect("the request completes once resumed");
+        assert!(done.load(std::sync::atomic::Ordering::SeqCst));
     }
 }

@@ -325,6 +325,7 @@ mod tests {
             unsigned: false,
             binary_length: 0,
             collation: None,
+            numeric_scale: 0,
         }
     }
 

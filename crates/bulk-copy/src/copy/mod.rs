@@ -19,14 +19,25 @@
 //! start) and, when they differ, the highest (where its idempotent overlap
 //! window ends; design rule 8).
 //!
-//! **Work units.** A table is one key range, or, when its key is a single
-//! integer column and it is large, several ranges split arithmetically
-//! between the key's minimum and maximum, copied in parallel. A reader takes a
+//! **Work units.** A table is one key range, or, when it is large, several
+//! ranges of about [`CopyOptions::split_rows`] rows each, copied in
+//! parallel: the split points are every that-many-th key, found by walking
+//! the key on the source (`plan.rs`), so a skewed, composite, string or
+//! binary key splits as evenly as a dense integer one, each comparison the
+//! server's own (`base/keyset.rs`). A reader takes a
 //! range and streams it in keyset chunks (`key > last ORDER BY key LIMIT n`,
 //! never OFFSET, `n` adapted to the row width) into load buffers; one writer
 //! takes the range's buffers in order. Queues hold at most
 //! [`CopyOptions::queue_buffers`] buffers per range, so memory is bounded by
-//! `readers x (queue_buffers + 1) x load_bytes` whatever the table size.
+//! `readers x (queue_buffers + 1) x load_bytes` whatever the table size (a
+//! buffer holds at least one row: with rows longer than `load_bytes`, the
+//! longest row's encoded length takes its place; chunks are sized in bytes
+//! down to one row).
+//!
+//! **Large rows.** A row may be longer than either server's
+//! `max_allowed_packet` (LOAD DATA stores such rows): readers accept packets
+//! up to 1 GiB (`base::session::READ_PACKET_BYTES`), and a buffer's LOAD
+//! DATA text goes to the target in 64 KiB packets, whatever its length.
 //!
 //! **Write paths.** An empty target table that is not too large
 //! ([`CopyOptions::bulk_max_bytes`]) is loaded in one transaction, so that
@@ -34,7 +45,9 @@
 //! sorting) applies; its checkpoint row is written in that transaction. Other
 //! tables are loaded in chunks, each committed with its range's high-water
 //! key. A table without a usable key is loaded in one transaction (it cannot
-//! be resumed part-way) and reported as such. The plain secondary indexes of
+//! be resumed part-way: no engine's row order is both readable in SQL and
+//! stable across the snapshots of two runs) and reported as such, or
+//! refused with the fix when larger than [`CopyOptions::keyless_max_bytes`]. The plain secondary indexes of
 //! a large empty table are dropped before its load and added back after it
 //! ([`CopyOptions::defer_indexes_min_bytes`]), recorded in the metadata
 //! schema first so that no stop can lose them.

@@ -82,9 +82,20 @@ pub struct CopyOptions {
     /// sysbench tables (4 x 250k rows, one secondary index each): the target
     /// spends about 20% less CPU and the copy takes 0.8x the time.
     pub defer_indexes_min_bytes: Option<u64>,
-    /// A chunked table with a single integer key is split into ranges of
-    /// about this many rows, copied in parallel. 0 turns splitting off.
+    /// A chunked table is split into ranges of about this many rows (as the
+    /// source estimates its rows), copied in parallel: the split points are
+    /// every this-many-th key of the table's key, found on the source, so
+    /// the ranges hold the same number of rows whatever the key's type and
+    /// distribution. 0 turns splitting off.
     pub split_rows: u64,
+    /// A table without a usable key (a primary key, or a unique key on NOT
+    /// NULL columns) offers no order its copy can be committed and resumed
+    /// by (the storage engines' own row ids are not readable in SQL), so it
+    /// is loaded in one transaction, which a crash starts over; one whose
+    /// data length (the source's estimate) is larger than this is refused,
+    /// with the fix: a key. Tables with MySQL's generated invisible primary
+    /// key (`my_row_id`) or any other key are chunked as usual.
+    pub keyless_max_bytes: u64,
     /// Key conflicts with rows already on the target.
     pub conflict: ConflictPolicy,
     /// How snapshots are taken.
@@ -123,6 +134,7 @@ impl Default for CopyOptions {
             bulk_max_bytes: 64 << 20,
             defer_indexes_min_bytes: Some(16 << 20),
             split_rows: 1_000_000,
+            keyless_max_bytes: 1 << 30,
             conflict: ConflictPolicy::Error,
             snapshot: SnapshotMode::Auto,
             server_id: 0x7d75_0002,

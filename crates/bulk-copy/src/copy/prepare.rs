@@ -9,6 +9,7 @@ use super::encode;
 use super::options::CopyOptions;
 use crate::base::error::CopyError;
 use crate::base::filter::validate_filter;
+use crate::base::keyset::{key_param, key_read_as_number, KeyBound};
 use crate::base::mapping::{ConflictPolicy, TableMapping};
 use crate::base::meta::{ColumnMeta, KeyStrategy, TableMeta};
 
@@ -38,6 +39,10 @@ pub(super) struct Prepared {
     pub(super) key_pos: Vec<usize>,
     /// The quoted key columns.
     pub(super) key_names: Vec<String>,
+    /// What the SELECT reads for each key column (as at `key_pos`).
+    pub(super) key_exprs: Vec<String>,
+    /// How each key column's bound is sent (`keyset::key_param`).
+    pub(super) key_params: Vec<KeyBound>,
     pub(super) filter: Option<String>,
     pub(super) chunk_rows: usize,
 }
@@ -126,16 +131,30 @@ pub(super) fn prepare(
         }
     };
     let mut cols: Vec<String> = written.iter().map(|&i| read_expr(i)).collect();
+    // Where each key column is in a row read: its written column, unless
+    // the written value is an ENUM's or SET's member text where the keyset
+    // needs its number (the order the key sorts in), read again as one.
     let mut key_pos = Vec::with_capacity(key.len());
+    let mut key_exprs = Vec::with_capacity(key.len());
     for &k in &key {
+        let c = &meta.columns[k];
+        let as_number = key_read_as_number(c) && !members_as_numbers;
         match written.iter().position(|&w| w == k) {
-            Some(pos) => key_pos.push(pos),
-            None => {
+            Some(pos) if !as_number => key_pos.push(pos),
+            _ => {
                 key_pos.push(cols.len());
-                cols.push(read_expr(k));
+                cols.push(if as_number {
+                    format!("{} + 0", quote(&c.name))
+                } else {
+                    read_expr(k)
+                });
             }
         }
+        if let Some(&pos) = key_pos.last() {
+            key_exprs.push(cols[pos].clone());
+        }
     }
+    let key_params: Vec<KeyBound> = key.iter().map(|&k| key_param(&meta.columns[k])).collect();
     let select = format!("SELECT {} FROM {}", cols.join(", "), source);
     let load = load_statement(
         &meta.columns,
@@ -146,10 +165,10 @@ pub(super) fn prepare(
         members_as_numbers,
     );
     let width = meta.avg_row_length.max(1);
-    // At least 100 rows per chunk, unless fewer are asked for (`clamp`
-    // panics when its minimum is above its maximum).
+    // By bytes, at least one row: the watermark copy holds a chunk in
+    // memory, so a table of 16 MB rows is read a row or so at a time.
     let most = options.chunk_rows.max(1) as u64;
-    let chunk_rows = (options.chunk_bytes as u64 / width).clamp(100.min(most), most);
+    let chunk_rows = (options.chunk_bytes as u64 / width).clamp(1, most);
     Ok(Prepared {
         target: t.target_quoted(),
         target_db: t.target_db.clone(),
@@ -175,6 +194,8 @@ pub(super) fn prepare(
         select,
         key_pos,
         key_names,
+        key_exprs,
+        key_params,
         filter,
         chunk_rows: chunk_rows as usize,
         meta,

@@ -19,7 +19,7 @@ use super::prepare::Prepared;
 use super::watermark::Watermark;
 use super::Shared;
 use crate::base::error::{db_err, CopyError};
-use crate::base::keyset::range_condition;
+use crate::base::keyset::range_condition_with;
 
 /// Rows on their way from a reader to a writer.
 pub(super) struct Buffer {
@@ -93,8 +93,9 @@ pub(super) async fn read_unit(
         if shared.failed.load(Ordering::SeqCst) || tx.is_closed() {
             return Ok(());
         }
-        let (cond, params) = range_condition(
+        let (cond, params) = range_condition_with(
             &p.key_names,
+            &p.key_params,
             p.filter.as_deref(),
             last_key.as_deref(),
             hi.as_deref(),

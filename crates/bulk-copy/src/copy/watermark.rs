@@ -135,7 +135,7 @@ use super::read::{enum_empty, new_buffer, send, Buffer};
 use super::window::{Held, Windows};
 use super::Shared;
 use crate::base::error::{db_err, CopyError};
-use crate::base::keyset::range_condition;
+use crate::base::keyset::range_condition_with;
 use crate::base::meta::{ColumnMeta, KeyStrategy};
 use crate::base::snapshot::binlog_position;
 
@@ -486,7 +486,8 @@ async fn read_chunk_once(
     let registration = wm.windows.register(&p.meta.db, &p.meta.name);
     let low = wm.position(src).await?;
     registration.set_low(&low);
-    let (cond, params) = range_condition(&p.key_names, p.filter.as_deref(), after, hi);
+    let (cond, params) =
+        range_condition_with(&p.key_names, &p.key_params, p.filter.as_deref(), after, hi);
     let limit = if limited {
         format!(" LIMIT {}", p.chunk_rows)
     } else {
@@ -763,7 +764,13 @@ async fn members(
         }
     }
     sql.push_str(") AS `__dts_rows`");
-    let (cond, params) = range_condition(&p.key_names, p.filter.as_deref(), after, upper);
+    let (cond, params) = range_condition_with(
+        &p.key_names,
+        &p.key_params,
+        p.filter.as_deref(),
+        after,
+        upper,
+    );
     sql.push_str(&cond);
     let found: Vec<u64> = src.exec(sql, params).await.map_err(db_err(
         "source",

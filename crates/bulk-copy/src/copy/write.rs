@@ -208,6 +208,11 @@ pub(super) async fn write_unit(
     result
 }
 
+/// The bytes of LOAD DATA text sent per packet: far under any server's
+/// `max_allowed_packet` (1 KiB at the least, 16 MiB by default on MariaDB),
+/// and large enough that the packets' headers cost nothing.
+const LOAD_PIECE_BYTES: usize = 64 << 10;
+
 /// Sends one buffer of rows with LOAD DATA (inside the caller's
 /// transaction), and accepts it only when the target warned about nothing
 /// but what is expected: an ENUM's empty "error" value (index 0), which the
@@ -224,9 +229,15 @@ async fn load(
 ) -> Result<(u64, u64, Option<Vec<u8>>), CopyError> {
     let bytes = Bytes::from(data);
     let keep = bytes.clone();
-    c.set_infile_handler(
-        async move { Ok(futures::stream::iter(std::iter::once(Ok(bytes))).boxed()) },
-    );
+    // Sent in pieces: each is one packet, which may be no longer than the
+    // target's max_allowed_packet, while a buffer holds at least a row of any
+    // length (LOAD DATA takes rows longer than max_allowed_packet).
+    let pieces: Vec<std::io::Result<Bytes>> = (0..bytes.len())
+        .step_by(LOAD_PIECE_BYTES)
+        .map(|at| Ok(bytes.slice(at..(at + LOAD_PIECE_BYTES).min(bytes.len()))))
+        .collect();
+    drop(bytes);
+    c.set_infile_handler(async move { Ok(futures::stream::iter(pieces).boxed()) });
     c.query_drop(p.load.as_str())
         .await
         .map_err(db_err("target", format!("loading rows into {}", p.target)))?;

@@ -1,12 +1,17 @@
 //! `dts apply`: incremental migration alone.
 
+use std::path::PathBuf;
+
 use binlog_reader::position::FilePosition;
-use bulk_copy::{apply_changes, prepare_incremental, ApplyReport, HandOff};
+use bulk_copy::{
+    apply_changes_from, prepare_incremental, ApplyReport, ApplySelection, ApplySource, HandOff,
+    TableMapping,
+};
 use mysql_async::Conn;
 
 use crate::config::TaskConfig;
 use crate::task::error::{db, TaskError};
-use crate::task::options::{apply_options, selection};
+use crate::task::options::{apply_options, apply_source, operations, selection};
 use crate::task::plan::selected_schema;
 use crate::task::RunHandles;
 
@@ -26,6 +31,10 @@ pub struct ApplyRun {
     pub until: Option<FilePosition>,
     /// Stop at the end of the source's binlog instead of waiting for more.
     pub stop_at_end: bool,
+    /// Apply these binlog files (in binlog order) instead of the source
+    /// server's binlog: the task's source is not connected to, and the
+    /// apply ends at the end of the last file.
+    pub binlog_files: Vec<PathBuf>,
 }
 
 /// What `dts apply` did.
@@ -64,8 +73,24 @@ pub async fn apply(
             ))
         }
     };
-    let source = cfg.source.connect_opts().await;
     let target = cfg.target.connect_opts().await;
+    if !run.binlog_files.is_empty() {
+        if run.prepare_only {
+            return Err(TaskError::Other(
+                "preparing records the source server's schema, and binlog files have no server: \
+                 prepare against the source (without --binlog-file)"
+                    .into(),
+            ));
+        }
+        let sel = files_selection(cfg)?;
+        let mut options = apply_options(cfg, h)?;
+        options.until = run.until.clone();
+        options.stop_at_end = true;
+        let source = ApplySource::Files(run.binlog_files.clone());
+        let report = apply_changes_from(&source, &target, &sel, handoff.as_ref(), &options).await?;
+        return Ok(ApplyOutcome::Applied(Box::new(report)));
+    }
+    let source = cfg.source.connect_opts().await;
     let mut src = Conn::new(source.clone())
         .await
         .map_err(db("source", "connecting"))?;
@@ -79,6 +104,43 @@ pub async fn apply(
     }
     options.until = run.until.clone();
     options.stop_at_end = run.stop_at_end;
-    let report = apply_changes(&source, &target, &sel, handoff.as_ref(), &options).await?;
+    let from = apply_source(cfg, &source);
+    let report = apply_changes_from(&from, &target, &sel, handoff.as_ref(), &options).await?;
     Ok(ApplyOutcome::Applied(Box::new(report)))
+}
+
+/// The selection of a binlog-file apply, from the task's objects alone
+/// (there is no source server to list tables from): whole databases and
+/// single tables, with their database and table renames. Column lists,
+/// column renames and filters need the source's columns, which the files do
+/// not name (without `binlog_row_metadata=FULL`): refused.
+fn files_selection(cfg: &TaskConfig) -> Result<ApplySelection, TaskError> {
+    let names = cfg.name_map();
+    let mut sel = ApplySelection::default();
+    for o in &cfg.objects {
+        let db = names.database(&o.database);
+        sel.operations.extend(operations(cfg, o));
+        match &o.tables {
+            None => sel.databases.push((o.database.clone(), db)),
+            Some(ts) => {
+                for t in ts {
+                    if t.columns.is_some() || !t.rename_columns.is_empty() || t.filter.is_some() {
+                        return Err(TaskError::Other(format!(
+                            "table {}.{}: column lists, column renames and filters are not \
+                             supported when applying binlog files; select the whole table",
+                            server_dialect::quote(&o.database),
+                            server_dialect::quote(&t.name)
+                        )));
+                    }
+                    sel.tables.push(TableMapping::renamed(
+                        &o.database,
+                        &t.name,
+                        &db,
+                        &names.table(&o.database, &t.name),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(sel)
 }

@@ -20,8 +20,9 @@ pub enum DumpSource {
     },
     /// A server's binlog stream.
     Server {
-        /// The server (its TLS policy applies).
-        source: Endpoint,
+        /// The server (its TLS policy applies); boxed, the endpoint being
+        /// large beside the other variant.
+        source: Box<Endpoint>,
         /// The binlog file to start from (`None`: the first one the server
         /// has).
         start_file: Option<String>,

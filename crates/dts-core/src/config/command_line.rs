@@ -282,7 +282,9 @@ impl CommandLine {
         if let Some(t) = &self.task {
             raw.task = Some(t.clone());
         }
-        if let Some(s) = self.server("source", self.source.as_ref())? {
+        if let Some(mut s) = self.server("source", self.source.as_ref())? {
+            // The file's archive of purged binlogs stays.
+            s.binlog_archive = raw.source.take().and_then(|f| f.binlog_archive);
             raw.source = Some(s);
         }
         if let Some(t) = self.server("target", self.target.as_ref())? {
@@ -410,6 +412,7 @@ impl CommandLine {
             tls: s.tls,
             tls_ca: s.tls_ca.clone(),
             meta_schema: None,
+            binlog_archive: None,
         }))
     }
 

@@ -79,6 +79,11 @@ pub struct Endpoint {
     pub tls_ca: Option<PathBuf>,
     /// The metadata schema (on the target: task state and checkpoints).
     pub meta_schema: String,
+    /// `[source] binlog_archive`: a directory of binlog files the source
+    /// purged (a backup's archived binlogs), read when the task resumes
+    /// from a file the source no longer has (catalogue S1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binlog_archive: Option<PathBuf>,
     #[serde(skip)]
     pub(super) opts: Opts,
     #[serde(skip)]

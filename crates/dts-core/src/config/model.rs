@@ -408,9 +408,14 @@ pub struct FullOptions {
     /// Empty target tables up to this source data length are loaded in one
     /// transaction, in bytes (default 64 MiB; 0: never).
     pub bulk_max_bytes: u64,
-    /// Tables with a single integer key are split into ranges of about
-    /// this many rows, copied in parallel (default 1,000,000; 0: never).
+    /// Tables are split into ranges of about this many rows, copied in
+    /// parallel, at split points found by walking the key on the source
+    /// (default 1,000,000; 0: never).
     pub split_rows: u64,
+    /// Tables without a usable key up to this source data length are
+    /// loaded in one transaction; larger ones are refused with the fix (a
+    /// key), in bytes (default 1 GiB).
+    pub keyless_max_bytes: u64,
 }
 
 /// `[incremental] start`: where an incremental-only task starts without a

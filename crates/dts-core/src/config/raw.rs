@@ -55,6 +55,7 @@ pub(super) struct RawEndpoint {
     pub(super) tls: Option<TlsMode>,
     pub(super) tls_ca: Option<PathBuf>,
     pub(super) meta_schema: Option<String>,
+    pub(super) binlog_archive: Option<PathBuf>,
 }
 
 /// `url`: one URL, or a list of candidates (`[source]` only).
@@ -114,6 +115,7 @@ pub(super) struct RawFull {
     pub(super) load_bytes: Option<i64>,
     pub(super) bulk_max_bytes: Option<i64>,
     pub(super) split_rows: Option<i64>,
+    pub(super) keyless_max_bytes: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]

@@ -365,6 +365,13 @@ fn full(f: RawFull) -> Result<FullOptions, ConfigError> {
             MAX_BYTES,
         )? as u64,
         split_rows: ranged("full.split_rows", f.split_rows, 1_000_000, 0, 1 << 40)? as u64,
+        keyless_max_bytes: ranged(
+            "full.keyless_max_bytes",
+            f.keyless_max_bytes,
+            1 << 30,
+            0,
+            MAX_BYTES,
+        )? as u64,
     })
 }
 
@@ -759,6 +766,21 @@ fn endpoint_with(key: &str, raw: RawEndpoint, secrets: bool) -> Result<Endpoint,
     }
     let meta_schema = raw.meta_schema.unwrap_or_else(|| "dts_meta".into());
     name_ok(&format!("{key}.meta_schema"), &meta_schema)?;
+    match &raw.binlog_archive {
+        Some(_) if key != "source" => {
+            return Err(err(
+                format!("{key}.binlog_archive"),
+                "is a [source] key: the archive holds binlog files the source purged",
+            ))
+        }
+        Some(d) if d.as_os_str().is_empty() => {
+            return Err(err(
+                format!("{key}.binlog_archive"),
+                "is empty: give the directory holding the source's purged binlog files",
+            ))
+        }
+        _ => {}
+    }
     Ok(Endpoint {
         url,
         failover_urls,
@@ -768,6 +790,7 @@ fn endpoint_with(key: &str, raw: RawEndpoint, secrets: bool) -> Result<Endpoint,
         tls,
         tls_ca: raw.tls_ca,
         meta_schema,
+        binlog_archive: raw.binlog_archive,
         opts,
     })
 }

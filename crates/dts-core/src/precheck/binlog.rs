@@ -2,7 +2,7 @@
 //! `source.binlog_format`, `source.binlog_row_image`,
 //! `source.binlog_row_value_options`, `source.binlog_compress`,
 //! `source.binlog_checksum`, `source.server_id`, `source.gtid_mode`,
-//! `source.binlog_retention`.
+//! `source.binlog_retention`, `source.binlog_archive`.
 
 use crate::config::{MigrationType, TaskConfig};
 
@@ -30,6 +30,7 @@ pub const ESTIMATED_COPY_RATE: u64 = 20_000_000;
 pub(super) fn binlog_checks(task: &TaskConfig, src: &ServerFacts, ctx: &Ctx, out: &mut Vec<Check>) {
     let incremental = task.migration.has(MigrationType::Incremental);
     let full = task.migration.has(MigrationType::Full);
+    out.push(archive(task, incremental));
     let ids = [
         "source.log_bin",
         "source.binlog_format",
@@ -298,6 +299,89 @@ fn human(secs: u64) -> String {
     }
 }
 
+/// `source.binlog_archive`: the directory is readable and holds binlog
+/// files (by their magic bytes), and the task reads binlogs at all.
+pub(super) fn archive(task: &TaskConfig, incremental: bool) -> Check {
+    let id = "source.binlog_archive";
+    let Some(dir) = &task.source.binlog_archive else {
+        return pass(
+            id,
+            "no archive: binlogs the source purges past the task's checkpoint stop the task",
+        );
+    };
+    if !incremental {
+        return fail(
+            id,
+            format!(
+                "binlog_archive = {:?} is set, but the task has no incremental migration to \
+                 read it",
+                dir.display()
+            ),
+            "remove binlog_archive from [source], or add incremental to [migration] types",
+        );
+    }
+    let fix = "give binlog_archive the directory holding the source's purged binlog files \
+               (readable by this user)";
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            return fail(
+                id,
+                format!("the binlog archive {} cannot be read: {e}", dir.display()),
+                fix,
+            )
+        }
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut unreadable: Vec<String> = Vec::new();
+    for e in rd.flatten() {
+        let p = e.path();
+        if !p.is_file() {
+            continue;
+        }
+        let name = e.file_name().to_string_lossy().into_owned();
+        let mut magic = [0u8; 4];
+        match std::fs::File::open(&p).and_then(|mut f| {
+            use std::io::Read;
+            f.read_exact(&mut magic)
+        }) {
+            Ok(()) if &magic == b"\xfebin" => names.push(name),
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+            Err(e) => unreadable.push(format!("{name} ({e})")),
+        }
+    }
+    if !unreadable.is_empty() {
+        return fail(
+            id,
+            format!(
+                "the binlog archive {} has files this user cannot read: {}",
+                dir.display(),
+                unreadable.join(", ")
+            ),
+            fix,
+        );
+    }
+    names.sort_by(|a, b| {
+        binlog_reader::position::compare_binlog_file_names(a, b).unwrap_or_else(|| a.cmp(b))
+    });
+    match (names.first(), names.last()) {
+        (Some(a), Some(b)) => pass(
+            id,
+            format!(
+                "the binlog archive {} holds {} binlog files, {a} to {b}",
+                dir.display(),
+                names.len()
+            ),
+        ),
+        _ => fail(
+            id,
+            format!("the binlog archive {} holds no binlog file", dir.display()),
+            fix,
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{ctx, facts, status, task};
@@ -308,6 +392,45 @@ mod tests {
 
     fn binlog(vars: &[(&str, &str)]) -> Vec<Check> {
         binlog_of("8.0.36", vars)
+    }
+
+    #[test]
+    fn the_binlog_archive_must_be_a_readable_directory_of_binlog_files() {
+        let mut t = task();
+        let a = archive(&t, true);
+        assert_eq!(a.status, Status::Pass, "{a:?}");
+        assert!(a.found.contains("no archive"), "{a:?}");
+        let dir = std::env::temp_dir().join(format!("dts-archive-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        t.source.binlog_archive = Some(dir.join("missing"));
+        let a = archive(&t, true);
+        assert_eq!(
+            status(std::slice::from_ref(&a), "source.binlog_archive"),
+            Status::Failure
+        );
+        assert!(a.found.contains("cannot be read"), "{a:?}");
+        t.source.binlog_archive = Some(dir.clone());
+        std::fs::write(dir.join("notes.txt"), "not a binlog").unwrap();
+        let a = archive(&t, true);
+        assert_eq!(a.status, Status::Failure);
+        assert!(a.found.contains("holds no binlog file"), "{a:?}");
+        for n in ["mysql-bin.1000000", "mysql-bin.999999"] {
+            std::fs::write(dir.join(n), b"\xfebin\0\0").unwrap();
+        }
+        let a = archive(&t, true);
+        assert_eq!(a.status, Status::Pass);
+        assert!(
+            a.found
+                .contains("holds 2 binlog files, mysql-bin.999999 to mysql-bin.1000000"),
+            "{a:?}"
+        );
+        // Accepted, it must act: without incremental migration it cannot.
+        let a = archive(&t, false);
+        assert_eq!(
+            status(std::slice::from_ref(&a), "source.binlog_archive"),
+            Status::Failure
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     fn binlog_of(version: &str, vars: &[(&str, &str)]) -> Vec<Check> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use binlog_reader::position::FilePosition;
-use bulk_copy::{apply_changes, ApplySelection, HandOff, TableMapping};
+use bulk_copy::{apply_changes_from, ApplySelection, HandOff, TableMapping};
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts};
 use schema_diff::plan::Phase as PlanPhase;
@@ -488,7 +488,8 @@ async fn drain(
         start,
         overlap_end: st.overlap_end,
     });
-    apply_changes(source, target, &sel, handoff.as_ref(), &o).await?;
+    let from = super::options::apply_source(cfg, source);
+    apply_changes_from(&from, target, &sel, handoff.as_ref(), &o).await?;
     report(&format!("  applied up to {fin}"));
     Ok((sel, tables))
 }

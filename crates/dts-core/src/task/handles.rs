@@ -8,6 +8,7 @@ use bulk_copy::{ApplyProgress, Progress, StopSignal};
 
 use crate::metrics::RunCounters;
 
+use super::control::LiveControl;
 use super::phase::Phase;
 
 /// What a run reports as it goes.
@@ -32,6 +33,9 @@ pub struct RunHandles {
     pub errors: Arc<std::sync::atomic::AtomicU64>,
     /// Retries of the task's phases.
     pub retries: Arc<std::sync::atomic::AtomicU64>,
+    /// The copy's and the apply's throttles, as `dts throttle`/`dts pause`
+    /// change them.
+    pub control: LiveControl,
 }
 
 impl Default for RunHandles {
@@ -45,6 +49,7 @@ impl Default for RunHandles {
             phase: Arc::default(),
             errors: Arc::default(),
             retries: Arc::default(),
+            control: LiveControl::default(),
         }
     }
 }

@@ -34,6 +34,7 @@
 //! checkpoint), `handles` (what a run shares with its caller), `error` and
 //! `sql` (quoting, the binlog position).
 
+pub mod control;
 mod cutover;
 mod cutover_fence;
 pub(crate) mod error;
@@ -41,17 +42,22 @@ mod handles;
 pub(crate) mod options;
 mod phase;
 pub(crate) mod plan;
+pub mod release;
 mod run;
 pub(crate) mod sql;
 mod status;
 mod store;
 mod verify_hook;
+pub mod verify_schema;
 
+pub use control::{pause, throttle, ControlReport, ControlSettings, LiveControl, ThrottleChange};
 pub use cutover::cutover;
 pub use error::TaskError;
 pub use handles::{Reporter, RunHandles};
 pub use phase::{Phase, UnknownPhase};
+pub use release::{release, ReleaseReport};
 pub use run::{run_task, RunOutcome};
 pub use status::{task_status, IncrementalStatus, TableCopyStatus, TaskStatus};
 pub use store::{request_stop, TaskState};
 pub use verify_hook::CheckpointApplied;
+pub use verify_schema::verify_schema;

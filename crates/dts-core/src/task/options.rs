@@ -32,31 +32,7 @@ pub(crate) fn selection(
             sel.databases
                 .push((o.database.clone(), names.database(&o.database)));
         }
-        // Per-object DML/DDL filters: an entry only where they narrow. The
-        // kinds `[incremental] skip_ddl` names are left out of every
-        // object's (the apply counts what it skips).
-        let ops = |table: Option<String>, dml: &[DmlOp], ddl: &[DdlKind]| {
-            let ddl: Vec<DdlKind> = ddl
-                .iter()
-                .filter(|k| !cfg.incremental.skip_ddl.contains(k))
-                .copied()
-                .collect();
-            (dml.len() < ALL_DML.len() || ddl.len() < ALL_DDL.len()).then(|| {
-                bulk_copy::apply::Operations {
-                    database: o.database.clone(),
-                    table,
-                    insert: dml.contains(&DmlOp::Insert),
-                    update: dml.contains(&DmlOp::Update),
-                    delete: dml.contains(&DmlOp::Delete),
-                    ddl,
-                }
-            })
-        };
-        sel.operations.extend(ops(None, &o.dml, &o.ddl));
-        for t in o.tables.iter().flatten() {
-            sel.operations
-                .extend(ops(Some(t.name.clone()), &t.dml, &t.ddl));
-        }
+        sel.operations.extend(operations(cfg, o));
         let Some(d) = schema.database(&o.database) else {
             return Err(TaskError::Other(format!(
                 "the source has no database {:?} (or the account cannot see it): fix [[objects]] database",
@@ -88,6 +64,50 @@ pub(crate) fn selection(
     Ok((sel, tables))
 }
 
+/// Where the apply reads the source's binlog: the server, and with
+/// `[source] binlog_archive` the archive of its purged binlog files first
+/// when the task's checkpoint is in one of them.
+pub(crate) fn apply_source(cfg: &TaskConfig, source: &mysql_async::Opts) -> bulk_copy::ApplySource {
+    match &cfg.source.binlog_archive {
+        Some(dir) => bulk_copy::ApplySource::Archive {
+            server: source.clone(),
+            dir: dir.clone(),
+        },
+        None => bulk_copy::ApplySource::Server(source.clone()),
+    }
+}
+
+/// The per-object DML/DDL filters of one `[[objects]]` entry: an entry only
+/// where they narrow. The kinds `[incremental] skip_ddl` names are left out
+/// of every object's (the apply counts what it skips).
+pub(crate) fn operations(
+    cfg: &TaskConfig,
+    o: &crate::config::ObjectSelection,
+) -> Vec<bulk_copy::apply::Operations> {
+    let ops = |table: Option<String>, dml: &[DmlOp], ddl: &[DdlKind]| {
+        let ddl: Vec<DdlKind> = ddl
+            .iter()
+            .filter(|k| !cfg.incremental.skip_ddl.contains(k))
+            .copied()
+            .collect();
+        (dml.len() < ALL_DML.len() || ddl.len() < ALL_DDL.len()).then(|| {
+            bulk_copy::apply::Operations {
+                database: o.database.clone(),
+                table,
+                insert: dml.contains(&DmlOp::Insert),
+                update: dml.contains(&DmlOp::Update),
+                delete: dml.contains(&DmlOp::Delete),
+                ddl,
+            }
+        })
+    };
+    let mut v: Vec<_> = ops(None, &o.dml, &o.ddl).into_iter().collect();
+    for t in o.tables.iter().flatten() {
+        v.extend(ops(Some(t.name.clone()), &t.dml, &t.ddl));
+    }
+    v
+}
+
 /// The apply's options: the task's checkpoint, conflict policy, batching,
 /// DDL and online-DDL handling, heartbeat and throttle, reporting to the
 /// run's handles.
@@ -103,7 +123,7 @@ pub(crate) fn apply_options(cfg: &TaskConfig, h: &RunHandles) -> Result<ApplyOpt
             cfg.online_ddl
         ))
     })?;
-    let o = ApplyOptions {
+    Ok(ApplyOptions {
         task: cfg.task.clone(),
         meta_schema: cfg.target.meta_schema.clone(),
         server_id: inc.server_id,
@@ -130,14 +150,13 @@ pub(crate) fn apply_options(cfg: &TaskConfig, h: &RunHandles) -> Result<ApplyOpt
             }),
             HeartbeatMode::None => None,
         },
+        throttle: h.control.apply_throttle(ThrottleLimits {
+            queries_per_sec: None,
+            rows_per_sec: limit(inc.max_rows_per_sec),
+            bytes_per_sec: limit(inc.max_bytes_per_sec),
+        }),
         ..ApplyOptions::default()
-    };
-    o.throttle.set_limits(ThrottleLimits {
-        queries_per_sec: None,
-        rows_per_sec: limit(inc.max_rows_per_sec),
-        bytes_per_sec: limit(inc.max_bytes_per_sec),
-    });
-    Ok(o)
+    })
 }
 
 /// A rate limit of the task file (0: none).
@@ -164,7 +183,7 @@ pub(super) fn drain_options(
 /// run's handles.
 pub(crate) fn copy_options(cfg: &TaskConfig, h: &RunHandles) -> CopyOptions {
     let f = &cfg.full;
-    let o = CopyOptions {
+    CopyOptions {
         readers: f.readers,
         writers: f.writers,
         chunk_rows: f.chunk_rows,
@@ -172,19 +191,19 @@ pub(crate) fn copy_options(cfg: &TaskConfig, h: &RunHandles) -> CopyOptions {
         bulk_max_bytes: f.bulk_max_bytes,
         defer_indexes_min_bytes: f.defer_indexes.then_some(f.defer_indexes_min_bytes),
         split_rows: f.split_rows,
+        keyless_max_bytes: f.keyless_max_bytes,
         conflict: f.conflict.policy(),
         snapshot: f.snapshot.mode(),
         task: cfg.task.clone(),
         meta_schema: cfg.target.meta_schema.clone(),
         progress: h.copy.clone(),
+        throttle: h.control.copy_throttle(ThrottleLimits {
+            queries_per_sec: limit(f.max_queries_per_sec),
+            rows_per_sec: limit(f.max_rows_per_sec),
+            bytes_per_sec: limit(f.max_bytes_per_sec),
+        }),
         ..CopyOptions::default()
-    };
-    o.throttle.set_limits(ThrottleLimits {
-        queries_per_sec: limit(f.max_queries_per_sec),
-        rows_per_sec: limit(f.max_rows_per_sec),
-        bytes_per_sec: limit(f.max_bytes_per_sec),
-    });
-    o
+    }
 }
 
 /// The verification's options (`[verify]`): workers, range size, listed

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bulk_copy::{
-    apply_changes, copy_tables, prepare_incremental, ApplySelection, HandOff, StopSignal,
+    apply_changes_from, copy_tables, prepare_incremental, ApplySelection, HandOff, StopSignal,
     TableMapping,
 };
 use mysql_async::prelude::*;
@@ -58,6 +58,7 @@ pub async fn run_task(cfg: &TaskConfig, h: &RunHandles) -> Result<RunOutcome, Ta
     if let Ok(mut g) = h.phase.lock() {
         *g = existing.as_ref().map_or(Phase::Precheck, |s| s.phase);
     }
+    let control = super::control::watch(&target, cfg, h).await?;
     let metrics = match cfg.metrics_listen {
         Some(addr) => Some(
             crate::metrics::serve(addr, cfg.task.clone(), {
@@ -66,6 +67,7 @@ pub async fn run_task(cfg: &TaskConfig, h: &RunHandles) -> Result<RunOutcome, Ta
             })
             .await
             .map_err(|e| {
+                control.abort();
                 TaskError::Other(format!(
                     "cannot serve metrics on {addr} ([metrics] listen): {e}"
                 ))
@@ -86,6 +88,7 @@ pub async fn run_task(cfg: &TaskConfig, h: &RunHandles) -> Result<RunOutcome, Ta
         ));
     }
     watcher.abort();
+    control.abort();
     if let Some(m) = metrics {
         m.abort();
     }
@@ -424,7 +427,11 @@ async fn incremental(
     }
     let watcher = watch_stop_requests(cfg, target, h.stop.clone());
     let switches = watch_source_switches(cfg, h);
-    let r = apply_changes(source, target, sel, handoff.as_ref(), &o).await;
+    // With `[source] binlog_archive` the apply reads the main URL's server
+    // and bridges from the archive: the failover URLs are for a server
+    // source only (see `ApplySource::Archive` in bulk-copy's apply).
+    let from = super::options::apply_source(cfg, source);
+    let r = apply_changes_from(&from, target, sel, handoff.as_ref(), &o).await;
     watcher.abort();
     switches.abort();
     r?;
