@@ -109,6 +109,8 @@ struct EndpointShown {
     #[serde(skip_serializing_if = "Option::is_none")]
     tls_ca: Option<PathBuf>,
     meta_schema: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    binlog_archive: Option<PathBuf>,
 }
 
 impl From<Endpoint> for EndpointShown {
@@ -125,6 +127,7 @@ impl From<Endpoint> for EndpointShown {
             tls: e.tls,
             tls_ca: e.tls_ca,
             meta_schema: e.meta_schema,
+            binlog_archive: e.binlog_archive,
         }
     }
 }
