@@ -28,7 +28,7 @@ use mysql_async::{BinlogStreamRequest, Conn, Opts};
 use crate::decoder::{Decoder, Step};
 use crate::error::DecodeError;
 use crate::event::{ChecksumAlg, Event, EventBody, EventClass};
-use crate::position::{FilePosition, MariadbGtidPosition};
+use crate::position::{query_ends_transaction, FilePosition, MariadbGtidPosition};
 use crate::types::EventType;
 
 /// Where a stream starts.
@@ -594,54 +594,4 @@ fn mysql_sids(set: &crate::position::GtidSet) -> Vec<mysql_async::Sid<'static>> 
             }
         })
         .collect()
-}
-
-/// Whether a QUERY event ends a transaction (a safe place to resume), given
-/// and updating whether one is open. BEGIN and XA START open one; inside one,
-/// only COMMIT, ROLLBACK (not ROLLBACK TO SAVEPOINT) and XA PREPARE / COMMIT /
-/// ROLLBACK end it (SAVEPOINT and other statements do not); outside one, any
-/// statement (a DDL) is complete by itself.
-fn query_ends_transaction(query: &[u8], in_transaction: &mut bool) -> bool {
-    let q = query.trim_ascii();
-    let upper: Vec<u8> = q.iter().take(32).map(u8::to_ascii_uppercase).collect();
-    let starts = |p: &[u8]| upper.starts_with(p);
-    if upper == b"BEGIN" || starts(b"XA START") || starts(b"XA BEGIN") {
-        *in_transaction = true;
-        return false;
-    }
-    if !*in_transaction {
-        return true;
-    }
-    let ends = upper == b"COMMIT"
-        || (starts(b"ROLLBACK") && !starts(b"ROLLBACK TO"))
-        || starts(b"XA PREPARE")
-        || starts(b"XA COMMIT")
-        || starts(b"XA ROLLBACK");
-    if ends {
-        *in_transaction = false;
-    }
-    ends
-}
-
-#[cfg(test)]
-mod tests {
-    use super::query_ends_transaction;
-
-    #[test]
-    fn transaction_boundaries_from_query_events() {
-        let mut open = false;
-        assert!(query_ends_transaction(b"CREATE TABLE t (a INT)", &mut open));
-        assert!(!query_ends_transaction(b"BEGIN", &mut open));
-        assert!(open);
-        assert!(!query_ends_transaction(b"SAVEPOINT `a`", &mut open));
-        assert!(!query_ends_transaction(b"ROLLBACK TO `a`", &mut open));
-        assert!(!query_ends_transaction(
-            b"INSERT INTO m VALUES (1)",
-            &mut open
-        ));
-        assert!(query_ends_transaction(b"COMMIT", &mut open));
-        assert!(!open);
-        assert!(!query_ends_transaction(b"XA START X'78',X'',1", &mut open));
-        assert!(query_ends_transaction(b"XA PREPARE X'78',X'',1", &mut open));
-    }
 }

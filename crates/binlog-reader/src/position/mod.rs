@@ -338,6 +338,7 @@ pub use mysql::{GtidSet, Tag, Uuid};
 pub use stored::{
     Flavor, GtidState, SavedPosition, SavedPositionError, SourceIdentity, SAVED_POSITION_VERSION,
 };
+pub(crate) use tracker::query_ends_transaction;
 pub use tracker::{Boundary, GtidTrackError, GtidTracker};
 
 #[cfg(test)]

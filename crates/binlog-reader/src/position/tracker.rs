@@ -359,9 +359,7 @@ impl GtidTracker {
 /// ROLLBACK (not ROLLBACK TO SAVEPOINT) and XA PREPARE / COMMIT / ROLLBACK
 /// end it (SAVEPOINT and other statements do not); outside one, any
 /// statement (a DDL) is complete by itself.
-///
-/// The stream reader has a copy of this rule (`stream.rs`); the two are to
-/// become one when the readers take the tracker.
+/// The stream reader uses this rule too, for its safe resume position.
 pub(crate) fn query_ends_transaction(query: &[u8], in_transaction: &mut bool) -> bool {
     let q = query.trim_ascii();
     let upper: Vec<u8> = q.iter().take(32).map(u8::to_ascii_uppercase).collect();
